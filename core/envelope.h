@@ -1,0 +1,162 @@
+// The prompt lifecycle event (../shared/design/events.md): parse a Kafka
+// record in CloudEvents binary or structured content mode, validate it per
+// kind, and encode events in binary mode. Every rejection carries a stable
+// reason code; the codes are stored in sandboxes and manifests, so never
+// rename one.
+//
+// Thread-safety: all functions are pure and reentrant.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/record.h"
+#include "core/types.h"
+
+namespace lifeline::envelope {
+
+// The newest `schema` this build understands.
+inline constexpr int kSchemaVersion = 1;
+// Any single string field longer than this is rejected as absurd.
+inline constexpr size_t kMaxFieldBytes = 64 * 1024;
+// A whole value larger than this is rejected before parsing.
+inline constexpr size_t kMaxValueBytes = 1024 * 1024;
+
+enum class Kind {
+  kProposed,
+  kApproved,
+  kRejected,
+  kEvaluated,
+  kDeployed,
+  kRolloutChanged,
+  kRolledBack,
+  kRetired,
+};
+inline constexpr int kKindCount = 8;
+
+std::string_view KindName(Kind kind);  // "proposed", "rolled_back", ...
+std::optional<Kind> KindFromName(std::string_view name);
+
+enum class Reason {
+  kEmptyValue,              // "empty_value": zero-length value
+  kTombstone,               // "tombstone": null value on the lifecycle stream
+  kValueTooLarge,           // "value_too_large": value over kMaxValueBytes
+  kInvalidJson,             // "invalid_json": not parseable JSON, or not an object
+  kUnsupportedContentType,  // "unsupported_content_type"
+  kMissingHeader,           // "missing_header": a required ce_* header is absent (binary mode)
+  kUnsupportedSpecVersion,  // "unsupported_specversion": ce_specversion is not 1.0
+  kMissingField,            // "missing_field": a required field is absent
+  kWrongType,               // "wrong_type": a field has the wrong JSON type
+  kUnknownKind,             // "unknown_kind": kind is not one of the eight
+  kTypeKindMismatch,        // "type_kind_mismatch": ce_type does not name data.kind
+  kSchemaTooNew,            // "schema_too_new": schema > kSchemaVersion
+  kInvalidTime,             // "invalid_time": ce_time is not RFC 3339
+  kMissingKey,              // "missing_key": null or empty record key
+  kKeyNotUtf8,              // "key_not_utf8"
+  kSubjectMismatch,         // "subject_mismatch": ce_subject differs from the key
+  kPromptIdMismatch,        // "prompt_id_mismatch": data.prompt_id differs from the key
+  kFieldTooLarge,           // "field_too_large": a string over kMaxFieldBytes
+  kInvalidValue,            // "invalid_value": e.g. percent outside 0..100, score not finite
+};
+inline constexpr int kReasonCount = 19;
+
+std::string_view ReasonCode(Reason reason);
+std::optional<Reason> ReasonFromCode(std::string_view code);
+
+enum class ContentMode { kBinary, kStructured };
+
+struct Template {
+  std::string sha256;
+  std::vector<std::string> variables;
+};
+
+struct Dependencies {
+  std::string model;
+  std::string retrieval_policy;
+  std::string tool_schema;
+  std::string safety_policy;
+};
+
+struct Approval {
+  std::string approver;
+  std::string ticket;
+};
+
+struct Evaluation {
+  std::string suite;
+  std::string dataset;
+  bool passed = false;
+  double score = 0;
+};
+
+struct Rollout {
+  std::string scope;
+  int percent = 100;
+};
+
+struct Rollback {
+  std::string target_version;
+  std::string reason;
+  std::string scope;
+  std::vector<std::string> expected_consumers;
+};
+
+struct Event {
+  // CloudEvents attributes.
+  std::string id;       // ce_id
+  std::string source;   // ce_source
+  std::string type;     // ce_type, "prompt.lifecycle.<kind>.v1"
+  std::string time;     // ce_time as written (RFC 3339)
+  TimestampMs time_ms;  // ce_time parsed, milliseconds since the epoch (UTC)
+  std::string subject;  // ce_subject, the prompt id
+  ContentMode mode = ContentMode::kBinary;
+
+  // data
+  int schema = kSchemaVersion;
+  std::string prompt_id;
+  std::string version;
+  Kind kind = Kind::kProposed;
+  std::string actor;
+  std::optional<Template> tmpl;
+  std::optional<Dependencies> dependencies;
+  std::optional<Approval> approval;
+  std::optional<Evaluation> evaluation;
+  std::optional<Rollout> rollout;
+  std::optional<Rollback> rollback;
+
+  // The `data` object exactly as received (binary mode: the value; structured
+  // mode: the serialized `data` member). Unknown fields survive here.
+  std::string data_json;
+};
+
+struct Rejection {
+  Reason reason;
+  std::string detail;  // human message naming the field, e.g. "rollout.percent is 140"
+};
+
+// Parses and validates one record of the lifecycle stream.
+std::variant<Event, Rejection> Parse(const Record& record);
+
+// The `data` JSON lifeline writes for an event (known fields only, stable
+// member order).
+std::string DataJson(const Event& event);
+
+// Encodes an event as a binary-mode CloudEvents record: key = prompt id,
+// ce_* headers in a fixed order, value = DataJson(event). Topic and
+// partition are left for the caller.
+Record EncodeBinary(const Event& event);
+
+// Encodes an event in structured mode (content-type
+// application/cloudevents+json), for tests and interop.
+Record EncodeStructured(const Event& event);
+
+// Formats milliseconds since the epoch as RFC 3339 UTC with milliseconds
+// ("2026-11-26T10:15:00.123Z"); parses RFC 3339 with any offset.
+std::string FormatRfc3339(TimestampMs ms);
+std::optional<TimestampMs> ParseRfc3339(std::string_view text);
+
+}  // namespace lifeline::envelope

@@ -1,0 +1,55 @@
+// The record model shared by every module, and the record digest: XXH3-128
+// over a canonical, length-prefixed encoding of the record's content.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/types.h"
+
+namespace lifeline {
+
+struct Header {
+  std::string name;
+  std::optional<std::string> value;  // nullopt: a header with a null value
+  friend bool operator==(const Header&, const Header&) = default;
+};
+
+enum class TimestampType { kNotAvailable, kCreateTime, kLogAppendTime };
+
+struct Record {
+  Topic topic;
+  Partition partition{-1};
+  Offset offset{-1};
+  std::optional<std::string> key;    // nullopt: null key (differs from "")
+  std::optional<std::string> value;  // nullopt: tombstone (differs from "")
+  std::vector<Header> headers;       // in wire order, repeats kept
+  TimestampMs timestamp{0};
+  TimestampType timestamp_type = TimestampType::kCreateTime;
+};
+
+// 128-bit digest; prints as 32 lowercase hex digits (high word first).
+struct Digest128 {
+  uint64_t high = 0;
+  uint64_t low = 0;
+  std::string Hex() const;
+  friend bool operator==(const Digest128&, const Digest128&) = default;
+};
+
+// The digest covers what a faithful copy must keep: key, value, headers in
+// order, timestamp and its type. It deliberately excludes the coordinates
+// (topic, partition, offset), which differ between a source and its mirror.
+// Encoding: every field is tagged, and every byte string is length-prefixed
+// (64-bit little endian) with a distinct tag for "absent", so a null key and
+// an empty key, or a tombstone and an empty value, never collide.
+Digest128 RecordDigest(const Record& record);
+
+// The canonical bytes RecordDigest hashes; exposed for tests and evidence.
+std::string CanonicalEncoding(const Record& record);
+
+const char* TimestampTypeName(TimestampType type);
+
+}  // namespace lifeline

@@ -1,0 +1,1 @@
+// Placeholder: record, state and group verification arrive with issue 5.

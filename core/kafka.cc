@@ -1,0 +1,751 @@
+#include "core/kafka.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace lifeline {
+namespace {
+
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* ev) const { rd_kafka_event_destroy(ev); }
+};
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+struct AdminOptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* o) const { rd_kafka_AdminOptions_destroy(o); }
+};
+using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
+// Errors that mean the request was wrong rather than the cluster unwell.
+bool IsUsageError(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
+    case RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const char* Hint(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+      return "; is the cluster reachable at the bootstrap address? (local clusters: scripts/kafka "
+             "up)";
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+      return "; grant the principal the ACL or pass credentials with -X / --config";
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+      return "; check sasl.* / ssl.* settings";
+    default:
+      return "";
+  }
+}
+
+std::string ErrName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
+
+Result<EventPtr> AwaitEvent(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
+                            std::string_view context, Millis timeout) {
+  // The request timeout is set on the admin options; this bound only guards
+  // against a lost reply.
+  EventPtr ev(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 5000));
+  if (!ev) return KafkaError(context, RD_KAFKA_RESP_ERR__TIMED_OUT);
+  if (rd_kafka_event_type(ev.get()) != type) {
+    return Status::Infra(fmt::format("{}: unexpected admin event {}", context,
+                                     rd_kafka_event_name(ev.get())));
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get())) {
+    return KafkaError(context, err, rd_kafka_event_error_string(ev.get()));
+  }
+  return ev;
+}
+
+AdminOptionsPtr MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, Millis timeout) {
+  AdminOptionsPtr options(rd_kafka_AdminOptions_new(rk, op));
+  char errstr[256];
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
+                                            errstr, sizeof errstr);
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS) {
+    rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
+                                                errstr, sizeof errstr);
+  }
+  return options;
+}
+
+PartitionList ToList(const std::vector<TopicPartition>& tps) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
+  for (const TopicPartition& tp : tps) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(),
+                                      tp.partition.value());
+  }
+  return list;
+}
+
+PartitionList ToList(const std::map<TopicPartition, Offset>& offsets) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& [tp, offset] : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value())
+        ->offset = offset.value();
+  }
+  return list;
+}
+
+Record ToRecord(const rd_kafka_message_t* msg) {
+  Record r;
+  r.topic = Topic(rd_kafka_topic_name(msg->rkt));
+  r.partition = Partition(msg->partition);
+  r.offset = Offset(msg->offset);
+  if (msg->key) r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
+  if (msg->payload) r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
+  rd_kafka_timestamp_type_t tstype;
+  r.timestamp = TimestampMs(rd_kafka_message_timestamp(msg, &tstype));
+  r.timestamp_type = tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? TimestampType::kCreateTime
+                     : tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? TimestampType::kLogAppendTime
+                                                                    : TimestampType::kNotAvailable;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      Header h{name, std::nullopt};
+      if (value) h.value.emplace(static_cast<const char*>(value), size);
+      r.headers.push_back(std::move(h));
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail) {
+  std::string msg = fmt::format("{}: {} ({}){}", context,
+                                detail.empty() ? rd_kafka_err2str(err) : detail, ErrName(err),
+                                Hint(err));
+  return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
+}
+
+Result<KafkaHandle> NewKafkaHandle(rd_kafka_type_t type, const ClientConfig& config,
+                                   const std::vector<std::pair<std::string, std::string>>& extra,
+                                   const std::function<void(rd_kafka_conf_t*)>& customize) {
+  if (config.bootstrap().empty()) {
+    return Status::Usage("no bootstrap servers: pass --bootstrap HOST:PORT (or bootstrap.servers "
+                         "in a --config file)");
+  }
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char errstr[512];
+  auto set = [&](const std::string& k, const std::string& v) -> Status {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+      return Status::Usage(fmt::format("client property {}={}: {}", k, RedactedValue(k, v),
+                                       errstr));
+    }
+    return Status::Ok();
+  };
+  Status st;
+  for (const auto& [k, v] : extra) {
+    if (st = set(k, v); !st.ok()) break;
+  }
+  // The user's settings win over lifeline's defaults.
+  for (const auto& [k, v] : config.properties()) {
+    if (!st.ok()) break;
+    st = set(k, v);
+  }
+  if (!st.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return st;
+  }
+  if (customize) customize(conf);
+  // rd_kafka_new takes ownership of conf only when it succeeds.
+  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return Status::Usage(std::string("cannot create Kafka client: ") + errstr);
+  }
+  return KafkaHandle(rk);
+}
+
+std::string LibrdkafkaVersion() { return rd_kafka_version_str(); }
+
+// ---------------------------------------------------------------- producer
+
+Result<std::unique_ptr<Producer>> Producer::Create(
+    const ClientConfig& config, const ProducerOptions& options,
+    std::function<void(const DeliveryReport&)> on_delivery) {
+  std::unique_ptr<Producer> p(new Producer());
+  p->on_delivery_ = std::move(on_delivery);
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"client.id", options.client_id},
+      {"enable.idempotence", options.idempotent ? "true" : "false"},
+  };
+  if (options.linger_ms) extra.emplace_back("linger.ms", std::to_string(*options.linger_ms));
+  if (!options.transactional_id.empty()) {
+    extra.emplace_back("transactional.id", options.transactional_id);
+  }
+  Producer* raw = p.get();
+  auto rk = NewKafkaHandle(RD_KAFKA_PRODUCER, config, extra, [raw](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_opaque(conf, raw);
+    rd_kafka_conf_set_dr_msg_cb(conf, &Producer::OnDelivery);
+  });
+  if (!rk.ok()) return rk.status();
+  p->rk_ = std::move(rk).value();
+  return p;
+}
+
+Producer::~Producer() {
+  // Give in-flight records a moment; an owner that cares calls Flush first.
+  if (rk_) rd_kafka_flush(rk_.get(), 2000);
+}
+
+void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  DeliveryReport dr;
+  dr.tag = reinterpret_cast<uintptr_t>(msg->_private);
+  dr.where = {Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)};
+  dr.offset = Offset(msg->offset);
+  dr.err = msg->err;
+  if (msg->err) {
+    if (self->failed_++ == 0) {
+      self->first_failure_ = fmt::format("{} [{}]: {} ({})", dr.where.topic.value(),
+                                         dr.where.partition.value(), rd_kafka_err2str(msg->err),
+                                         ErrName(msg->err));
+    }
+  } else {
+    ++self->delivered_;
+  }
+  if (self->on_delivery_) self->on_delivery_(dr);
+}
+
+Status Producer::Send(const Record& record, uint64_t tag) {
+  static const char kEmpty[1] = {0};
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!record.headers.empty()) {
+    hdrs = rd_kafka_headers_new(record.headers.size());
+    for (const Header& h : record.headers) {
+      rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                          h.value ? h.value->data() : nullptr,
+                          h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+    }
+  }
+  // A present-but-empty key or value needs a non-null pointer, or librdkafka
+  // writes a null.
+  const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
+  void* value =
+      record.value
+          ? const_cast<char*>(record.value->empty() ? kEmpty : record.value->data())
+          : nullptr;
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_TOPIC(record.topic.value().c_str()),
+        RD_KAFKA_V_PARTITION(record.partition.value() < 0 ? RD_KAFKA_PARTITION_UA
+                                                          : record.partition.value()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, (record.key ? record.key->size() : 0)),
+        RD_KAFKA_V_VALUE(value, (record.value ? record.value->size() : 0)),
+        RD_KAFKA_V_TIMESTAMP(record.timestamp.value()),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(tag))),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // headers now owned
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_.get(), 50);
+      continue;
+    }
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    return KafkaError("produce to " + record.topic.value(), err);
+  }
+}
+
+void Producer::Poll(Millis timeout) { rd_kafka_poll(rk_.get(), static_cast<int>(timeout.count())); }
+
+Status Producer::Flush(Millis timeout) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count()));
+  if (err) {
+    return KafkaError(fmt::format("flush: {} record(s) still in flight after {} ms",
+                                  rd_kafka_outq_len(rk_.get()), timeout.count()),
+                      err);
+  }
+  if (failed_ > 0) {
+    return Status::Infra(fmt::format("{} record(s) were not delivered; first: {}", failed_,
+                                     first_failure_));
+  }
+  return Status::Ok();
+}
+
+namespace {
+Status TxnError(std::string_view context, rd_kafka_error_t* error) {
+  if (!error) return Status::Ok();
+  std::string msg = fmt::format("{}: {} ({}){}", context, rd_kafka_error_string(error),
+                                rd_kafka_error_name(error),
+                                rd_kafka_error_txn_requires_abort(error) ? "; abort required"
+                                                                         : "");
+  rd_kafka_error_destroy(error);
+  return Status::Infra(std::move(msg));
+}
+}  // namespace
+
+Status Producer::InitTransactions(Millis timeout) {
+  return TxnError("init transactions",
+                  rd_kafka_init_transactions(rk_.get(), static_cast<int>(timeout.count())));
+}
+Status Producer::BeginTransaction() {
+  return TxnError("begin transaction", rd_kafka_begin_transaction(rk_.get()));
+}
+Status Producer::CommitTransaction(Millis timeout) {
+  return TxnError("commit transaction",
+                  rd_kafka_commit_transaction(rk_.get(), static_cast<int>(timeout.count())));
+}
+Status Producer::AbortTransaction(Millis timeout) {
+  return TxnError("abort transaction",
+                  rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout.count())));
+}
+
+// ---------------------------------------------------------------- consumer
+
+Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
+                                                   const ConsumerOptions& options) {
+  std::unique_ptr<Consumer> c(new Consumer());
+  std::vector<std::pair<std::string, std::string>> extra = {
+      {"client.id", options.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", options.partition_eof ? "true" : "false"},
+      {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
+      {"auto.offset.reset", options.auto_offset_reset},
+  };
+  if (!options.group_id.empty()) extra.emplace_back("group.id", options.group_id);
+  auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra);
+  if (!rk.ok()) return rk.status();
+  c->rk_ = std::move(rk).value();
+  rd_kafka_poll_set_consumer(c->rk_.get());
+  c->queue_ = rd_kafka_queue_get_consumer(c->rk_.get());
+  return c;
+}
+
+Consumer::~Consumer() {
+  if (!closed_) (void)Close();
+  if (queue_) rd_kafka_queue_destroy(queue_);
+}
+
+Status Consumer::Assign(const std::vector<std::pair<TopicPartition, Offset>>& start) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(start.size())));
+  for (const auto& [tp, offset] : start) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value())
+        ->offset = offset.value();
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), list.get())) {
+    return KafkaError("assign", err);
+  }
+  return Status::Ok();
+}
+
+Status Consumer::Subscribe(const std::vector<std::string>& topics) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const std::string& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), list.get())) {
+    return KafkaError("subscribe", err);
+  }
+  return Status::Ok();
+}
+
+Status Consumer::Seek(const TopicPartition& tp, Offset offset, Millis timeout) {
+  PartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value())
+      ->offset = offset.value();
+  if (rd_kafka_error_t* error =
+          rd_kafka_seek_partitions(rk_.get(), list.get(), static_cast<int>(timeout.count()))) {
+    std::string msg = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return Status::Infra("seek: " + msg);
+  }
+  if (list->elems[0].err) return KafkaError("seek", list->elems[0].err);
+  return Status::Ok();
+}
+
+Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
+  std::vector<rd_kafka_message_t*> raw(max_records);
+  ssize_t n = rd_kafka_consume_batch_queue(queue_, static_cast<int>(timeout.count()), raw.data(),
+                                           raw.size());
+  if (n < 0) return KafkaError("consume", rd_kafka_last_error());
+  PollBatch batch;
+  batch.records.reserve(static_cast<size_t>(n));
+  Status first_error;
+  for (ssize_t i = 0; i < n; ++i) {
+    MessagePtr msg(raw[i]);
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      batch.reached_end.push_back(
+          {Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)});
+    } else if (msg->err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+      // Transient: librdkafka reconnects on its own.
+    } else if (msg->err) {
+      if (first_error.ok()) {
+        std::string where =
+            msg->rkt ? fmt::format("consume {} [{}]", rd_kafka_topic_name(msg->rkt), msg->partition)
+                     : std::string("consume");
+        first_error = KafkaError(where, msg->err, rd_kafka_message_errstr(msg.get()));
+      }
+    } else {
+      batch.records.push_back(ToRecord(msg.get()));
+    }
+  }
+  if (!first_error.ok()) return first_error;
+  return batch;
+}
+
+Status Consumer::Commit(const std::map<TopicPartition, Offset>& next_offsets) {
+  if (next_offsets.empty()) return Status::Ok();
+  PartitionList list = ToList(next_offsets);
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), /*async=*/0)) {
+    return KafkaError("commit offsets", err);
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err) {
+      return KafkaError(fmt::format("commit offset of {} [{}]", list->elems[i].topic,
+                                    list->elems[i].partition),
+                        list->elems[i].err);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<TopicPartition>> Consumer::Assignment() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_assignment(rk_.get(), &raw)) {
+    return KafkaError("assignment", err);
+  }
+  PartitionList list(raw);
+  std::vector<TopicPartition> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    out.push_back({Topic(list->elems[i].topic), Partition(list->elems[i].partition)});
+  }
+  return out;
+}
+
+Status Consumer::Close() {
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get())) {
+    return KafkaError("close consumer", err);
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------- admin
+
+Result<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
+  std::unique_ptr<Admin> a(new Admin());
+  auto rk = NewKafkaHandle(RD_KAFKA_PRODUCER, config, {{"client.id", "lifeline-admin"}});
+  if (!rk.ok()) return rk.status();
+  a->rk_ = std::move(rk).value();
+  a->queue_ = rd_kafka_queue_new(a->rk_.get());
+  return a;
+}
+
+Admin::~Admin() {
+  if (queue_) rd_kafka_queue_destroy(queue_);
+}
+
+Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok) {
+  char errstr[512];
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions,
+                                                  spec.replication_factor, errstr, sizeof errstr);
+  if (!nt) return Status::Usage(fmt::format("create topic {}: {}", spec.name, errstr));
+  std::unique_ptr<rd_kafka_NewTopic_t, void (*)(rd_kafka_NewTopic_t*)> owner(
+      nt, rd_kafka_NewTopic_destroy);
+  for (const auto& [k, v] : spec.configs) {
+    if (rd_kafka_resp_err_t err = rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str())) {
+      return KafkaError(fmt::format("create topic {}: config {}={}", spec.name, k, v), err);
+    }
+  }
+  AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+  rd_kafka_CreateTopics(rk_.get(), &nt, 1, options.get(), queue_);
+  const std::string context = "create topic " + spec.name;
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_CREATETOPICS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &cnt);
+  for (size_t i = 0; i < cnt; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && exists_ok) continue;
+    if (err) return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
+  }
+  return Status::Ok();
+}
+
+Status Admin::DeleteTopic(const std::string& topic, Millis timeout) {
+  rd_kafka_DeleteTopic_t* dt = rd_kafka_DeleteTopic_new(topic.c_str());
+  std::unique_ptr<rd_kafka_DeleteTopic_t, void (*)(rd_kafka_DeleteTopic_t*)> owner(
+      dt, rd_kafka_DeleteTopic_destroy);
+  AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
+  rd_kafka_DeleteTopics(rk_.get(), &dt, 1, options.get(), queue_);
+  const std::string context = "delete topic " + topic;
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DELETETOPICS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_topic_result_t** results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev->get()), &cnt);
+  for (size_t i = 0; i < cnt; ++i) {
+    if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i])) {
+      return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std::string& topic,
+                                                                        Millis timeout) {
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  std::unique_ptr<rd_kafka_ConfigResource_t, void (*)(rd_kafka_ConfigResource_t*)> owner(
+      res, rd_kafka_ConfigResource_destroy);
+  AdminOptionsPtr options =
+      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options.get(), queue_);
+  const std::string context = "describe configs of topic " + topic;
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(
+      rd_kafka_event_DescribeConfigs_result(ev->get()), &cnt);
+  std::map<std::string, ConfigEntry> out;
+  for (size_t i = 0; i < cnt; ++i) {
+    if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i])) {
+      return KafkaError(context, err, rd_kafka_ConfigResource_error_string(resources[i]));
+    }
+    size_t n = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &n);
+    for (size_t j = 0; j < n; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(entries[j]);
+      out[rd_kafka_ConfigEntry_name(entries[j])] =
+          ConfigEntry{value ? value : "", rd_kafka_ConfigEntry_is_default(entries[j]) != 0,
+                      rd_kafka_ConfigEntry_is_sensitive(entries[j]) != 0};
+    }
+  }
+  return out;
+}
+
+Result<std::map<std::string, int>> Admin::ListTopics(Millis timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_resp_err_t err =
+          rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &md,
+                            static_cast<int>(timeout.count()))) {
+    return KafkaError("list topics", err);
+  }
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owner(
+      md, rd_kafka_metadata_destroy);
+  std::map<std::string, int> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    if (md->topics[i].err) continue;
+    out[md->topics[i].topic] = md->topics[i].partition_cnt;
+  }
+  return out;
+}
+
+Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
+  auto topics = ListTopics(timeout);
+  if (!topics.ok()) return topics.status();
+  auto it = topics->find(topic);
+  if (it == topics->end()) {
+    return Status::Usage(fmt::format("topic {} does not exist on {}", topic,
+                                     rd_kafka_name(rk_.get())));
+  }
+  return it->second;
+}
+
+Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
+  int64_t low = -1, high = -1;
+  if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+          rk_.get(), tp.topic.value().c_str(), tp.partition.value(), &low, &high,
+          static_cast<int>(timeout.count()))) {
+    return KafkaError(
+        fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()), err);
+  }
+  return WatermarkOffsets{Offset(low), Offset(high)};
+}
+
+Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(
+    const std::vector<TopicPartition>& partitions, TimestampMs ts, Millis timeout) {
+  PartitionList list = ToList(partitions);
+  for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = ts.value();
+  if (rd_kafka_resp_err_t err =
+          rd_kafka_offsets_for_times(rk_.get(), list.get(), static_cast<int>(timeout.count()))) {
+    return KafkaError("offsets for time", err);
+  }
+  std::map<TopicPartition, Offset> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    TopicPartition tp{Topic(e.topic), Partition(e.partition)};
+    if (e.err) {
+      return KafkaError(fmt::format("offset for time in {} [{}]", e.topic, e.partition), e.err);
+    }
+    if (e.offset >= 0) {
+      out[tp] = Offset(e.offset);
+      continue;
+    }
+    auto wm = Watermarks(tp, timeout);
+    if (!wm.ok()) return wm.status();
+    out[tp] = wm->high;
+  }
+  return out;
+}
+
+Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
+    const std::string& group, const std::vector<TopicPartition>& partitions, Millis timeout) {
+  PartitionList list;
+  if (!partitions.empty()) list = ToList(partitions);
+  rd_kafka_ListConsumerGroupOffsets_t* req =
+      rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());
+  std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t,
+                  void (*)(rd_kafka_ListConsumerGroupOffsets_t*)>
+      owner(req, rd_kafka_ListConsumerGroupOffsets_destroy);
+  AdminOptionsPtr options =
+      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
+  rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
+  const std::string context = "committed offsets of group " + group;
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
+      rd_kafka_event_ListConsumerGroupOffsets_result(ev->get()), &cnt);
+  std::map<TopicPartition, Offset> out;
+  for (size_t i = 0; i < cnt; ++i) {
+    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
+      return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+    }
+    const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
+    for (int j = 0; parts && j < parts->cnt; ++j) {
+      const auto& e = parts->elems[j];
+      if (e.err) {
+        return KafkaError(fmt::format("{} [{} {}]", context, e.topic, e.partition), e.err);
+      }
+      if (e.offset < 0) continue;  // no commit for this partition
+      out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
+    }
+  }
+  return out;
+}
+
+Status Admin::AlterGroupOffsets(const std::string& group,
+                                const std::map<TopicPartition, Offset>& offsets,
+                                Millis timeout) {
+  PartitionList list = ToList(offsets);
+  rd_kafka_AlterConsumerGroupOffsets_t* req =
+      rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
+  std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t,
+                  void (*)(rd_kafka_AlterConsumerGroupOffsets_t*)>
+      owner(req, rd_kafka_AlterConsumerGroupOffsets_destroy);
+  AdminOptionsPtr options =
+      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
+  rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
+  const std::string context = "set committed offsets of group " + group;
+  auto ev =
+      AwaitEvent(queue_, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+      rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &cnt);
+  for (size_t i = 0; i < cnt; ++i) {
+    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
+      return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+    }
+    const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
+    for (int j = 0; parts && j < parts->cnt; ++j) {
+      if (parts->elems[j].err) {
+        return KafkaError(fmt::format("{} [{} {}]", context, parts->elems[j].topic,
+                                      parts->elems[j].partition),
+                          parts->elems[j].err);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Admin::ListGroups(Millis timeout) {
+  AdminOptionsPtr options =
+      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout);
+  rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue_);
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout);
+  if (!ev.ok()) return ev.status();
+  const rd_kafka_ListConsumerGroups_result_t* result =
+      rd_kafka_event_ListConsumerGroups_result(ev->get());
+  size_t nerr = 0;
+  const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &nerr);
+  if (nerr > 0) {
+    return KafkaError("list groups", rd_kafka_error_code(errors[0]),
+                      rd_kafka_error_string(errors[0]));
+  }
+  size_t cnt = 0;
+  const rd_kafka_ConsumerGroupListing_t** groups =
+      rd_kafka_ListConsumerGroups_result_valid(result, &cnt);
+  std::vector<std::string> out;
+  for (size_t i = 0; i < cnt; ++i) out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+  return out;
+}
+
+Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis timeout) {
+  AdminOptionsPtr options =
+      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
+  const char* names[] = {group.c_str()};
+  rd_kafka_DescribeConsumerGroups(rk_.get(), names, 1, options.get(), queue_);
+  const std::string context = "describe group " + group;
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_ConsumerGroupDescription_t** groups =
+      rd_kafka_DescribeConsumerGroups_result_groups(
+          rd_kafka_event_DescribeConsumerGroups_result(ev->get()), &cnt);
+  if (cnt != 1) return Status::Infra(context + ": no description returned");
+  const rd_kafka_ConsumerGroupDescription_t* g = groups[0];
+  if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(g)) {
+    return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+  }
+  GroupDescription out;
+  out.group_id = group;
+  out.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(g));
+  size_t members = rd_kafka_ConsumerGroupDescription_member_count(g);
+  for (size_t i = 0; i < members; ++i) {
+    const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(g, i);
+    GroupMember member{rd_kafka_MemberDescription_consumer_id(m),
+                       rd_kafka_MemberDescription_client_id(m),
+                       rd_kafka_MemberDescription_host(m),
+                       {}};
+    const rd_kafka_topic_partition_list_t* parts =
+        rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+    for (int j = 0; parts && j < parts->cnt; ++j) {
+      member.assignment.push_back(
+          {Topic(parts->elems[j].topic), Partition(parts->elems[j].partition)});
+    }
+    out.members.push_back(std::move(member));
+  }
+  return out;
+}
+
+}  // namespace lifeline

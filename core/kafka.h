@@ -1,0 +1,251 @@
+// RAII wrappers over librdkafka's C API: a producer, a consumer and an admin
+// client. Each owns its rd_kafka_t and closes it on destruction. Errors come
+// back as Status with the librdkafka error name and a message a user can act
+// on. Objects are not thread-safe unless a method says so; create one per
+// thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <librdkafka/rdkafka.h>
+
+#include "core/config.h"
+#include "core/record.h"
+#include "core/status.h"
+#include "core/types.h"
+
+namespace lifeline {
+
+using Millis = std::chrono::milliseconds;
+
+struct KafkaHandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
+
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+
+// "context: <message> (<ERR_NAME>)", with exit code 3 (infrastructure) except
+// for errors that mean the request itself was wrong (exit code 2).
+Status KafkaError(std::string_view context, rd_kafka_resp_err_t err,
+                  std::string_view detail = "");
+
+struct TopicPartition {
+  Topic topic;
+  Partition partition;
+  friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
+};
+
+// Special offsets for Assign and queries.
+inline constexpr Offset kOffsetBeginning{RD_KAFKA_OFFSET_BEGINNING};
+inline constexpr Offset kOffsetEnd{RD_KAFKA_OFFSET_END};
+inline constexpr Offset kOffsetStored{RD_KAFKA_OFFSET_STORED};
+
+// ---------------------------------------------------------------- producer
+
+struct ProducerOptions {
+  bool idempotent = true;           // enable.idempotence
+  std::string transactional_id;     // non-empty: transactional producer
+  std::optional<int> linger_ms;     // librdkafka default when unset
+  std::string client_id = "lifeline";
+};
+
+struct DeliveryReport {
+  uint64_t tag = 0;  // what the caller passed to Send
+  TopicPartition where;
+  Offset offset{-1};
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+class Producer {
+ public:
+  // `on_delivery` (optional) runs on the thread that calls Send, Poll or
+  // Flush, once per record, in delivery order.
+  static Result<std::unique_ptr<Producer>> Create(
+      const ClientConfig& config, const ProducerOptions& options,
+      std::function<void(const DeliveryReport&)> on_delivery = nullptr);
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Enqueues a copy of the record (topic, key, value, headers, timestamp).
+  // A record partition of -1 lets the partitioner pick by key. Blocks, serving
+  // delivery reports, while the local queue is full.
+  Status Send(const Record& record, uint64_t tag = 0);
+
+  // Serves delivery reports without blocking longer than `timeout`.
+  void Poll(Millis timeout);
+
+  // Waits for every enqueued record; any record that was not delivered makes
+  // this an error naming the first failure and the count.
+  Status Flush(Millis timeout);
+
+  // Transactions (only with a transactional_id).
+  Status InitTransactions(Millis timeout);
+  Status BeginTransaction();
+  Status CommitTransaction(Millis timeout);
+  Status AbortTransaction(Millis timeout);
+
+  int64_t delivered() const { return delivered_; }
+  int64_t failed() const { return failed_; }
+  rd_kafka_t* handle() { return rk_.get(); }
+
+ private:
+  Producer() = default;
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t*, void*);
+
+  KafkaHandle rk_;
+  std::function<void(const DeliveryReport&)> on_delivery_;
+  int64_t delivered_ = 0;
+  int64_t failed_ = 0;
+  std::string first_failure_;
+};
+
+// ---------------------------------------------------------------- consumer
+
+struct ConsumerOptions {
+  std::string group_id;  // empty: assign-only consumer with a throwaway group id
+  bool read_committed = false;
+  bool partition_eof = true;  // report end of partition in PollBatch
+  std::string auto_offset_reset = "earliest";
+  std::string client_id = "lifeline";
+};
+
+struct PollBatch {
+  std::vector<Record> records;
+  std::vector<TopicPartition> reached_end;  // partitions that hit their high watermark
+};
+
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& config,
+                                                  const ConsumerOptions& options);
+  ~Consumer();  // closes (leaves the group) if not closed yet
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // Reads the given partitions from the given offsets (or kOffsetBeginning,
+  // kOffsetEnd, kOffsetStored). Replaces any previous assignment.
+  Status Assign(const std::vector<std::pair<TopicPartition, Offset>>& start);
+
+  // Joins the group (needs a group_id). Topics starting with '^' are regexes.
+  Status Subscribe(const std::vector<std::string>& topics);
+
+  Status Seek(const TopicPartition& tp, Offset offset, Millis timeout);
+
+  // Waits up to `timeout` for the first message, then returns what is
+  // already buffered, up to `max_records`. An empty batch is not an error.
+  Result<PollBatch> Poll(size_t max_records, Millis timeout);
+
+  // Commits next-offsets (the offset of the next record to read) synchronously.
+  Status Commit(const std::map<TopicPartition, Offset>& next_offsets);
+
+  // The current assignment.
+  Result<std::vector<TopicPartition>> Assignment();
+
+  Status Close();
+  rd_kafka_t* handle() { return rk_.get(); }
+
+ private:
+  Consumer() = default;
+  KafkaHandle rk_;
+  rd_kafka_queue_t* queue_ = nullptr;  // owned; the consumer queue
+  bool closed_ = false;
+};
+
+// ------------------------------------------------------------------- admin
+
+struct TopicSpec {
+  std::string name;
+  int partitions = 1;
+  int replication_factor = -1;  // broker default
+  std::vector<std::pair<std::string, std::string>> configs;
+};
+
+struct ConfigEntry {
+  std::string value;
+  bool is_default = false;
+  bool is_sensitive = false;
+};
+
+struct WatermarkOffsets {
+  Offset low{-1};   // log start offset
+  Offset high{-1};  // high watermark (next offset to be written)
+};
+
+struct GroupMember {
+  std::string member_id;
+  std::string client_id;
+  std::string host;
+  std::vector<TopicPartition> assignment;
+};
+
+struct GroupDescription {
+  std::string group_id;
+  std::string state;  // "Empty", "Stable", "Dead", ...
+  std::vector<GroupMember> members;
+};
+
+class Admin {
+ public:
+  static Result<std::unique_ptr<Admin>> Create(const ClientConfig& config);
+  ~Admin();
+  Admin(const Admin&) = delete;
+  Admin& operator=(const Admin&) = delete;
+
+  // Fails if the topic exists, unless `exists_ok`.
+  Status CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok = false);
+  Status DeleteTopic(const std::string& topic, Millis timeout);
+  Result<std::map<std::string, ConfigEntry>> DescribeTopicConfigs(const std::string& topic,
+                                                                   Millis timeout);
+  // Names of all topics (internal ones included) and their partition counts.
+  Result<std::map<std::string, int>> ListTopics(Millis timeout);
+  Result<int> PartitionCount(const std::string& topic, Millis timeout);
+
+  Result<WatermarkOffsets> Watermarks(const TopicPartition& tp, Millis timeout);
+  // The earliest offset whose timestamp is >= `ts`, or the high watermark
+  // when there is none.
+  Result<std::map<TopicPartition, Offset>> OffsetsForTime(
+      const std::vector<TopicPartition>& partitions, TimestampMs ts, Millis timeout);
+
+  // Committed next-offsets of a group; partitions without a commit are absent.
+  // With `partitions` empty, every partition the group has committed.
+  Result<std::map<TopicPartition, Offset>> ListGroupOffsets(
+      const std::string& group, const std::vector<TopicPartition>& partitions, Millis timeout);
+  Status AlterGroupOffsets(const std::string& group,
+                           const std::map<TopicPartition, Offset>& offsets, Millis timeout);
+  Result<std::vector<std::string>> ListGroups(Millis timeout);
+  Result<GroupDescription> DescribeGroup(const std::string& group, Millis timeout);
+
+  rd_kafka_t* handle() { return rk_.get(); }
+
+ private:
+  Admin() = default;
+  KafkaHandle rk_;
+  rd_kafka_queue_t* queue_ = nullptr;  // owned; admin results arrive here
+};
+
+// Creates a librdkafka handle of the given type from a ClientConfig plus
+// overrides; `customize` may install callbacks on the configuration first.
+// Exposed for modules that need raw handles.
+Result<KafkaHandle> NewKafkaHandle(rd_kafka_type_t type, const ClientConfig& config,
+                                   const std::vector<std::pair<std::string, std::string>>& extra,
+                                   const std::function<void(rd_kafka_conf_t*)>& customize = {});
+
+// librdkafka's version string, e.g. "2.0.2".
+std::string LibrdkafkaVersion();
+
+}  // namespace lifeline

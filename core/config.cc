@@ -77,10 +77,18 @@ Result<std::string> Unescape(std::string_view in, bool stop_at_separator, size_t
     if (++i == in.size()) break;
     char e = in[i];
     switch (e) {
-      case 't': out.push_back('\t'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'f': out.push_back('\f'); break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
       case 'u': {
         if (i + 4 >= in.size()) return Status::Usage("malformed \\u escape");
         uint32_t cp = 0;
@@ -97,7 +105,8 @@ Result<std::string> Unescape(std::string_view in, bool stop_at_separator, size_t
         i += 4;
         break;
       }
-      default: out.push_back(e);
+      default:
+        out.push_back(e);
     }
   }
   if (consumed) *consumed = i;

@@ -44,7 +44,8 @@ Result<std::pair<std::string, std::string>> ParseKeyValue(std::string_view text)
 // Java .properties syntax: '#' and '!' comments, '=', ':' or whitespace as
 // separator, backslash line continuations and escapes (\t \n \r \f \uXXXX).
 Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::string_view text);
-Result<std::vector<std::pair<std::string, std::string>>> LoadPropertiesFile(const std::string& path);
+Result<std::vector<std::pair<std::string, std::string>>> LoadPropertiesFile(
+    const std::string& path);
 
 // What a command line says about one cluster.
 struct ClientConfigInputs {
@@ -57,6 +58,7 @@ struct ClientConfigInputs {
 // options, then the bootstrap flag. With a non-empty `side` ("source" or
 // "target"), -X options prefixed "source." or "target." apply only to their
 // side (prefix stripped) and unprefixed ones to both sides.
-Result<ClientConfig> BuildClientConfig(const ClientConfigInputs& inputs, std::string_view side = "");
+Result<ClientConfig> BuildClientConfig(const ClientConfigInputs& inputs,
+                                       std::string_view side = "");
 
 }  // namespace lifeline

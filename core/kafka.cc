@@ -75,8 +75,8 @@ Result<EventPtr> AwaitEvent(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
   EventPtr ev(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 5000));
   if (!ev) return KafkaError(context, RD_KAFKA_RESP_ERR__TIMED_OUT);
   if (rd_kafka_event_type(ev.get()) != type) {
-    return Status::Infra(fmt::format("{}: unexpected admin event {}", context,
-                                     rd_kafka_event_name(ev.get())));
+    return Status::Infra(
+        fmt::format("{}: unexpected admin event {}", context, rd_kafka_event_name(ev.get())));
   }
   if (rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get())) {
     return KafkaError(context, err, rd_kafka_event_error_string(ev.get()));
@@ -99,8 +99,7 @@ AdminOptionsPtr MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, Millis 
 PartitionList ToList(const std::vector<TopicPartition>& tps) {
   PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(tps.size())));
   for (const TopicPartition& tp : tps) {
-    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(),
-                                      tp.partition.value());
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value());
   }
   return list;
 }
@@ -131,8 +130,8 @@ Record ToRecord(const rd_kafka_message_t* msg) {
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       Header h{name, std::nullopt};
       if (value) h.value.emplace(static_cast<const char*>(value), size);
@@ -145,9 +144,9 @@ Record ToRecord(const rd_kafka_message_t* msg) {
 }  // namespace
 
 Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail) {
-  std::string msg = fmt::format("{}: {} ({}){}", context,
-                                detail.empty() ? rd_kafka_err2str(err) : detail, ErrName(err),
-                                Hint(err));
+  std::string msg =
+      fmt::format("{}: {} ({}){}", context, detail.empty() ? rd_kafka_err2str(err) : detail,
+                  ErrName(err), Hint(err));
   return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
 }
 
@@ -155,16 +154,16 @@ Result<KafkaHandle> NewKafkaHandle(rd_kafka_type_t type, const ClientConfig& con
                                    const std::vector<std::pair<std::string, std::string>>& extra,
                                    const std::function<void(rd_kafka_conf_t*)>& customize) {
   if (config.bootstrap().empty()) {
-    return Status::Usage("no bootstrap servers: pass --bootstrap HOST:PORT (or bootstrap.servers "
-                         "in a --config file)");
+    return Status::Usage(
+        "no bootstrap servers: pass --bootstrap HOST:PORT (or bootstrap.servers "
+        "in a --config file)");
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char errstr[512];
   auto set = [&](const std::string& k, const std::string& v) -> Status {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-      return Status::Usage(fmt::format("client property {}={}: {}", k, RedactedValue(k, v),
-                                       errstr));
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+      return Status::Usage(
+          fmt::format("client property {}={}: {}", k, RedactedValue(k, v), errstr));
     }
     return Status::Ok();
   };
@@ -232,9 +231,9 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   dr.err = msg->err;
   if (msg->err) {
     if (self->failed_++ == 0) {
-      self->first_failure_ = fmt::format("{} [{}]: {} ({})", dr.where.topic.value(),
-                                         dr.where.partition.value(), rd_kafka_err2str(msg->err),
-                                         ErrName(msg->err));
+      self->first_failure_ =
+          fmt::format("{} [{}]: {} ({})", dr.where.topic.value(), dr.where.partition.value(),
+                      rd_kafka_err2str(msg->err), ErrName(msg->err));
     }
   } else {
     ++self->delivered_;
@@ -256,10 +255,9 @@ Status Producer::Send(const Record& record, uint64_t tag) {
   // A present-but-empty key or value needs a non-null pointer, or librdkafka
   // writes a null.
   const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
-  void* value =
-      record.value
-          ? const_cast<char*>(record.value->empty() ? kEmpty : record.value->data())
-          : nullptr;
+  void* value = record.value
+                    ? const_cast<char*>(record.value->empty() ? kEmpty : record.value->data())
+                    : nullptr;
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(record.topic.value().c_str()),
@@ -291,8 +289,8 @@ Status Producer::Flush(Millis timeout) {
                       err);
   }
   if (failed_ > 0) {
-    return Status::Infra(fmt::format("{} record(s) were not delivered; first: {}", failed_,
-                                     first_failure_));
+    return Status::Infra(
+        fmt::format("{} record(s) were not delivered; first: {}", failed_, first_failure_));
   }
   return Status::Ok();
 }
@@ -302,8 +300,7 @@ Status TxnError(std::string_view context, rd_kafka_error_t* error) {
   if (!error) return Status::Ok();
   std::string msg = fmt::format("{}: {} ({}){}", context, rd_kafka_error_string(error),
                                 rd_kafka_error_name(error),
-                                rd_kafka_error_txn_requires_abort(error) ? "; abort required"
-                                                                         : "");
+                                rd_kafka_error_txn_requires_abort(error) ? "; abort required" : "");
   rd_kafka_error_destroy(error);
   return Status::Infra(std::move(msg));
 }
@@ -338,7 +335,12 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
       {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
       {"auto.offset.reset", options.auto_offset_reset},
   };
-  if (!options.group_id.empty()) extra.emplace_back("group.id", options.group_id);
+  // librdkafka's assign() needs a group.id even when nothing is committed;
+  // an assign-only consumer gets one that no one else uses and never commits.
+  extra.emplace_back("group.id",
+                     options.group_id.empty()
+                         ? fmt::format("_lifeline.reader.{}", static_cast<const void*>(c.get()))
+                         : options.group_id);
   auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra);
   if (!rk.ok()) return rk.status();
   c->rk_ = std::move(rk).value();
@@ -427,9 +429,9 @@ Status Consumer::Commit(const std::map<TopicPartition, Offset>& next_offsets) {
   }
   for (int i = 0; i < list->cnt; ++i) {
     if (list->elems[i].err) {
-      return KafkaError(fmt::format("commit offset of {} [{}]", list->elems[i].topic,
-                                    list->elems[i].partition),
-                        list->elems[i].err);
+      return KafkaError(
+          fmt::format("commit offset of {} [{}]", list->elems[i].topic, list->elems[i].partition),
+          list->elems[i].err);
     }
   }
   return Status::Ok();
@@ -521,13 +523,12 @@ Status Admin::DeleteTopic(const std::string& topic, Millis timeout) {
 }
 
 Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std::string& topic,
-                                                                        Millis timeout) {
+                                                                       Millis timeout) {
   rd_kafka_ConfigResource_t* res =
       rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
   std::unique_ptr<rd_kafka_ConfigResource_t, void (*)(rd_kafka_ConfigResource_t*)> owner(
       res, rd_kafka_ConfigResource_destroy);
-  AdminOptionsPtr options =
-      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
   rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options.get(), queue_);
   const std::string context = "describe configs of topic " + topic;
   auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, timeout);
@@ -554,9 +555,8 @@ Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std
 
 Result<std::map<std::string, int>> Admin::ListTopics(Millis timeout) {
   const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_resp_err_t err =
-          rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &md,
-                            static_cast<int>(timeout.count()))) {
+  if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &md,
+                                                  static_cast<int>(timeout.count()))) {
     return KafkaError("list topics", err);
   }
   std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owner(
@@ -574,8 +574,8 @@ Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
   if (!topics.ok()) return topics.status();
   auto it = topics->find(topic);
   if (it == topics->end()) {
-    return Status::Usage(fmt::format("topic {} does not exist on {}", topic,
-                                     rd_kafka_name(rk_.get())));
+    return Status::Usage(
+        fmt::format("topic {} does not exist on {}", topic, rd_kafka_name(rk_.get())));
   }
   return it->second;
 }
@@ -585,8 +585,8 @@ Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis time
   if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
           rk_.get(), tp.topic.value().c_str(), tp.partition.value(), &low, &high,
           static_cast<int>(timeout.count()))) {
-    return KafkaError(
-        fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()), err);
+    return KafkaError(fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()),
+                      err);
   }
   return WatermarkOffsets{Offset(low), Offset(high)};
 }
@@ -654,8 +654,7 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
 }
 
 Status Admin::AlterGroupOffsets(const std::string& group,
-                                const std::map<TopicPartition, Offset>& offsets,
-                                Millis timeout) {
+                                const std::map<TopicPartition, Offset>& offsets, Millis timeout) {
   PartitionList list = ToList(offsets);
   rd_kafka_AlterConsumerGroupOffsets_t* req =
       rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
@@ -666,8 +665,7 @@ Status Admin::AlterGroupOffsets(const std::string& group,
       MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
   rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
   const std::string context = "set committed offsets of group " + group;
-  auto ev =
-      AwaitEvent(queue_, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
   if (!ev.ok()) return ev.status();
   size_t cnt = 0;
   const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
@@ -679,9 +677,9 @@ Status Admin::AlterGroupOffsets(const std::string& group,
     const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
     for (int j = 0; parts && j < parts->cnt; ++j) {
       if (parts->elems[j].err) {
-        return KafkaError(fmt::format("{} [{} {}]", context, parts->elems[j].topic,
-                                      parts->elems[j].partition),
-                          parts->elems[j].err);
+        return KafkaError(
+            fmt::format("{} [{} {}]", context, parts->elems[j].topic, parts->elems[j].partition),
+            parts->elems[j].err);
       }
     }
   }
@@ -706,7 +704,8 @@ Result<std::vector<std::string>> Admin::ListGroups(Millis timeout) {
   const rd_kafka_ConsumerGroupListing_t** groups =
       rd_kafka_ListConsumerGroups_result_valid(result, &cnt);
   std::vector<std::string> out;
-  for (size_t i = 0; i < cnt; ++i) out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+  for (size_t i = 0; i < cnt; ++i)
+    out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
   return out;
 }
 

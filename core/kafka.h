@@ -5,6 +5,8 @@
 // thread.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,8 +16,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <librdkafka/rdkafka.h>
 
 #include "core/config.h"
 #include "core/record.h"
@@ -40,8 +40,7 @@ using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, Partition
 
 // "context: <message> (<ERR_NAME>)", with exit code 3 (infrastructure) except
 // for errors that mean the request itself was wrong (exit code 2).
-Status KafkaError(std::string_view context, rd_kafka_resp_err_t err,
-                  std::string_view detail = "");
+Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail = "");
 
 struct TopicPartition {
   Topic topic;
@@ -57,9 +56,9 @@ inline constexpr Offset kOffsetStored{RD_KAFKA_OFFSET_STORED};
 // ---------------------------------------------------------------- producer
 
 struct ProducerOptions {
-  bool idempotent = true;           // enable.idempotence
-  std::string transactional_id;     // non-empty: transactional producer
-  std::optional<int> linger_ms;     // librdkafka default when unset
+  bool idempotent = true;        // enable.idempotence
+  std::string transactional_id;  // non-empty: transactional producer
+  std::optional<int> linger_ms;  // librdkafka default when unset
   std::string client_id = "lifeline";
 };
 
@@ -210,7 +209,7 @@ class Admin {
   Status CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok = false);
   Status DeleteTopic(const std::string& topic, Millis timeout);
   Result<std::map<std::string, ConfigEntry>> DescribeTopicConfigs(const std::string& topic,
-                                                                   Millis timeout);
+                                                                  Millis timeout);
   // Names of all topics (internal ones included) and their partition counts.
   Result<std::map<std::string, int>> ListTopics(Millis timeout);
   Result<int> PartitionCount(const std::string& topic, Millis timeout);

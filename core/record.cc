@@ -60,6 +60,27 @@ Digest128 RecordDigest(const Record& record) {
   return Digest128{h.high64, h.low64};
 }
 
+DigestChain::DigestChain() : state_(XXH3_createState()) {
+  XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
+}
+
+DigestChain::~DigestChain() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
+
+void DigestChain::Add(const Digest128& d) {
+  unsigned char buf[16];
+  for (int i = 0; i < 8; ++i) {
+    buf[i] = static_cast<unsigned char>(d.high >> (56 - 8 * i));
+    buf[8 + i] = static_cast<unsigned char>(d.low >> (56 - 8 * i));
+  }
+  XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), buf, sizeof buf);
+  ++count_;
+}
+
+Digest128 DigestChain::value() const {
+  XXH128_hash_t h = XXH3_128bits_digest(static_cast<XXH3_state_t*>(state_));
+  return Digest128{h.high64, h.low64};
+}
+
 std::string Digest128::Hex() const {
   char buf[33];
   std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(high),

@@ -47,6 +47,23 @@ struct Digest128 {
 // an empty key, or a tombstone and an empty value, never collide.
 Digest128 RecordDigest(const Record& record);
 
+// An order-sensitive digest of a sequence of record digests (XXH3-128 over
+// their concatenation), for comparing whole partitions.
+class DigestChain {
+ public:
+  DigestChain();
+  ~DigestChain();
+  DigestChain(const DigestChain&) = delete;
+  DigestChain& operator=(const DigestChain&) = delete;
+  void Add(const Digest128& d);
+  Digest128 value() const;
+  int64_t count() const { return count_; }
+
+ private:
+  void* state_;  // XXH3_state_t, kept out of this header
+  int64_t count_ = 0;
+};
+
 // The canonical bytes RecordDigest hashes; exposed for tests and evidence.
 std::string CanonicalEncoding(const Record& record);
 

@@ -20,9 +20,10 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(std::string name
   }
   c->mock_ = rd_kafka_mock_cluster_new(c->rk_, brokers);
   if (!c->mock_) {
-    return Status::Infra(fmt::format("embedded cluster {}: could not start the mock cluster "
-                                     "(are loopback ports available?)",
-                                     c->name_));
+    return Status::Infra(
+        fmt::format("embedded cluster {}: could not start the mock cluster "
+                    "(are loopback ports available?)",
+                    c->name_));
   }
   c->bootstrap_ = rd_kafka_mock_cluster_bootstraps(c->mock_);
   return c;

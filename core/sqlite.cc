@@ -19,8 +19,7 @@ Stmt& Stmt::Bind(int index, double v) {
   return *this;
 }
 Stmt& Stmt::Bind(int index, std::string_view text) {
-  sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                      SQLITE_UTF8);
+  sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   return *this;
 }
 Stmt& Stmt::BindBlob(int index, std::string_view bytes) {

@@ -1,0 +1,47 @@
+// The subcommand table's shape and the option helpers every subcommand
+// shares. Only main.cc prints errors and picks exit codes.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+
+namespace lifeline::cli {
+
+namespace po = boost::program_options;
+
+// Runs one subcommand. `args` excludes the program and subcommand names.
+// Returns the status to map to an exit code; a command that printed its own
+// verdict returns Status::CheckFailed for exit 1.
+using CommandFn = Status (*)(const std::vector<std::string>& args);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  CommandFn run;
+};
+
+// The table, in the order `lifeline help` prints it.
+const std::vector<Command>& Commands();
+
+// Parses `args` against `desc` (plus --help). Returns false after printing
+// help when --help was given; usage errors come back as Status::Usage.
+Result<bool> ParseArgs(const std::vector<std::string>& args, const po::options_description& desc,
+                       const char* usage, po::variables_map* vm,
+                       const po::positional_options_description* positional = nullptr);
+
+// --bootstrap/-b, --config FILE..., -X key=value... for one-cluster commands.
+void AddClusterOptions(po::options_description* desc, ClientConfigInputs* inputs);
+
+// A Status::Usage naming the missing option and the fix.
+Status MissingOption(const char* option, const char* fix);
+
+Status RunVersion(const std::vector<std::string>& args);
+Status RunSandbox(const std::vector<std::string>& args);
+Status RunGenerate(const std::vector<std::string>& args);
+Status RunScan(const std::vector<std::string>& args);
+
+}  // namespace lifeline::cli

@@ -1,0 +1,48 @@
+// Scan: read a lifecycle topic end to end, validate every event, and
+// summarize what is there. The honest end-to-end check the demo runs before
+// the drill exists, and a quick look at any stream.
+#pragma once
+
+#include <array>
+#include <map>
+#include <string>
+
+#include "core/config.h"
+#include "core/envelope.h"
+#include "core/record.h"
+#include "core/status.h"
+#include "core/types.h"
+
+namespace lifeline::scenarios {
+
+struct ScanOptions {
+  std::string topic = "prompt.lifecycle";
+  bool read_committed = true;
+};
+
+struct PartitionScan {
+  Offset first{-1};
+  Offset last{-1};
+  int64_t records = 0;
+  int64_t bytes = 0;         // key + value + headers
+  std::string chain_digest;  // DigestChain over the records' digests, hex
+};
+
+struct ScanReport {
+  std::string topic;
+  int64_t records = 0;
+  int64_t valid = 0;
+  int64_t bytes = 0;
+  std::map<std::string, int64_t> by_kind;    // valid events per kind
+  std::map<std::string, int64_t> by_reason;  // rejected records per reason code
+  int64_t prompts = 0;                       // distinct prompt ids among valid events
+  std::map<int32_t, PartitionScan> partitions;
+  double seconds = 0;
+};
+
+Result<ScanReport> Scan(const ClientConfig& config, const ScanOptions& options);
+
+std::string FormatScanText(const ScanReport& report);
+std::string FormatScanJson(const ScanReport& report);
+
+}  // namespace lifeline::scenarios

@@ -1,0 +1,57 @@
+#include "core/sandbox.h"
+
+#include <gtest/gtest.h>
+
+#include "core/kafka.h"
+#include "tests/test_support.h"
+
+namespace lifeline {
+namespace {
+
+TEST(EmbeddedSandbox, ServesAnExternalClientOnLoopback) {
+  auto sandbox = EmbeddedSandbox::Start({"source", "target"});
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  EmbeddedCluster* source = sandbox->Find("source");
+  ASSERT_NE(source, nullptr);
+  ASSERT_NE(sandbox->Find("target"), nullptr);
+  EXPECT_NE(source->bootstrap(), sandbox->Find("target")->bootstrap());
+  EXPECT_EQ(source->bootstrap().rfind("127.0.0.1:", 0), 0u) << source->bootstrap();
+  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 6).ok());
+
+  // A second, independent librdkafka handle talks to the mock over TCP.
+  ClientConfig client = testing::ConfigFor(source->bootstrap());
+  auto admin = Admin::Create(client);
+  ASSERT_TRUE(admin.ok());
+  auto partitions = (*admin)->PartitionCount("prompt.lifecycle", Millis(5000));
+  ASSERT_TRUE(partitions.ok()) << partitions.status().message();
+  EXPECT_EQ(*partitions, 6);
+
+  auto producer = Producer::Create(client, {});
+  ASSERT_TRUE(producer.ok());
+  for (int i = 0; i < 20; ++i) {
+    Record r;
+    r.topic = Topic("prompt.lifecycle");
+    r.partition = Partition(2);
+    r.key = "k" + std::to_string(i);
+    r.value = "v" + std::to_string(i);
+    r.headers = {{"ce_id", std::to_string(i)}};
+    r.timestamp = TimestampMs(1700000000000 + i);
+    ASSERT_TRUE((*producer)->Send(r).ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());
+  std::vector<Record> got = testing::ReadBack(client, "prompt.lifecycle", 2, 20);
+  ASSERT_EQ(got.size(), 20u);
+  EXPECT_EQ(got[7].key, "k7");
+  EXPECT_EQ(got[7].value, "v7");
+  EXPECT_EQ(got[7].headers, (std::vector<Header>{{"ce_id", "7"}}));
+  EXPECT_EQ(got[19].offset, Offset(19));
+}
+
+TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {
+  auto sandbox = EmbeddedSandbox::Start({"a", "a"});
+  ASSERT_FALSE(sandbox.ok());
+  EXPECT_EQ(sandbox.status().code(), ExitCode::kUsage);
+}
+
+}  // namespace
+}  // namespace lifeline

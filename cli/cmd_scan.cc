@@ -10,12 +10,16 @@ Status RunScan(const std::vector<std::string>& args) {
   scenarios::ScanOptions options;
   bool json = false;
   bool read_uncommitted = false;
+  std::string manifest_path;
   po::options_description desc("scan options");
   AddClusterOptions(&desc, &inputs);
   desc.add_options()("topic,t", po::value(&options.topic)->default_value(options.topic),
                      "lifecycle topic")("json", po::bool_switch(&json), "print JSON")(
       "read-uncommitted", po::bool_switch(&read_uncommitted),
-      "also read records of open and aborted transactions");
+      "also read records of open and aborted transactions")(
+      "expect-manifest", po::value(&manifest_path)->value_name("FILE"),
+      "check that exactly the records a `generate --manifest` file names are rejected, each "
+      "with its reason (exit 1 otherwise)");
   po::variables_map vm;
   auto parsed =
       ParseArgs(args, desc, "lifeline scan --bootstrap HOST:PORT [--topic T] [--json]", &vm);
@@ -26,11 +30,26 @@ Status RunScan(const std::vector<std::string>& args) {
   options.read_committed = !read_uncommitted;
   auto config = BuildClientConfig(inputs);
   if (!config.ok()) return config.status();
+  scenarios::Manifest manifest;
+  if (!manifest_path.empty()) {
+    auto loaded = scenarios::LoadManifest(manifest_path);
+    if (!loaded.ok()) return loaded.status();
+    manifest = std::move(loaded).value();
+    if (manifest.topic != options.topic) {
+      return Status::Usage("manifest " + manifest_path + " is for topic " + manifest.topic +
+                           ", not " + options.topic);
+    }
+    options.expected = &manifest;
+  }
   auto report = scenarios::Scan(*config, options);
   if (!report.ok()) return report.status();
   std::fputs(json ? scenarios::FormatScanJson(*report).c_str()
                   : scenarios::FormatScanText(*report).c_str(),
              stdout);
+  if (!report->manifest_mismatches.empty()) {
+    return Status::CheckFailed(std::to_string(report->manifest_mismatches.size()) +
+                               " record(s) disagree with the manifest " + manifest_path);
+  }
   return Status::Ok();
 }
 

@@ -40,6 +40,8 @@ inline constexpr int kKindCount = 8;
 
 std::string_view KindName(Kind kind);  // "proposed", "rolled_back", ...
 std::optional<Kind> KindFromName(std::string_view name);
+// The ce_type for a kind: "prompt.lifecycle.<kind>.v1".
+std::string EventType(Kind kind);
 
 enum class Reason {
   kEmptyValue,              // "empty_value": zero-length value
@@ -72,6 +74,8 @@ enum class ContentMode { kBinary, kStructured };
 struct Template {
   std::string sha256;
   std::vector<std::string> variables;
+  std::string text;  // optional: the template body; sha256 is its digest when present
+  friend bool operator==(const Template&, const Template&) = default;
 };
 
 struct Dependencies {
@@ -79,11 +83,13 @@ struct Dependencies {
   std::string retrieval_policy;
   std::string tool_schema;
   std::string safety_policy;
+  friend bool operator==(const Dependencies&, const Dependencies&) = default;
 };
 
 struct Approval {
   std::string approver;
   std::string ticket;
+  friend bool operator==(const Approval&, const Approval&) = default;
 };
 
 struct Evaluation {
@@ -91,11 +97,13 @@ struct Evaluation {
   std::string dataset;
   bool passed = false;
   double score = 0;
+  friend bool operator==(const Evaluation&, const Evaluation&) = default;
 };
 
 struct Rollout {
   std::string scope;
   int percent = 100;
+  friend bool operator==(const Rollout&, const Rollout&) = default;
 };
 
 struct Rollback {
@@ -103,6 +111,7 @@ struct Rollback {
   std::string reason;
   std::string scope;
   std::vector<std::string> expected_consumers;
+  friend bool operator==(const Rollback&, const Rollback&) = default;
 };
 
 struct Event {
@@ -131,14 +140,18 @@ struct Event {
   // The `data` object exactly as received (binary mode: the value; structured
   // mode: the serialized `data` member). Unknown fields survive here.
   std::string data_json;
+  friend bool operator==(const Event&, const Event&) = default;
 };
 
 struct Rejection {
   Reason reason;
   std::string detail;  // human message naming the field, e.g. "rollout.percent is 140"
+  friend bool operator==(const Rejection&, const Rejection&) = default;
 };
 
-// Parses and validates one record of the lifecycle stream.
+// Parses and validates one record of the lifecycle stream. A record with
+// several faults gets one reason: the first in the check order documented at
+// the top of envelope.cc. A JSON member whose value is null counts as absent.
 std::variant<Event, Rejection> Parse(const Record& record);
 
 // The `data` JSON lifeline writes for an event (known fields only, stable
@@ -146,8 +159,11 @@ std::variant<Event, Rejection> Parse(const Record& record);
 std::string DataJson(const Event& event);
 
 // Encodes an event as a binary-mode CloudEvents record: key = prompt id,
-// ce_* headers in a fixed order, value = DataJson(event). Topic and
-// partition are left for the caller.
+// headers ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject,
+// content-type in this order, value = DataJson(event), timestamp = time_ms
+// (CreateTime). An empty type, time or subject is derived from kind, time_ms
+// and prompt_id. Topic and partition are left for the caller. Strings must be
+// valid UTF-8 for the result to parse.
 Record EncodeBinary(const Event& event);
 
 // Encodes an event in structured mode (content-type
@@ -155,7 +171,8 @@ Record EncodeBinary(const Event& event);
 Record EncodeStructured(const Event& event);
 
 // Formats milliseconds since the epoch as RFC 3339 UTC with milliseconds
-// ("2026-11-26T10:15:00.123Z"); parses RFC 3339 with any offset.
+// ("2026-11-26T10:15:00.123Z"), clamped to years 0000..9999; parses RFC 3339
+// with any offset, fractions truncated to milliseconds.
 std::string FormatRfc3339(TimestampMs ms);
 std::optional<TimestampMs> ParseRfc3339(std::string_view text);
 

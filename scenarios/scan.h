@@ -12,12 +12,17 @@
 #include "core/record.h"
 #include "core/status.h"
 #include "core/types.h"
+#include "scenarios/manifest.h"
 
 namespace lifeline::scenarios {
 
 struct ScanOptions {
   std::string topic = "prompt.lifecycle";
   bool read_committed = true;
+  // When set, the topic must hold exactly what that generate run wrote:
+  // every record the manifest names is rejected with its reason, no other
+  // record is rejected, and the record counts agree.
+  const Manifest* expected = nullptr;
 };
 
 struct PartitionScan {
@@ -38,6 +43,9 @@ struct ScanReport {
   int64_t prompts = 0;                       // distinct prompt ids among valid events
   std::map<int32_t, PartitionScan> partitions;
   double seconds = 0;
+  // Against ScanOptions::expected: entries confirmed, and every disagreement.
+  int64_t manifest_confirmed = 0;
+  std::vector<std::string> manifest_mismatches;
 };
 
 Result<ScanReport> Scan(const ClientConfig& config, const ScanOptions& options);

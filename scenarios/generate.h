@@ -1,0 +1,70 @@
+// A deterministic synthetic lifecycle stream: prompts of a registry going
+// through proposals, approvals, evaluations, staged rollouts, rollbacks and
+// retirements, as binary-mode CloudEvents records (../shared/design/events.md).
+// Pure: no Kafka; the caller publishes the records.
+//
+// The valid events obey the lifecycle rules (replaying them yields no
+// violation). With a malformed rate, malformed records are mixed in, cycling
+// through every rejection reason; each parses to exactly the reason it
+// declares and never takes part in the lifecycle.
+//
+// Same options, same records, byte for byte, on every platform: all
+// randomness comes from a seeded xoshiro256** and plain arithmetic, never
+// from <random> distributions.
+//
+// Thread-safety: a Generator is not thread-safe; distinct generators are
+// independent.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/envelope.h"
+#include "core/record.h"
+#include "core/types.h"
+
+namespace lifeline::scenarios {
+
+struct GenerateOptions {
+  int prompts = 20;   // prompt ids; names repeat with a numeric suffix past the built-in list
+  int versions = 5;   // versions proposed per prompt
+  uint64_t seed = 1;
+  // Probability of a malformed record after each valid one.
+  double malformed_rate = 0.0;
+  // The earliest event time; prompts start within six hours of it.
+  TimestampMs start_time{1793000000000};
+  std::string source = "/registry/eu-1";  // ce_source
+  // Whether the malformed cycle includes value_too_large. Such a record's
+  // value is just over envelope::kMaxValueBytes (1 MiB), which a broker with
+  // the default max.message.bytes refuses: leave it out for default topics.
+  bool oversized_values = true;
+};
+
+struct GeneratedRecord {
+  Record record;  // key, value, headers, timestamp; topic and partition unset
+  std::optional<envelope::Reason> malformed;  // nullopt: a valid event
+  std::string event_id;  // the ce_id written; empty when the record carries none
+};
+
+class Generator {
+ public:
+  explicit Generator(GenerateOptions options);
+  ~Generator();
+  Generator(Generator&&) noexcept;
+  Generator& operator=(Generator&&) noexcept;
+
+  // Fills `out` with the next record; false once the stream is complete.
+  bool Next(GeneratedRecord* out);
+
+  // The exact number of records the stream holds (valid and malformed). The
+  // first call replays the plan without rendering: O(records), cheap.
+  int64_t total() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lifeline::scenarios

@@ -326,7 +326,9 @@ TEST(Generate, TimeAdvancesPerPromptAndPromptsInterleave) {
     const int64_t t = e.time_ms.value();
     EXPECT_GE(t, GenerateOptions{}.start_time.value());
     EXPECT_GE(t, previous) << "the stream is in time order";
-    if (last.count(e.prompt_id)) EXPECT_GT(t, last[e.prompt_id]) << e.prompt_id;
+    if (last.count(e.prompt_id)) {
+      EXPECT_GT(t, last[e.prompt_id]) << e.prompt_id;
+    }
     last[e.prompt_id] = t;
     previous = t;
     switches += e.prompt_id != previous_prompt;

@@ -1,0 +1,92 @@
+// ReadTopic against real Apache Kafka: it must terminate on partitions whose
+// last offsets are transaction markers, and read_committed must hide aborted
+// records.
+#include "core/topic_reader.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/test_support.h"
+
+namespace lifeline {
+namespace {
+
+using testing::UniqueName;
+
+class TopicReaderIntegration : public testing::RealKafkaTest {};
+
+Record Value(const std::string& topic, const std::string& v) {
+  Record r;
+  r.topic = Topic(topic);
+  r.partition = Partition(0);
+  r.key = "k";
+  r.value = v;
+  return r;
+}
+
+TEST_F(TopicReaderIntegration, SkipsAbortedRecordsAndStopsAtTrailingMarkers) {
+  const std::string topic = UniqueName("txn");
+  auto admin = Admin::Create(source_);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  ProducerOptions popts;
+  popts.transactional_id = UniqueName("txn-producer");
+  auto producer = Producer::Create(source_, popts);
+  ASSERT_TRUE(producer.ok()) << producer.status().message();
+  auto& p = **producer;
+  ASSERT_TRUE(p.InitTransactions(Millis(30000)).ok());
+  ASSERT_TRUE(p.BeginTransaction().ok());
+  ASSERT_TRUE(p.Send(Value(topic, "committed-1")).ok());
+  ASSERT_TRUE(p.Send(Value(topic, "committed-2")).ok());
+  ASSERT_TRUE(p.CommitTransaction(Millis(30000)).ok());
+  ASSERT_TRUE(p.BeginTransaction().ok());
+  ASSERT_TRUE(p.Send(Value(topic, "aborted")).ok());
+  ASSERT_TRUE(p.Flush(Millis(10000)).ok());
+  ASSERT_TRUE(p.AbortTransaction(Millis(30000)).ok());
+
+  auto read = [&](bool committed) {
+    std::vector<std::string> values;
+    TopicReadOptions options;
+    options.topic = topic;
+    options.read_committed = committed;
+    options.idle_timeout = Millis(10000);
+    Status st = ReadTopic(source_, options, [&](const Record& r) {
+      values.push_back(*r.value);
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.message();
+    return values;
+  };
+  // Offsets: 0,1 committed, 2 commit marker, 3 aborted, 4 abort marker.
+  EXPECT_EQ(read(true), (std::vector<std::string>{"committed-1", "committed-2"}));
+  EXPECT_EQ(read(false), (std::vector<std::string>{"committed-1", "committed-2", "aborted"}));
+}
+
+TEST_F(TopicReaderIntegration, HonoursPerPartitionStartAndEnd) {
+  const std::string topic = UniqueName("range");
+  auto admin = Admin::Create(source_);
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE((*admin)->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  auto producer = Producer::Create(source_, {});
+  ASSERT_TRUE(producer.ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*producer)->Send(Value(topic, std::to_string(i))).ok());
+  ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());
+  TopicReadOptions options;
+  options.topic = topic;
+  options.start[Partition(0)] = Offset(3);
+  options.end[Partition(0)] = Offset(6);
+  std::vector<int64_t> offsets;
+  std::map<Partition, PartitionExtent> extents;
+  ASSERT_TRUE(ReadTopic(
+                  source_, options,
+                  [&](const Record& r) {
+                    offsets.push_back(r.offset.value());
+                    return Status::Ok();
+                  },
+                  &extents)
+                  .ok());
+  EXPECT_EQ(offsets, (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(extents[Partition(0)].records, 3);
+}
+
+}  // namespace
+}  // namespace lifeline

@@ -30,7 +30,7 @@ void AddClusterOptions(po::options_description* desc, ClientConfigInputs* inputs
                       "cluster bootstrap servers")(
       "config", po::value(&inputs->config_files)->value_name("FILE")->composing(),
       "librdkafka properties file (Java .properties syntax); repeatable")(
-      "X", po::value(&inputs->x_options)->value_name("KEY=VALUE")->composing(),
+      "property,X", po::value(&inputs->x_options)->value_name("KEY=VALUE")->composing(),
       "librdkafka property, e.g. -X security.protocol=SASL_SSL; repeatable");
 }
 

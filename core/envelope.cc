@@ -195,10 +195,10 @@ void AppendJsonString(std::string* out, std::string_view s) {
   size_t i = 0;
   while (i < n) {
     // Most strings need no escape at all: skip eight bytes at a time.
-    while (i + 8 <= n && !(kNeedsEscape[p[i]] | kNeedsEscape[p[i + 1]] | kNeedsEscape[p[i + 2]] |
-                           kNeedsEscape[p[i + 3]] | kNeedsEscape[p[i + 4]] |
-                           kNeedsEscape[p[i + 5]] | kNeedsEscape[p[i + 6]] |
-                           kNeedsEscape[p[i + 7]])) {
+    while (i + 8 <= n &&
+           !(kNeedsEscape[p[i]] | kNeedsEscape[p[i + 1]] | kNeedsEscape[p[i + 2]] |
+             kNeedsEscape[p[i + 3]] | kNeedsEscape[p[i + 4]] | kNeedsEscape[p[i + 5]] |
+             kNeedsEscape[p[i + 6]] | kNeedsEscape[p[i + 7]])) {
       i += 8;
     }
     while (i < n && !kNeedsEscape[p[i]]) ++i;
@@ -253,19 +253,19 @@ int DaysInMonth(int64_t y, int m) {
 int64_t DaysFromCivil(int64_t y, int m, int d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                    // [0, 399]
+  const int64_t yoe = y - era * 400;                                   // [0, 399]
   const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;  // [0, 365]
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           // [0, 146096]
   return era * 146097 + doe - 719468;
 }
 
 void CivilFromDays(int64_t z, int64_t* y, int* m, int* d) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;                                        // [0, 146096]
+  const int64_t doe = z - era * 146097;                                       // [0, 146096]
   const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                 // [0, 365]
-  const int64_t mp = (5 * doy + 2) / 153;                                      // [0, 11]
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                // [0, 365]
+  const int64_t mp = (5 * doy + 2) / 153;                                     // [0, 11]
   *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
   *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
   *y = yoe + era * 400 + (*m <= 2);
@@ -310,8 +310,8 @@ std::string Join(std::string_view path, std::string_view name) {
 }
 
 Rejection WrongType(std::string_view path, dom::element e, std::string_view expected) {
-  return Reject(Reason::kWrongType, fmt::format("{} is {}, expected {}", path, TypeName(e.type()),
-                                                expected));
+  return Reject(Reason::kWrongType,
+                fmt::format("{} is {}, expected {}", path, TypeName(e.type()), expected));
 }
 
 Rejection Missing(std::string_view path) {
@@ -335,7 +335,9 @@ class ObjectReader {
     dom::element e;
     if (!Find(name, &e)) return Absent(name, required);
     std::string_view s;
-    if (e.get_string().get(s) != simdjson::SUCCESS) return WrongType(Join(path_, name), e, "a string");
+    if (e.get_string().get(s) != simdjson::SUCCESS) {
+      return WrongType(Join(path_, name), e, "a string");
+    }
     out->assign(s);
     return std::nullopt;
   }
@@ -504,8 +506,7 @@ class TreeScan {
 // call on this thread. Rejects non-objects and repeated member names: readers
 // disagree on which of two repeated members counts. `scan` receives the walk
 // over the whole tree.
-Check ParseObject(std::string_view json, std::string_view what, dom::element* out,
-                  TreeScan* scan) {
+Check ParseObject(std::string_view json, std::string_view what, dom::element* out, TreeScan* scan) {
   thread_local dom::parser parser;
   simdjson::error_code error = parser.parse(json.data(), json.size()).get(*out);
   if (error != simdjson::SUCCESS) {
@@ -534,8 +535,8 @@ struct Attributes {
 };
 
 struct AttributeName {
-  std::string_view header;      // binary mode
-  std::string_view member;      // structured mode
+  std::string_view header;  // binary mode
+  std::string_view member;  // structured mode
   std::string_view Attributes::*field;
 };
 
@@ -745,7 +746,8 @@ Check CheckValues(const Event& e, int64_t schema, int64_t percent_raw) {
       }
     }
   }
-  if (e.dependencies && e.dependencies->model.empty()) return Invalid("dependencies.model is empty");
+  if (e.dependencies && e.dependencies->model.empty())
+    return Invalid("dependencies.model is empty");
   if (e.approval && e.approval->approver.empty()) return Invalid("approval.approver is empty");
   if (e.evaluation) {
     if (e.evaluation->suite.empty()) return Invalid("evaluation.suite is empty");
@@ -764,8 +766,8 @@ Check CheckValues(const Event& e, int64_t schema, int64_t percent_raw) {
     if (e.rollback->target_version.empty()) return Invalid("rollback.target_version is empty");
     if (e.rollback->scope.empty()) return Invalid("rollback.scope is empty");
     if (e.rollback->target_version == e.version) {
-      return Invalid(fmt::format("rollback.target_version is the rolled-back version {}",
-                                 Quote(e.version)));
+      return Invalid(
+          fmt::format("rollback.target_version is the rolled-back version {}", Quote(e.version)));
     }
     for (size_t i = 0; i < e.rollback->expected_consumers.size(); ++i) {
       if (e.rollback->expected_consumers[i].empty()) {
@@ -963,7 +965,8 @@ class JsonWriter {
 // Generous, so that DataJson allocates once for typical events.
 size_t EstimateDataSize(const Event& e) {
   size_t n = 384 + e.prompt_id.size() + e.version.size() + e.actor.size();
-  if (e.tmpl) n += 128 + e.tmpl->text.size() + e.tmpl->text.size() / 16 + 24 * e.tmpl->variables.size();
+  if (e.tmpl)
+    n += 128 + e.tmpl->text.size() + e.tmpl->text.size() / 16 + 24 * e.tmpl->variables.size();
   if (e.dependencies) n += 192;
   return n;
 }

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -85,106 +84,126 @@ class Rng {
 struct PromptSpec {
   std::string_view name;
   std::string_view role;
-  std::string_view task;  // refers to every variable as {{name}}
+  std::string_view task;                      // refers to every variable as {{name}}
   std::array<std::string_view, 3> variables;  // empty entries unused
   std::string_view output;
 };
 
 constexpr std::array<PromptSpec, 20> kPrompts = {{
-    {"support-triage", "a support triage assistant for a B2B software company",
+    {"support-triage",
+     "a support triage assistant for a B2B software company",
      "Read the ticket from {{customer}} and classify it. Use {{history}} to spot repeat issues "
      "before deciding on urgency. The ticket text is in {{ticket}}.",
      {"customer", "ticket", "history"},
      "JSON with the fields category, urgency (1-4), team and a one-sentence rationale"},
-    {"invoice-extract", "an accounts-payable assistant that reads supplier invoices",
+    {"invoice-extract",
+     "an accounts-payable assistant that reads supplier invoices",
      "Extract the invoice number, dates, line items, tax and totals from {{document}}. The "
      "supplier is {{supplier}}; amounts are in {{currency}} unless stated otherwise.",
      {"document", "supplier", "currency"},
      "JSON matching the invoice schema; use null for anything not present in the document"},
-    {"contract-summary", "a legal analyst who summarizes commercial contracts for sales teams",
+    {"contract-summary",
+     "a legal analyst who summarizes commercial contracts for sales teams",
      "Summarize {{contract}} for {{audience}}. Call out renewal terms, liability caps, "
      "termination rights and anything unusual compared with our standard terms.",
      {"contract", "audience", ""},
      "at most eight bullet points, each starting with the clause number"},
-    {"ticket-router", "the routing layer of a help desk",
+    {"ticket-router",
+     "the routing layer of a help desk",
      "Decide which queue should own {{ticket}}. The available queues and their scopes are "
      "listed in {{queues}}.",
      {"ticket", "queues", ""},
      "the queue id only, or 'human-review' when two queues are equally likely"},
-    {"code-review-hints", "a senior engineer reviewing a pull request",
+    {"code-review-hints",
+     "a senior engineer reviewing a pull request",
      "Review the diff in {{diff}} against the conventions in {{guidelines}}. The author is "
      "{{author}}; keep the tone collegial.",
      {"diff", "guidelines", "author"},
      "a list of review comments, each with file, line and a concrete suggestion"},
-    {"sql-assistant", "an analytics assistant that writes read-only SQL",
+    {"sql-assistant",
+     "an analytics assistant that writes read-only SQL",
      "Write a query that answers {{question}} using only the tables described in {{schema}}. "
      "Never modify data.",
      {"question", "schema", ""},
      "one SQL statement in a fenced block, then one sentence explaining it"},
-    {"churn-explainer", "a customer-success analyst",
+    {"churn-explainer",
+     "a customer-success analyst",
      "Explain why {{account}} is flagged as a churn risk, using the usage signals in "
      "{{signals}} and the last notes from the account team in {{notes}}.",
      {"account", "signals", "notes"},
      "three short paragraphs: what changed, why it matters, what to do next"},
-    {"meeting-notes", "a meticulous note taker",
+    {"meeting-notes",
+     "a meticulous note taker",
      "Turn the transcript in {{transcript}} into notes for {{team}}. Attribute decisions and "
      "action items to people by name.",
      {"transcript", "team", ""},
      "Markdown with the sections Decisions, Action items and Open questions"},
-    {"product-qa", "a product expert answering questions from customers",
+    {"product-qa",
+     "a product expert answering questions from customers",
      "Answer {{question}} using only the documentation excerpts in {{context}}. If the "
      "excerpts do not contain the answer, say so.",
      {"question", "context", ""},
      "a short answer followed by the titles of the excerpts you used"},
-    {"refund-policy", "a billing assistant applying the refund policy",
+    {"refund-policy",
+     "a billing assistant applying the refund policy",
      "Decide whether the request in {{request}} from {{customer}} qualifies for a refund under "
      "{{policy}}.",
      {"request", "customer", "policy"},
      "JSON with decision (approve, deny, escalate), amount and the policy section applied"},
-    {"kyc-check", "a compliance assistant supporting know-your-customer reviews",
+    {"kyc-check",
+     "a compliance assistant supporting know-your-customer reviews",
      "Compare the applicant data in {{applicant}} with the documents in {{documents}} and list "
      "every inconsistency.",
      {"applicant", "documents", ""},
      "a table of field, applicant value, document value and severity"},
-    {"email-drafter", "a writing assistant for account managers",
+    {"email-drafter",
+     "a writing assistant for account managers",
      "Draft a reply to {{thread}} on behalf of {{sender}}. Match the tone of the thread and "
      "keep commitments within {{constraints}}.",
      {"thread", "sender", "constraints"},
      "the email body only, without a subject line"},
-    {"search-rewrite", "the query understanding stage of a search engine",
+    {"search-rewrite",
+     "the query understanding stage of a search engine",
      "Rewrite {{query}} into up to three search queries that retrieve better results, given "
      "the user's recent queries in {{session}}.",
      {"query", "session", ""},
      "a JSON array of strings"},
-    {"faq-answer", "a help-center assistant",
+    {"faq-answer",
+     "a help-center assistant",
      "Answer {{question}} from the FAQ entries in {{faq}}. Link the entry you used.",
      {"question", "faq", ""},
      "two to four sentences and one link"},
-    {"incident-summary", "an SRE writing incident updates",
+    {"incident-summary",
+     "an SRE writing incident updates",
      "Summarize the incident timeline in {{timeline}} for {{audience}}, including impact, "
      "current status and next update time.",
      {"timeline", "audience", ""},
      "a status-page update of at most 120 words"},
-    {"sentiment-tagger", "a classifier for customer feedback",
+    {"sentiment-tagger",
+     "a classifier for customer feedback",
      "Tag the sentiment and the topics of {{feedback}}. Topics come from {{taxonomy}}.",
      {"feedback", "taxonomy", ""},
      "JSON with sentiment (-2..2) and a list of topic ids"},
-    {"resume-screen", "a recruiting coordinator doing a first, structured screen",
+    {"resume-screen",
+     "a recruiting coordinator doing a first, structured screen",
      "Compare {{resume}} with the requirements in {{role}}. Ignore names, photos, ages and any "
      "other protected attribute.",
      {"resume", "role", ""},
      "a requirement-by-requirement table with met, partly met or not met"},
-    {"claims-intake", "an insurance claims intake assistant",
+    {"claims-intake",
+     "an insurance claims intake assistant",
      "Extract the claim details from {{report}} filed under policy {{policy_number}} and list "
      "any missing information we must request from {{claimant}}.",
      {"report", "policy_number", "claimant"},
      "JSON matching the claim intake schema"},
-    {"release-notes", "a technical writer",
+    {"release-notes",
+     "a technical writer",
      "Write release notes for {{version_name}} from the merged changes in {{changes}}, for "
      "{{audience}}.",
      {"version_name", "changes", "audience"},
      "Markdown grouped into New, Improved and Fixed"},
-    {"translation-review", "a bilingual reviewer",
+    {"translation-review",
+     "a bilingual reviewer",
      "Review the translation of {{source_text}} into {{target_text}} and flag mistranslations, "
      "omissions and tone problems.",
      {"source_text", "target_text", ""},
@@ -210,10 +229,15 @@ constexpr std::array<std::string_view, 6> kAuthors = {
     "alice@acme", "bob@acme", "chen@acme", "dana@acme", "emeka@acme", "farah@acme",
 };
 constexpr std::array<std::string_view, 4> kApprovers = {
-    "lead@acme", "ml-platform@acme", "security-review@acme", "product-owner@acme",
+    "lead@acme",
+    "ml-platform@acme",
+    "security-review@acme",
+    "product-owner@acme",
 };
 constexpr std::array<std::string_view, 3> kRollbackActors = {
-    "oncall@acme", "release-controller@acme", "sre-bot@acme",
+    "oncall@acme",
+    "release-controller@acme",
+    "sre-bot@acme",
 };
 constexpr std::array<std::string_view, 8> kRollbackReasons = {
     "refusals up 4x",
@@ -226,7 +250,7 @@ constexpr std::array<std::string_view, 8> kRollbackReasons = {
     "cost per request up 3x",
 };
 constexpr std::array<std::string_view, 5> kModels = {
-    "model-x@2026-10-01", "model-x@2026-11-15", "model-y@2026-09-20",
+    "model-x@2026-10-01",      "model-x@2026-11-15",      "model-y@2026-09-20",
     "model-z-mini@2026-08-01", "model-x-long@2026-10-20",
 };
 constexpr std::array<std::string_view, 4> kConsumers = {
@@ -305,9 +329,9 @@ class PromptPlan {
       static constexpr std::array<int, 3> kStaged = {10, 50, 100};
       const bool direct = rng_.Chance(0.25);
       const int stages = direct ? 1 : 3;
-      const int rollback_at =
-          rollback && s == rollback_scope && previous >= 0 ? static_cast<int>(rng_.Below(stages))
-                                                           : -1;
+      const int rollback_at = rollback && s == rollback_scope && previous >= 0
+                                  ? static_cast<int>(rng_.Below(stages))
+                                  : -1;
       for (int k = 0; k < stages; ++k) {
         Step step{k == 0 ? Kind::kDeployed : Kind::kRolloutChanged, v, s};
         step.percent = direct ? 100 : kStaged[k];
@@ -740,8 +764,8 @@ struct Generator::Impl {
         edit_data(&r, [](nlohmann::ordered_json& d) { d["kind"] = "archived"; });
         break;
       case Reason::kTypeKindMismatch: {
-        const auto other = static_cast<Kind>((static_cast<int>(e->kind) + 1 + round % 7) %
-                                             envelope::kKindCount);
+        const auto other =
+            static_cast<Kind>((static_cast<int>(e->kind) + 1 + round % 7) % envelope::kKindCount);
         e->type = envelope::EventType(other);
         r = envelope::EncodeBinary(*e);
         break;

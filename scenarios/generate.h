@@ -28,8 +28,8 @@
 namespace lifeline::scenarios {
 
 struct GenerateOptions {
-  int prompts = 20;   // prompt ids; names repeat with a numeric suffix past the built-in list
-  int versions = 5;   // versions proposed per prompt
+  int prompts = 20;  // prompt ids; names repeat with a numeric suffix past the built-in list
+  int versions = 5;  // versions proposed per prompt
   uint64_t seed = 1;
   // Probability of a malformed record after each valid one.
   double malformed_rate = 0.0;

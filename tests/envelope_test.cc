@@ -41,7 +41,9 @@ Event Sample(Kind kind) {
       e.rollout = Rollout{"tenant:acme", 25};
       break;
     case Kind::kRolledBack:
-      e.rollback = Rollback{"1.3.2", "refusals up 4x", "global",
+      e.rollback = Rollback{"1.3.2",
+                            "refusals up 4x",
+                            "global",
                             {"release-controller", "audit", "evaluation", "observability"}};
       break;
     case Kind::kRetired:
@@ -112,11 +114,25 @@ TEST(Envelope, KindNamesRoundTrip) {
 
 TEST(Envelope, ReasonCodesAreTheStableContract) {
   const char* codes[kReasonCount] = {
-      "empty_value",        "tombstone",          "value_too_large",  "invalid_json",
-      "unsupported_content_type", "missing_header", "unsupported_specversion",
-      "missing_field",      "wrong_type",         "unknown_kind",     "type_kind_mismatch",
-      "schema_too_new",     "invalid_time",       "missing_key",      "key_not_utf8",
-      "subject_mismatch",   "prompt_id_mismatch", "field_too_large",  "invalid_value",
+      "empty_value",
+      "tombstone",
+      "value_too_large",
+      "invalid_json",
+      "unsupported_content_type",
+      "missing_header",
+      "unsupported_specversion",
+      "missing_field",
+      "wrong_type",
+      "unknown_kind",
+      "type_kind_mismatch",
+      "schema_too_new",
+      "invalid_time",
+      "missing_key",
+      "key_not_utf8",
+      "subject_mismatch",
+      "prompt_id_mismatch",
+      "field_too_large",
+      "invalid_value",
   };
   for (int i = 0; i < kReasonCount; ++i) {
     EXPECT_EQ(ReasonCode(static_cast<Reason>(i)), codes[i]);
@@ -578,7 +594,9 @@ TEST(EnvelopeOrder, ReportsTheEarliestOfAccumulatedFaultsInCheckOrder) {
       {Reason::kInvalidValue,
        [](Record* r) { EditData(r, [](ordered_json& d) { d["rollout"]["percent"] = 140; }); }},
       {Reason::kMissingField,
-       [](Record* r) { EditData(r, [](ordered_json& d) { d["dependencies"] = {{"x", 1}}; }); }},
+       [](Record* r) { EditData(r, [](ordered_json& d) {
+                         d["dependencies"] = {{"x", 1}};
+                       }); }},
       {Reason::kPromptIdMismatch,
        [](Record* r) { EditData(r, [](ordered_json& d) { d["prompt_id"] = "other"; }); }},
       {Reason::kTypeKindMismatch,
@@ -606,8 +624,7 @@ TEST(EnvelopeOrder, ReportsTheEarliestOfAccumulatedFaultsInCheckOrder) {
        [](Record* r) { SetHeader(r, "content-type", "text/plain"); }},
       {Reason::kKeyNotUtf8, [](Record* r) { r->key = "\xFF"; }},
       {Reason::kMissingKey, [](Record* r) { r->key.reset(); }},
-      {Reason::kValueTooLarge,
-       [](Record* r) { r->value->append(kMaxValueBytes, ' '); }},
+      {Reason::kValueTooLarge, [](Record* r) { r->value->append(kMaxValueBytes, ' '); }},
       {Reason::kEmptyValue, [](Record* r) { r->value = ""; }},
       {Reason::kTombstone, [](Record* r) { r->value.reset(); }},
   };
@@ -615,8 +632,8 @@ TEST(EnvelopeOrder, ReportsTheEarliestOfAccumulatedFaultsInCheckOrder) {
   for (const auto& [reason, add_fault] : faults) {
     add_fault(&r);
     const Rejection first = RejectionOf(r);
-    EXPECT_EQ(first.reason, reason) << ReasonCode(reason) << " got " << ReasonCode(first.reason)
-                                    << ": " << first.detail;
+    EXPECT_EQ(first.reason, reason)
+        << ReasonCode(reason) << " got " << ReasonCode(first.reason) << ": " << first.detail;
     EXPECT_EQ(RejectionOf(r), first);  // and deterministically so
   }
 }

@@ -167,9 +167,9 @@ TEST(Generate, EveryMalformedRecordParsesToItsDeclaredReason) {
     ASSERT_TRUE(std::holds_alternative<envelope::Rejection>(result))
         << envelope::ReasonCode(*r.malformed) << " parsed";
     const auto& rej = std::get<envelope::Rejection>(result);
-    EXPECT_EQ(rej.reason, *r.malformed) << "declared " << envelope::ReasonCode(*r.malformed)
-                                        << ", got " << envelope::ReasonCode(rej.reason) << ": "
-                                        << rej.detail;
+    EXPECT_EQ(rej.reason, *r.malformed)
+        << "declared " << envelope::ReasonCode(*r.malformed) << ", got "
+        << envelope::ReasonCode(rej.reason) << ": " << rej.detail;
     ++seen[*r.malformed];
   }
   EXPECT_EQ(seen.size(), static_cast<size_t>(envelope::kReasonCount));

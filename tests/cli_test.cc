@@ -1,0 +1,86 @@
+// The lifeline binary's dispatch: help from the table, did-you-mean,
+// per-command help, and exit codes for usage errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace lifeline {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CliRun Lifeline(const std::string& args) {
+  CliRun run;
+  std::string cmd = std::string(LIFELINE_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return run;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) run.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+TEST(Cli, HelpListsEveryCommandFromTheTable) {
+  CliRun run = Lifeline("help");
+  EXPECT_EQ(run.exit_code, 0);
+  for (const char* name : {"help", "version", "sandbox", "generate", "scan"}) {
+    EXPECT_NE(run.output.find(std::string("  ") + name + " "), std::string::npos) << name;
+  }
+}
+
+TEST(Cli, UnknownCommandSuggestsTheClosestOne) {
+  CliRun run = Lifeline("genrate");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("did you mean 'generate'?"), std::string::npos) << run.output;
+}
+
+TEST(Cli, VersionNamesLifelineAndLibrdkafka) {
+  CliRun run = Lifeline("version");
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.output.find("lifeline 0."), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("librdkafka 2."), std::string::npos) << run.output;
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const char* name : {"version", "sandbox", "generate", "scan"}) {
+    CliRun run = Lifeline(std::string(name) + " --help");
+    EXPECT_EQ(run.exit_code, 0) << name;
+    EXPECT_NE(run.output.find("usage: lifeline "), std::string::npos) << name << run.output;
+  }
+}
+
+TEST(Cli, MissingBootstrapIsAUsageErrorWithTheFix) {
+  CliRun run = Lifeline("scan --topic t");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("missing --bootstrap"), std::string::npos) << run.output;
+}
+
+TEST(Cli, UnknownOptionIsAUsageError) {
+  CliRun run = Lifeline("generate --no-such-flag");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("no-such-flag"), std::string::npos) << run.output;
+}
+
+TEST(Cli, BadClientPropertyNamesTheKeyAndHidesSecrets) {
+  CliRun run = Lifeline("scan -b 127.0.0.1:1 -X sasl.password=hunter2 -X no.such.property=1");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("no.such.property"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("hunter2"), std::string::npos) << run.output;
+}
+
+TEST(Cli, UnreachableClusterExitsWithInfrastructureCode) {
+  CliRun run = Lifeline("scan -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000");
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("reachable"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace lifeline

@@ -146,6 +146,58 @@ TEST_F(KafkaIntegration, AltersAndListsCommittedGroupOffsets) {
   EXPECT_EQ(first[1], 4);
 }
 
+TEST_F(KafkaIntegration, SubscribedConsumerJoinsTheGroupAndCommitsWhereItStopped) {
+  const std::string topic = UniqueName("subscribed");
+  const std::string group = UniqueName("subscriber");
+  auto admin = NewAdmin(source_);
+  ASSERT_TRUE(admin);
+  ASSERT_TRUE(admin->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  auto producer = Producer::Create(source_, {});
+  ASSERT_TRUE(producer.ok());
+  for (int i = 0; i < 6; ++i) {
+    Record r;
+    r.topic = Topic(topic);
+    r.partition = Partition(i % 2);
+    r.value = std::to_string(i);
+    ASSERT_TRUE((*producer)->Send(r).ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
+
+  ConsumerOptions copts;
+  copts.group_id = group;
+  copts.client_id = "subscriber-under-test";
+  auto consumer = Consumer::Create(source_, copts);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->Subscribe({topic}).ok());
+  std::map<TopicPartition, Offset> next;
+  int received = 0;
+  for (int i = 0; i < 100 && received < 6; ++i) {
+    auto batch = (*consumer)->Poll(100, Millis(200));
+    ASSERT_TRUE(batch.ok()) << batch.status().message();
+    for (const Record& r : batch->records) {
+      next[{r.topic, r.partition}] = Offset(r.offset.value() + 1);
+      ++received;
+    }
+  }
+  ASSERT_EQ(received, 6);
+  auto assignment = (*consumer)->Assignment();
+  ASSERT_TRUE(assignment.ok());
+  EXPECT_EQ(assignment->size(), 2u);
+  auto desc = admin->DescribeGroup(group, Millis(15000));
+  ASSERT_TRUE(desc.ok()) << desc.status().message();
+  EXPECT_EQ(desc->state, "Stable");
+  ASSERT_EQ(desc->members.size(), 1u);
+  EXPECT_EQ(desc->members[0].client_id, "subscriber-under-test");
+  EXPECT_EQ(desc->members[0].assignment.size(), 2u);
+
+  ASSERT_TRUE((*consumer)->Commit(next).ok());
+  ASSERT_TRUE((*consumer)->Close().ok());
+  auto committed = admin->ListGroupOffsets(group, {}, Millis(15000));
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->at({Topic(topic), Partition(0)}), Offset(3));
+  EXPECT_EQ(committed->at({Topic(topic), Partition(1)}), Offset(3));
+}
+
 TEST_F(KafkaIntegration, WatermarksAndTimeLookupMatchWhatWasWritten) {
   const std::string topic = UniqueName("watermarks");
   auto admin = NewAdmin(source_);

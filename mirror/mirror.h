@@ -1,1 +1,0 @@
-// Placeholder: topic mirroring with an exact offset map arrives with issue 3.

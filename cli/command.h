@@ -36,6 +36,20 @@ Result<bool> ParseArgs(const std::vector<std::string>& args, const po::options_d
 // --bootstrap/-b, --config FILE..., -X key=value... for one-cluster commands.
 void AddClusterOptions(po::options_description* desc, ClientConfigInputs* inputs);
 
+// --source/--target HOST:PORT, --source-config/--target-config FILE and -X
+// [source.|target.]key=value for two-cluster commands.
+struct TwoClusterInputs {
+  std::string source;
+  std::string target;
+  std::vector<std::string> source_files;
+  std::vector<std::string> target_files;
+  std::vector<std::string> x_options;
+};
+void AddTwoClusterOptions(po::options_description* desc, TwoClusterInputs* inputs);
+// Builds one side's configuration ("source" or "target"); the bootstrap is
+// required unless a config file provides it.
+Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view side);
+
 // A Status::Usage naming the missing option and the fix.
 Status MissingOption(const char* option, const char* fix);
 
@@ -43,5 +57,8 @@ Status RunVersion(const std::vector<std::string>& args);
 Status RunSandbox(const std::vector<std::string>& args);
 Status RunGenerate(const std::vector<std::string>& args);
 Status RunScan(const std::vector<std::string>& args);
+Status RunMirror(const std::vector<std::string>& args);
+Status RunOffsets(const std::vector<std::string>& args);
+Status RunGroups(const std::vector<std::string>& args);
 
 }  // namespace lifeline::cli

@@ -50,6 +50,9 @@ const std::vector<Command>& Commands() {
       {"sandbox", "serve embedded Kafka clusters in this process until Ctrl-C", &RunSandbox},
       {"generate", "write a realistic synthetic lifecycle stream to a topic", &RunGenerate},
       {"scan", "read a lifecycle topic, validate every event, summarize it", &RunScan},
+      {"mirror", "copy topics to another cluster with an exact offset map", &RunMirror},
+      {"offsets", "translate source offsets to target offsets with a mirror's map", &RunOffsets},
+      {"groups", "move consumer groups to the target at exactly translated offsets", &RunGroups},
   };
   return kCommands;
 }

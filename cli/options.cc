@@ -34,6 +34,36 @@ void AddClusterOptions(po::options_description* desc, ClientConfigInputs* inputs
       "librdkafka property, e.g. -X security.protocol=SASL_SSL; repeatable");
 }
 
+void AddTwoClusterOptions(po::options_description* desc, TwoClusterInputs* inputs) {
+  desc->add_options()("source", po::value(&inputs->source)->value_name("HOST:PORT"),
+                      "source cluster bootstrap servers")(
+      "target", po::value(&inputs->target)->value_name("HOST:PORT"),
+      "target cluster bootstrap servers")(
+      "source-config", po::value(&inputs->source_files)->value_name("FILE")->composing(),
+      "librdkafka properties file for the source; repeatable")(
+      "target-config", po::value(&inputs->target_files)->value_name("FILE")->composing(),
+      "librdkafka properties file for the target; repeatable")(
+      "property,X", po::value(&inputs->x_options)->value_name("KEY=VALUE")->composing(),
+      "librdkafka property for both sides, or one side with a source. / target. prefix; "
+      "repeatable");
+}
+
+Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view side) {
+  const bool is_source = side == "source";
+  ClientConfigInputs one;
+  one.bootstrap = is_source ? inputs.source : inputs.target;
+  one.config_files = is_source ? inputs.source_files : inputs.target_files;
+  one.x_options = inputs.x_options;
+  auto config = BuildClientConfig(one, side);
+  if (!config.ok()) return config.status();
+  if (config->bootstrap().empty()) {
+    return Status::Usage(std::string("missing --") + std::string(side) +
+                         " HOST:PORT (or bootstrap.servers in --" + std::string(side) +
+                         "-config); the embedded sandbox is only for drills and demos");
+  }
+  return config;
+}
+
 Status MissingOption(const char* option, const char* fix) {
   return Status::Usage(std::string("missing ") + option + ": " + fix);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <thread>
 
 namespace lifeline {
 namespace {
@@ -89,7 +90,8 @@ AdminOptionsPtr MakeAdminOptions(rd_kafka_t* rk, rd_kafka_admin_op_t op, Millis 
   char errstr[256];
   rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()),
                                             errstr, sizeof errstr);
-  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS) {
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
+      op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS) {
     rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()),
                                                 errstr, sizeof errstr);
   }
@@ -322,6 +324,17 @@ Status Producer::AbortTransaction(Millis timeout) {
                   rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout.count())));
 }
 
+Status Producer::SendOffsetsToTransaction(const std::map<TopicPartition, Offset>& next_offsets,
+                                          const std::string& group_id, Millis timeout) {
+  if (next_offsets.empty()) return Status::Ok();
+  PartitionList list = ToList(next_offsets);
+  rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata_new(group_id.c_str());
+  rd_kafka_error_t* error = rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), meta,
+                                                                 static_cast<int>(timeout.count()));
+  rd_kafka_consumer_group_metadata_destroy(meta);
+  return TxnError("send offsets to transaction for group " + group_id, error);
+}
+
 // ---------------------------------------------------------------- consumer
 
 Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
@@ -403,7 +416,7 @@ Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
     MessagePtr msg(raw[i]);
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       batch.reached_end.push_back(
-          {Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)});
+          {{Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)}, Offset(msg->offset)});
     } else if (msg->err == RD_KAFKA_RESP_ERR__TRANSPORT) {
       // Transient: librdkafka reconnects on its own.
     } else if (msg->err) {
@@ -499,7 +512,37 @@ Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok)
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && exists_ok) continue;
     if (err) return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
   }
-  return Status::Ok();
+  return WaitForTopic(spec.name, spec.partitions, timeout);
+}
+
+Status Admin::WaitForTopic(const std::string& topic, int partitions, Millis timeout) {
+  // A created topic is usable once metadata shows a leader for every
+  // partition; until then produce and offset queries fail.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 5000);
+    bool ready = false;
+    if (!err) {
+      for (int i = 0; i < md->topic_cnt; ++i) {
+        const auto& t = md->topics[i];
+        if (topic != t.topic || t.err) continue;
+        ready = t.partition_cnt >= partitions;
+        for (int p = 0; ready && p < t.partition_cnt; ++p) {
+          ready = t.partitions[p].leader >= 0 && !t.partitions[p].err;
+        }
+      }
+      rd_kafka_metadata_destroy(md);
+    }
+    if (ready) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status::Infra(
+          fmt::format("topic {} was created but has no leader for every "
+                      "partition after {} ms",
+                      topic, timeout.count()));
+    }
+    std::this_thread::sleep_for(Millis(100));
+  }
 }
 
 Status Admin::DeleteTopic(const std::string& topic, Millis timeout) {
@@ -520,6 +563,30 @@ Status Admin::DeleteTopic(const std::string& topic, Millis timeout) {
     }
   }
   return Status::Ok();
+}
+
+Status Admin::CreatePartitions(const std::string& topic, int total, Millis timeout) {
+  char errstr[256];
+  rd_kafka_NewPartitions_t* np =
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(total), errstr, sizeof errstr);
+  if (!np) return Status::Usage(fmt::format("grow topic {}: {}", topic, errstr));
+  std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)> owner(
+      np, rd_kafka_NewPartitions_destroy);
+  AdminOptionsPtr options =
+      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
+  rd_kafka_CreatePartitions(rk_.get(), &np, 1, options.get(), queue_);
+  const std::string context = fmt::format("grow topic {} to {} partitions", topic, total);
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  size_t cnt = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
+      rd_kafka_event_CreatePartitions_result(ev->get()), &cnt);
+  for (size_t i = 0; i < cnt; ++i) {
+    if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i])) {
+      return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
+    }
+  }
+  return WaitForTopic(topic, total, timeout);
 }
 
 Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std::string& topic,

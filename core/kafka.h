@@ -97,6 +97,10 @@ class Producer {
   Status BeginTransaction();
   Status CommitTransaction(Millis timeout);
   Status AbortTransaction(Millis timeout);
+  // Commits `next_offsets` for `group_id` as part of the open transaction
+  // (on this producer's cluster).
+  Status SendOffsetsToTransaction(const std::map<TopicPartition, Offset>& next_offsets,
+                                  const std::string& group_id, Millis timeout);
 
   int64_t delivered() const { return delivered_; }
   int64_t failed() const { return failed_; }
@@ -123,9 +127,17 @@ struct ConsumerOptions {
   std::string client_id = "lifeline";
 };
 
+// A partition whose consumer caught up with the end of its log; `offset` is
+// the position there (the high watermark, or the last stable offset under
+// read_committed), past any trailing control or aborted records.
+struct PartitionEnd {
+  TopicPartition where;
+  Offset offset;
+};
+
 struct PollBatch {
   std::vector<Record> records;
-  std::vector<TopicPartition> reached_end;  // partitions that hit their high watermark
+  std::vector<PartitionEnd> reached_end;
 };
 
 class Consumer {
@@ -208,6 +220,11 @@ class Admin {
   // Fails if the topic exists, unless `exists_ok`.
   Status CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok = false);
   Status DeleteTopic(const std::string& topic, Millis timeout);
+  // Waits until metadata shows `topic` with at least `partitions` partitions,
+  // each with a leader. CreateTopic and CreatePartitions do this already.
+  Status WaitForTopic(const std::string& topic, int partitions, Millis timeout);
+  // Grows a topic to `total` partitions.
+  Status CreatePartitions(const std::string& topic, int total, Millis timeout);
   Result<std::map<std::string, ConfigEntry>> DescribeTopicConfigs(const std::string& topic,
                                                                   Millis timeout);
   // Names of all topics (internal ones included) and their partition counts.

@@ -72,7 +72,7 @@ Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,
         // the end-of-partition event is the other.
         if (r.offset.value() + 1 >= ext.end.value()) pending.erase(r.partition);
       }
-      for (const TopicPartition& tp : batch->reached_end) pending.erase(tp.partition);
+      for (const PartitionEnd& end : batch->reached_end) pending.erase(end.where.partition);
     }
     (void)(*consumer)->Close();
   }

@@ -72,6 +72,20 @@ int64_t PartitionMap::records() const {
   return n;
 }
 
+int64_t PartitionMap::RecordsFromSource(int64_t s) const {
+  int64_t n = 0;
+  for (const OffsetRun& r : runs_)
+    n += std::max<int64_t>(0, r.source_end() - std::max(s, r.source_start));
+  return n;
+}
+
+int64_t PartitionMap::RecordsFromTarget(int64_t t) const {
+  int64_t n = 0;
+  for (const OffsetRun& r : runs_)
+    n += std::max<int64_t>(0, r.target_end() - std::max(t, r.target_start));
+  return n;
+}
+
 std::optional<PartitionMap> PartitionMap::FromParts(std::vector<OffsetRun> runs,
                                                     std::vector<Gap> gaps, int64_t source_start,
                                                     int64_t progress, int64_t target_next,

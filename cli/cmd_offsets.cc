@@ -1,0 +1,82 @@
+#include <cstdio>
+
+#include "cli/command.h"
+#include "core/kafka.h"
+#include "mirror/groups.h"
+#include "mirror/mirror.h"
+
+namespace lifeline::cli {
+
+// lifeline offsets translate: exact target offsets from a mirror's map.
+Status RunOffsets(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] != "translate") {
+    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+      std::printf(
+          "usage: lifeline offsets translate --name NAME (--target HOST:PORT | "
+          "--state-dir DIR) (--topic T --partition P --offset O | --group G --source "
+          "HOST:PORT)\n");
+      return Status::Ok();
+    }
+    return Status::Usage("expected `lifeline offsets translate ...` (see --help)");
+  }
+  TwoClusterInputs clusters;
+  mirror::MapSource from;
+  std::string name = "default";
+  std::string topic, group;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  po::options_description desc("offsets translate options");
+  AddTwoClusterOptions(&desc, &clusters);
+  desc.add_options()("name", po::value(&name)->default_value(name), "the mirror's name")(
+      "state-dir", po::value(&from.state_dir)->default_value(from.state_dir),
+      "read the map from the local cache here when --target is not given")(
+      "topic", po::value(&topic), "source topic")("partition", po::value(&partition),
+                                                  "source partition")(
+      "offset", po::value(&offset), "source offset (a committed position: the next record)")(
+      "group", po::value(&group), "translate every committed offset of this source group");
+  po::variables_map vm;
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  auto parsed = ParseArgs(rest, desc,
+                          "lifeline offsets translate --name NAME --target HOST:PORT --topic T "
+                          "--partition P --offset O",
+                          &vm);
+  if (!parsed.ok() || !*parsed) return parsed.status();
+  if (group.empty() && (topic.empty() || partition < 0 || offset < 0)) {
+    return Status::Usage("give --topic, --partition and --offset, or --group G with --source");
+  }
+  if (!clusters.target.empty() || !clusters.target_files.empty()) {
+    auto target = SideConfig(clusters, "target");
+    if (!target.ok()) return target.status();
+    from.target = std::move(target).value();
+  }
+  auto maps = mirror::LoadMaps(from, name);
+  if (!maps.ok()) return maps.status();
+
+  std::vector<mirror::TranslatedOffset> results;
+  if (!group.empty()) {
+    auto source = SideConfig(clusters, "source");
+    if (!source.ok()) return source.status();
+    auto admin = Admin::Create(*source);
+    if (!admin.ok()) return admin.status();
+    auto committed = (*admin)->ListGroupOffsets(group, {}, Millis(15000));
+    if (!committed.ok()) return committed.status().WithContext("source");
+    if (committed->empty()) return Status::Usage("group " + group + " has no committed offsets");
+    for (const auto& [tp, o] : *committed) {
+      results.push_back(
+          mirror::TranslateOne(*maps, {tp.topic.value(), tp.partition.value()}, o.value()));
+    }
+  } else {
+    results.push_back(mirror::TranslateOne(*maps, {topic, partition}, offset));
+  }
+  int inexact = 0;
+  for (const auto& r : results) {
+    std::printf("%s\n", mirror::Describe(r).c_str());
+    if (!r.mapped || r.translation.kind != mirror::Translation::Kind::kExact) ++inexact;
+  }
+  if (inexact > 0) {
+    return Status::CheckFailed(std::to_string(inexact) + " offset(s) cannot be translated exactly");
+  }
+  return Status::Ok();
+}
+
+}  // namespace lifeline::cli

@@ -1,0 +1,255 @@
+#include "mirror/map_store.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/kafka.h"
+#include "core/topic_reader.h"
+
+namespace lifeline::mirror {
+namespace {
+
+std::string Prefix(const std::string& name, const PartitionKey& key) {
+  return fmt::format("{}/{}/{}/", name, key.topic, key.partition);
+}
+
+Record MapRecord(std::string key, std::optional<std::string> value) {
+  Record r;
+  r.topic = Topic(kOffsetMapTopic);
+  r.partition = Partition(-1);
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.timestamp = TimestampMs(0);  // producer time
+  return r;
+}
+
+struct Parts {
+  int64_t source_start = 0, progress = 0, target_next = 0;
+  bool has_meta = false;
+  std::map<int64_t, OffsetRun> runs;
+  std::map<int64_t, Gap> gaps;
+};
+
+Result<MapSet> Assemble(std::map<PartitionKey, Parts>& parts, const std::string& where) {
+  MapSet out;
+  for (auto& [key, p] : parts) {
+    if (!p.has_meta) {
+      if (p.runs.empty() && p.gaps.empty()) continue;
+      return Status::Infra(fmt::format("{}: map of {} [{}] has runs but no progress record", where,
+                                       key.topic, key.partition));
+    }
+    std::vector<OffsetRun> runs;
+    for (auto& [s, r] : p.runs) runs.push_back(r);
+    std::vector<Gap> gaps;
+    for (auto& [f, g] : p.gaps) gaps.push_back(g);
+    std::string error;
+    auto map = PartitionMap::FromParts(std::move(runs), std::move(gaps), p.source_start, p.progress,
+                                       p.target_next, &error);
+    if (!map) {
+      return Status::Infra(fmt::format("{}: map of {} [{}] is inconsistent: {}", where, key.topic,
+                                       key.partition, error));
+    }
+    out.emplace(key, std::move(*map));
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ValidateMirrorName(const std::string& name) {
+  static const std::regex kValid("[A-Za-z0-9._-]{1,200}");
+  if (!std::regex_match(name, kValid)) {
+    return Status::Usage("mirror name '" + name +
+                         "' may use only letters, digits, '.', '_' and '-' (at most 200)");
+  }
+  return Status::Ok();
+}
+
+void MapEncoder::Encode(const PartitionKey& key, const PartitionMap& map,
+                        std::vector<Record>* out) {
+  const std::string prefix = Prefix(name_, key);
+  auto [it, fresh] = emitted_.try_emplace(key);
+  const PartitionMap& before = it->second;
+  if (fresh || before.progress() != map.progress() || before.target_next() != map.target_next() ||
+      before.source_start() != map.source_start()) {
+    nlohmann::ordered_json meta = {{"source_start", map.source_start()},
+                                   {"progress", map.progress()},
+                                   {"target_next", map.target_next()}};
+    out->push_back(MapRecord(prefix + "meta", meta.dump()));
+  }
+  std::map<int64_t, const OffsetRun*> old_runs;
+  for (const OffsetRun& r : before.runs()) old_runs[r.source_start] = &r;
+  for (const OffsetRun& r : map.runs()) {
+    auto o = old_runs.find(r.source_start);
+    if (o == old_runs.end() || !(*o->second == r)) {
+      nlohmann::ordered_json v = {{"target_start", r.target_start}, {"length", r.length}};
+      out->push_back(MapRecord(prefix + "run/" + std::to_string(r.source_start), v.dump()));
+    }
+    if (o != old_runs.end()) old_runs.erase(o);
+  }
+  for (const auto& [s, r] : old_runs) {
+    out->push_back(MapRecord(prefix + "run/" + std::to_string(s), std::nullopt));
+  }
+  std::map<int64_t, const Gap*> old_gaps;
+  for (const Gap& g : before.gaps()) old_gaps[g.from] = &g;
+  for (const Gap& g : map.gaps()) {
+    auto o = old_gaps.find(g.from);
+    if (o == old_gaps.end() || !(*o->second == g)) {
+      out->push_back(MapRecord(prefix + "gap/" + std::to_string(g.from),
+                               nlohmann::json({{"to", g.to}}).dump()));
+    }
+    if (o != old_gaps.end()) old_gaps.erase(o);
+  }
+  for (const auto& [f, g] : old_gaps) {
+    out->push_back(MapRecord(prefix + "gap/" + std::to_string(f), std::nullopt));
+  }
+  it->second = map;
+}
+
+void MapEncoder::Reset(const PartitionKey& key, const PartitionMap& emitted) {
+  emitted_[key] = emitted;
+}
+
+Status EnsureOffsetMapTopic(const ClientConfig& target) {
+  auto admin = Admin::Create(target);
+  if (!admin.ok()) return admin.status();
+  return (*admin)->CreateTopic(
+      {kOffsetMapTopic, 1, -1, {{"cleanup.policy", "compact"}, {"retention.ms", "-1"}}},
+      Millis(15000), /*exists_ok=*/true);
+}
+
+Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name) {
+  auto admin = Admin::Create(target);
+  if (!admin.ok()) return admin.status();
+  auto topics = (*admin)->ListTopics(Millis(10000));
+  if (!topics.ok()) return topics.status();
+  if (!topics->count(kOffsetMapTopic)) return MapSet{};
+
+  std::map<std::string, std::optional<std::string>> latest;
+  const std::string want = name + "/";
+  TopicReadOptions read;
+  read.topic = kOffsetMapTopic;
+  read.read_committed = true;
+  Status st = ReadTopic(target, read, [&](const Record& r) {
+    if (r.key && r.key->starts_with(want)) latest[*r.key] = r.value;
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext("read " + std::string(kOffsetMapTopic));
+
+  // NAME/TOPIC/PARTITION/KIND[/N]; topic names cannot contain '/'.
+  static const std::regex kKey(R"(([^/]+)/([^/]+)/(\d+)/(meta|run|gap)(?:/(\d+))?)");
+  std::map<PartitionKey, Parts> parts;
+  for (const auto& [key, value] : latest) {
+    std::smatch m;
+    if (!std::regex_match(key, m, kKey) || m[1] != name) {
+      return Status::Infra(fmt::format("{}: unexpected key '{}'", kOffsetMapTopic, key));
+    }
+    if (!value) continue;  // removed
+    PartitionKey pk{m[2], std::stoi(m[3])};
+    Parts& p = parts[pk];
+    try {
+      auto v = nlohmann::json::parse(*value);
+      if (m[4] == "meta") {
+        p.has_meta = true;
+        p.source_start = v.at("source_start").get<int64_t>();
+        p.progress = v.at("progress").get<int64_t>();
+        p.target_next = v.at("target_next").get<int64_t>();
+      } else if (m[4] == "run") {
+        int64_t s = std::stoll(m[5]);
+        p.runs[s] = {s, v.at("target_start").get<int64_t>(), v.at("length").get<int64_t>()};
+      } else {
+        int64_t f = std::stoll(m[5]);
+        p.gaps[f] = {f, v.at("to").get<int64_t>()};
+      }
+    } catch (const std::exception& e) {
+      return Status::Infra(
+          fmt::format("{}: bad value for '{}': {}", kOffsetMapTopic, key, e.what()));
+    }
+  }
+  return Assemble(parts, kOffsetMapTopic);
+}
+
+Result<MapCache> MapCache::Open(const std::string& path, bool create) {
+  auto db =
+      sqlite::Db::Open(path, create ? sqlite::Db::Mode::kCreate : sqlite::Db::Mode::kReadOnly);
+  if (!db.ok()) return db.status();
+  MapCache cache;
+  cache.db_ = std::move(db).value();
+  if (create) {
+    LIFELINE_RETURN_IF_ERROR(cache.db_.Exec(
+        "CREATE TABLE IF NOT EXISTS meta (topic TEXT, partition INTEGER, source_start INTEGER, "
+        "progress INTEGER, target_next INTEGER, PRIMARY KEY (topic, partition));"
+        "CREATE TABLE IF NOT EXISTS runs (topic TEXT, partition INTEGER, source_start INTEGER, "
+        "target_start INTEGER, length INTEGER, PRIMARY KEY (topic, partition, source_start));"
+        "CREATE TABLE IF NOT EXISTS gaps (topic TEXT, partition INTEGER, source_from INTEGER, "
+        "source_to INTEGER, PRIMARY KEY (topic, partition, source_from));"));
+  }
+  return cache;
+}
+
+Status MapCache::Save(const MapSet& maps) {
+  sqlite::Transaction txn(db_);
+  LIFELINE_RETURN_IF_ERROR(txn.begun());
+  LIFELINE_RETURN_IF_ERROR(db_.Exec("DELETE FROM meta; DELETE FROM runs; DELETE FROM gaps;"));
+  auto meta = db_.Prepare("INSERT INTO meta VALUES (?, ?, ?, ?, ?)");
+  auto runs = db_.Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?)");
+  auto gaps = db_.Prepare("INSERT INTO gaps VALUES (?, ?, ?, ?)");
+  if (!meta.ok()) return meta.status();
+  if (!runs.ok()) return runs.status();
+  if (!gaps.ok()) return gaps.status();
+  for (const auto& [key, map] : maps) {
+    meta->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+    meta->Bind(3, map.source_start()).Bind(4, map.progress()).Bind(5, map.target_next());
+    LIFELINE_RETURN_IF_ERROR(meta->Run());
+    for (const OffsetRun& r : map.runs()) {
+      runs->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+      runs->Bind(3, r.source_start).Bind(4, r.target_start).Bind(5, r.length);
+      LIFELINE_RETURN_IF_ERROR(runs->Run());
+    }
+    for (const Gap& g : map.gaps()) {
+      gaps->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+      gaps->Bind(3, g.from).Bind(4, g.to);
+      LIFELINE_RETURN_IF_ERROR(gaps->Run());
+    }
+  }
+  return txn.Commit();
+}
+
+Result<MapSet> MapCache::Load() {
+  std::map<PartitionKey, Parts> parts;
+  auto meta = db_.Prepare("SELECT topic, partition, source_start, progress, target_next FROM meta");
+  if (!meta.ok()) return meta.status();
+  for (;;) {
+    auto row = meta->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    Parts& p = parts[{meta->Text(0), static_cast<int32_t>(meta->Int(1))}];
+    p.has_meta = true;
+    p.source_start = meta->Int(2);
+    p.progress = meta->Int(3);
+    p.target_next = meta->Int(4);
+  }
+  auto runs = db_.Prepare("SELECT topic, partition, source_start, target_start, length FROM runs");
+  if (!runs.ok()) return runs.status();
+  for (;;) {
+    auto row = runs->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    parts[{runs->Text(0), static_cast<int32_t>(runs->Int(1))}].runs[runs->Int(2)] = {
+        runs->Int(2), runs->Int(3), runs->Int(4)};
+  }
+  auto gaps = db_.Prepare("SELECT topic, partition, source_from, source_to FROM gaps");
+  if (!gaps.ok()) return gaps.status();
+  for (;;) {
+    auto row = gaps->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    parts[{gaps->Text(0), static_cast<int32_t>(gaps->Int(1))}].gaps[gaps->Int(2)] = {gaps->Int(2),
+                                                                                     gaps->Int(3)};
+  }
+  return Assemble(parts, db_.path());
+}
+
+}  // namespace lifeline::mirror

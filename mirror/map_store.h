@@ -1,0 +1,72 @@
+// Where offset maps live: in the compacted `_lifeline.offset-map` topic on
+// the target (authoritative, so any process can translate), and in a SQLite
+// file under the mirror's state directory (a cache, and what `offsets
+// translate --state-dir` reads).
+//
+// Topic records, all JSON values, keys "NAME/TOPIC/PARTITION/...":
+//   .../meta            {"source_start":S,"progress":P,"target_next":T}
+//   .../run/S_START     {"target_start":T,"length":N}   (null: run removed)
+//   .../gap/FROM        {"to":TO}                       (null: gap removed)
+// Later records for a key replace earlier ones, so compaction keeps a map.
+#pragma once
+
+#include <compare>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/record.h"
+#include "core/sqlite.h"
+#include "core/status.h"
+#include "mirror/offset_map.h"
+
+namespace lifeline::mirror {
+
+inline constexpr const char* kOffsetMapTopic = "_lifeline.offset-map";
+
+struct PartitionKey {
+  std::string topic;
+  int32_t partition = 0;
+  friend auto operator<=>(const PartitionKey&, const PartitionKey&) = default;
+};
+
+using MapSet = std::map<PartitionKey, PartitionMap>;
+
+// Mirror names become part of keys, group ids and file names.
+Status ValidateMirrorName(const std::string& name);
+
+// Turns changes of one partition's map into offset-map topic records. Keeps
+// what it last emitted per partition so each call sends only the difference.
+class MapEncoder {
+ public:
+  explicit MapEncoder(std::string name) : name_(std::move(name)) {}
+  // Appends records (topic = kOffsetMapTopic, key set, partition unset).
+  void Encode(const PartitionKey& key, const PartitionMap& map, std::vector<Record>* out);
+  // Forget what was emitted (after a reload from the topic).
+  void Reset(const PartitionKey& key, const PartitionMap& emitted);
+
+ private:
+  std::string name_;
+  std::map<PartitionKey, PartitionMap> emitted_;
+};
+
+// Reads every map of mirror `name` from the target's offset-map topic
+// (read_committed). A missing topic means no maps yet.
+Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name);
+
+// Creates the compacted offset-map topic on the target if it is missing.
+Status EnsureOffsetMapTopic(const ClientConfig& target);
+
+// The SQLite cache, STATE_DIR/NAME.db.
+class MapCache {
+ public:
+  static Result<MapCache> Open(const std::string& path, bool create);
+  Status Save(const MapSet& maps);
+  Result<MapSet> Load();
+
+ private:
+  sqlite::Db db_;
+};
+
+}  // namespace lifeline::mirror

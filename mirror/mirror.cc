@@ -1,0 +1,568 @@
+#include "mirror/mirror.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "core/kafka.h"
+#include "core/signals.h"
+
+namespace lifeline::mirror {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Millis kAdminTimeout(15000);
+constexpr Millis kTxnTimeout(60000);
+
+// Topic configs that decide how the target keeps the records; copied when
+// lifeline creates a target topic, if the source sets them.
+constexpr const char* kCopiedConfigs[] = {
+    "cleanup.policy",         "retention.ms",
+    "retention.bytes",        "max.message.bytes",
+    "message.timestamp.type", "min.compaction.lag.ms",
+    "max.compaction.lag.ms",  "min.cleanable.dirty.ratio",
+    "delete.retention.ms",    "segment.ms",
+    "segment.bytes",          "compression.type",
+};
+
+bool IsInternalTopic(const std::string& topic) {
+  return topic.starts_with("__") || topic.starts_with("_lifeline.");
+}
+
+std::string GroupId(const std::string& name) { return "_lifeline.mirror." + name; }
+
+// One source partition being mirrored.
+struct Part {
+  PartitionKey key;
+  PartitionMap map;
+  int64_t stop_at = 0;       // until-caught-up: the source high watermark at start
+  int64_t pending_end = -1;  // end-of-partition position seen in the current batch
+  bool touched = false;      // changed in the current batch
+  PartitionSummary summary;
+};
+
+class Mirror {
+ public:
+  Mirror(const MirrorOptions& options, const ProgressFn& progress)
+      : options_(options), progress_fn_(progress), encoder_(options.name) {}
+
+  Result<MirrorSummary> Execute();
+
+ private:
+  Status Connect();
+  Result<std::vector<std::string>> MatchingTopics();
+  Status PrepareTopic(const std::string& topic);
+  Status AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,
+                       const std::map<TopicPartition, Offset>& group_progress);
+  Status Discover(bool first);
+  Status Assign();
+  Status MirrorBatch(bool* idle);
+  Status CommitBatch();
+  bool CaughtUp() const;
+  void ReportProgress(bool force);
+  void OnDelivery(const DeliveryReport& dr);
+
+  const MirrorOptions& options_;
+  const ProgressFn& progress_fn_;
+  std::regex topics_re_;
+  std::unique_ptr<Admin> source_admin_;
+  std::unique_ptr<Admin> target_admin_;
+  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<Consumer> consumer_;
+  std::optional<MapCache> cache_;
+  MapEncoder encoder_;
+  std::map<PartitionKey, Part> parts_;
+  std::set<std::string> topics_;
+
+  // The open batch: what was sent and not yet made durable.
+  struct InFlight {
+    Part* part;
+    int64_t source_offset;
+    int64_t bytes;
+  };
+  std::vector<InFlight> in_flight_;
+  bool txn_open_ = false;
+  Status delivery_error_;
+
+  MirrorSummary summary_;
+  Clock::time_point started_;
+  Clock::time_point last_report_;
+};
+
+void Mirror::OnDelivery(const DeliveryReport& dr) {
+  if (dr.tag == 0) return;  // an offset-map record
+  InFlight& f = in_flight_[dr.tag - 1];
+  if (dr.err) return;  // Flush reports undelivered records
+  PartitionMap& map = f.part->map;
+  const int64_t t = dr.offset.value();
+  if (f.source_offset < map.progress() || t < map.target_next()) {
+    if (delivery_error_.ok()) {
+      delivery_error_ = Status::Infra(fmt::format(
+          "{} [{}]: delivery out of order (source {} → target {} after progress {} → {}); "
+          "the offset map would be wrong, so the mirror stops",
+          f.part->key.topic, f.part->key.partition, f.source_offset, t, map.progress(),
+          map.target_next()));
+    }
+    return;
+  }
+  map.Add(f.source_offset, t);
+  PartitionSummary& s = f.part->summary;
+  if (s.records++ == 0) {
+    s.source_first = f.source_offset;
+    s.target_first = t;
+  }
+  s.source_last = f.source_offset;
+  s.target_last = t;
+  s.bytes += f.bytes;
+  summary_.records++;
+  summary_.bytes += f.bytes;
+}
+
+Status Mirror::Connect() {
+  LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(options_.name));
+  try {
+    topics_re_ = std::regex(options_.topics, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return Status::Usage(fmt::format("--topics '{}' is not a valid regular expression: {}",
+                                     options_.topics, e.what()));
+  }
+  auto src = Admin::Create(options_.source);
+  if (!src.ok()) return src.status().WithContext("source");
+  source_admin_ = std::move(src).value();
+  auto dst = Admin::Create(options_.target);
+  if (!dst.ok()) return dst.status().WithContext("target");
+  target_admin_ = std::move(dst).value();
+
+  ProducerOptions popts;
+  popts.client_id = "lifeline-mirror-" + options_.name;
+  popts.linger_ms = 5;
+  if (options_.exactly_once) popts.transactional_id = "lifeline-mirror-" + options_.name;
+  ClientConfig pconfig = options_.target;
+  // Lifeline's defaults for a bulk copy; the user's -X settings win.
+  for (auto [k, v] : {std::pair{"batch.size", "1000000"},
+                      {"message.max.bytes", "10000000"},
+                      {"queue.buffering.max.kbytes", "262144"}}) {
+    if (!pconfig.Get(k)) pconfig.Set(k, v);
+  }
+  auto producer =
+      Producer::Create(pconfig, popts, [this](const DeliveryReport& dr) { OnDelivery(dr); });
+  if (!producer.ok()) return producer.status().WithContext("target");
+  producer_ = std::move(producer).value();
+  if (options_.exactly_once) {
+    LIFELINE_RETURN_IF_ERROR(producer_->InitTransactions(kTxnTimeout).WithContext("target"));
+  }
+
+  ConsumerOptions copts;
+  copts.read_committed = true;  // aborted transactions are never mirrored
+  copts.partition_eof = true;
+  copts.client_id = "lifeline-mirror-" + options_.name;
+  auto consumer = Consumer::Create(options_.source, copts);
+  if (!consumer.ok()) return consumer.status().WithContext("source");
+  consumer_ = std::move(consumer).value();
+
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) {
+    return Status::Infra(fmt::format("state directory {}: {}", options_.state_dir, ec.message()));
+  }
+  auto cache = MapCache::Open(options_.state_dir + "/" + options_.name + ".db", true);
+  if (!cache.ok()) return cache.status();
+  cache_.emplace(std::move(cache).value());
+  return EnsureOffsetMapTopic(options_.target).WithContext("target");
+}
+
+Result<std::vector<std::string>> Mirror::MatchingTopics() {
+  auto topics = source_admin_->ListTopics(kAdminTimeout);
+  if (!topics.ok()) return topics.status().WithContext("source");
+  std::vector<std::string> out;
+  for (const auto& [name, partitions] : *topics) {
+    if (!IsInternalTopic(name) && std::regex_match(name, topics_re_)) out.push_back(name);
+  }
+  return out;
+}
+
+Status Mirror::PrepareTopic(const std::string& topic) {
+  auto src_partitions = source_admin_->PartitionCount(topic, kAdminTimeout);
+  if (!src_partitions.ok()) return src_partitions.status();
+  std::map<std::string, std::string> src_configs;
+  auto described = source_admin_->DescribeTopicConfigs(topic, kAdminTimeout);
+  if (described.ok()) {
+    for (const char* name : kCopiedConfigs) {
+      auto it = described->find(name);
+      if (it != described->end() && !it->second.is_default) src_configs[name] = it->second.value;
+    }
+  } else {
+    summary_.warnings.push_back(
+        fmt::format("source topic {}: cannot read its configs ({}); nothing copied", topic,
+                    described.status().message()));
+  }
+  if (auto ts = described.ok() ? described->find("message.timestamp.type") : described->end();
+      described.ok() && ts != described->end() && ts->second.value == "LogAppendTime") {
+    summary_.warnings.push_back(fmt::format(
+        "source topic {} uses LogAppendTime: the mirror copies the broker-assigned times as "
+        "CreateTime, and the target topic is created with CreateTime so they survive",
+        topic));
+    src_configs["message.timestamp.type"] = "CreateTime";
+  }
+
+  auto dst_topics = target_admin_->ListTopics(kAdminTimeout);
+  if (!dst_topics.ok()) return dst_topics.status().WithContext("target");
+  auto existing = dst_topics->find(topic);
+  if (existing == dst_topics->end()) {
+    if (!options_.create_topics) {
+      return Status::Usage(
+          fmt::format("target topic {} does not exist: pass --create-topics, or create it with {} "
+                      "partitions",
+                      topic, *src_partitions));
+    }
+    std::vector<std::pair<std::string, std::string>> configs(src_configs.begin(),
+                                                             src_configs.end());
+    LIFELINE_RETURN_IF_ERROR(
+        target_admin_->CreateTopic({topic, *src_partitions, -1, configs}, kAdminTimeout)
+            .WithContext("target"));
+    summary_.created_topics.push_back(topic);
+    summary_.copied_configs[topic] = src_configs;
+    return Status::Ok();
+  }
+  if (existing->second < *src_partitions) {
+    return Status::Usage(fmt::format(
+        "target topic {} has {} partitions, source has {}: grow it to {} (kafka-topics --alter "
+        "--partitions {}) so every record keeps its partition",
+        topic, existing->second, *src_partitions, *src_partitions, *src_partitions));
+  }
+  auto dst_configs = target_admin_->DescribeTopicConfigs(topic, kAdminTimeout);
+  if (dst_configs.ok() && described.ok()) {
+    const std::string src_policy =
+        described->count("cleanup.policy") ? described->at("cleanup.policy").value : "delete";
+    const std::string dst_policy =
+        dst_configs->count("cleanup.policy") ? dst_configs->at("cleanup.policy").value : "delete";
+    if (src_policy != dst_policy) {
+      return Status::Usage(fmt::format(
+          "target topic {} has cleanup.policy={}, source has cleanup.policy={}: set the "
+          "target's to {} (kafka-configs --alter) or mirror into a new topic",
+          topic, dst_policy, src_policy, src_policy));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Mirror::AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,
+                             const std::map<TopicPartition, Offset>& group_progress) {
+  for (int p = from; p < to; ++p) {
+    const PartitionKey key{topic, p};
+    const TopicPartition stp{Topic(topic), Partition(p)};
+    auto src_wm = source_admin_->Watermarks(stp, kAdminTimeout);
+    if (!src_wm.ok()) return src_wm.status().WithContext("source");
+    auto dst_wm = target_admin_->Watermarks(stp, kAdminTimeout);
+    if (!dst_wm.ok()) return dst_wm.status().WithContext("target");
+    const int64_t low = src_wm->low.value(), high = src_wm->high.value();
+    const int64_t target_high = dst_wm->high.value();
+
+    Part part;
+    part.key = key;
+    part.summary.topic = topic;
+    part.summary.partition = p;
+    part.stop_at = high;
+    auto it = stored.find(key);
+    if (it == stored.end()) {
+      part.map = PartitionMap(low, target_high);
+    } else {
+      part.map = it->second;
+      encoder_.Reset(key, it->second);
+      if (options_.exactly_once) {
+        // The map and the group offsets are committed in one transaction.
+        auto g = group_progress.find(stp);
+        if (g != group_progress.end() && g->second.value() != part.map.progress()) {
+          return Status::Infra(fmt::format(
+              "{} [{}]: offset map progress {} disagrees with group {} offset {}", topic, p,
+              part.map.progress(), GroupId(options_.name), g->second.value()));
+        }
+      } else if (target_high > part.map.target_next()) {
+        // Delivered after the last saved progress: those records are sent again.
+        part.summary.possible_duplicates = target_high - part.map.target_next();
+      }
+      // Whatever sits on the target past the saved map (duplicates, aborted
+      // records, markers) is not part of it; new records land after it.
+      part.map.RewindTo(part.map.progress(), std::max(target_high, part.map.target_next()));
+      if (low > part.map.progress()) {
+        const Gap gap{part.map.progress(), low};
+        if (!options_.allow_gaps) {
+          return Status::CheckFailed(fmt::format(
+              "{} [{}]: source offsets {}..{} were deleted (retention) before they were "
+              "mirrored: {} record(s) lost; pass --allow-gaps to continue and record the gap",
+              topic, p, gap.from, gap.to - 1, gap.to - gap.from));
+        }
+        part.map.AddGap(gap);
+        part.summary.gaps.push_back(gap);
+        part.touched = true;
+        summary_.warnings.push_back(fmt::format("{} [{}]: gap recorded, source offsets {}..{} lost",
+                                                topic, p, gap.from, gap.to - 1));
+      }
+    }
+    parts_.emplace(key, std::move(part));
+  }
+  return Status::Ok();
+}
+
+Status Mirror::Discover(bool first) {
+  auto topics = MatchingTopics();
+  if (!topics.ok()) return topics.status();
+  if (first && topics->empty() && !options_.follow) {
+    return Status::Usage(fmt::format(
+        "no source topic matches --topics '{}' (internal topics __* and _lifeline.* are never "
+        "mirrored)",
+        options_.topics));
+  }
+  MapSet stored;
+  std::map<TopicPartition, Offset> group_progress;
+  bool loaded = false;
+  for (const std::string& topic : *topics) {
+    auto src_partitions = source_admin_->PartitionCount(topic, kAdminTimeout);
+    if (!src_partitions.ok()) return src_partitions.status();
+    int known = 0;
+    for (const auto& [key, part] : parts_) {
+      if (key.topic == topic) known = std::max(known, key.partition + 1);
+    }
+    if (topics_.count(topic) && known >= *src_partitions) continue;
+    if (!topics_.count(topic)) {
+      LIFELINE_RETURN_IF_ERROR(PrepareTopic(topic));
+      topics_.insert(topic);
+      summary_.topics.push_back(topic);
+    } else {
+      // New source partitions: the target must have them too.
+      auto dst_partitions = target_admin_->PartitionCount(topic, kAdminTimeout);
+      if (!dst_partitions.ok()) return dst_partitions.status().WithContext("target");
+      if (*dst_partitions < *src_partitions) {
+        if (!options_.create_topics) {
+          return Status::Usage(fmt::format(
+              "source topic {} grew to {} partitions, target has {}: grow the target or pass "
+              "--create-topics",
+              topic, *src_partitions, *dst_partitions));
+        }
+        LIFELINE_RETURN_IF_ERROR(
+            target_admin_->CreatePartitions(topic, *src_partitions, kAdminTimeout));
+      }
+    }
+    if (!loaded) {
+      auto maps = LoadMapsFromTopic(options_.target, options_.name);
+      if (!maps.ok()) return maps.status().WithContext("target");
+      stored = std::move(maps).value();
+      if (options_.exactly_once) {
+        auto offsets = target_admin_->ListGroupOffsets(GroupId(options_.name), {}, kAdminTimeout);
+        if (!offsets.ok()) return offsets.status().WithContext("target");
+        group_progress = std::move(offsets).value();
+      }
+      loaded = true;
+    }
+    LIFELINE_RETURN_IF_ERROR(AddPartitions(topic, known, *src_partitions, stored, group_progress));
+  }
+  return Status::Ok();
+}
+
+Status Mirror::Assign() {
+  std::vector<std::pair<TopicPartition, Offset>> assignment;
+  for (const auto& [key, part] : parts_) {
+    if (!options_.follow && part.map.progress() >= part.stop_at) continue;
+    assignment.push_back(
+        {{Topic(key.topic), Partition(key.partition)}, Offset(part.map.progress())});
+  }
+  return consumer_->Assign(assignment);
+}
+
+bool Mirror::CaughtUp() const {
+  for (const auto& [key, part] : parts_) {
+    if (part.map.progress() < part.stop_at) return false;
+  }
+  return true;
+}
+
+Status Mirror::MirrorBatch(bool* idle) {
+  auto batch = consumer_->Poll(std::min<size_t>(options_.batch_records, 10000), Millis(100));
+  if (!batch.ok()) return batch.status().WithContext("source");
+  *idle = batch->records.empty() && batch->reached_end.empty();
+  for (const Record& r : batch->records) {
+    auto it = parts_.find({r.topic.value(), r.partition.value()});
+    if (it == parts_.end() || r.offset.value() < it->second.map.progress()) continue;
+    if (options_.exactly_once && !txn_open_) {
+      LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
+      txn_open_ = true;
+    }
+    int64_t bytes = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+    for (const Header& h : r.headers) bytes += h.name.size() + (h.value ? h.value->size() : 0);
+    in_flight_.push_back({&it->second, r.offset.value(), bytes});
+    it->second.touched = true;
+    Record out = r;  // same topic, partition, key, value, headers, timestamp
+    out.timestamp_type = TimestampType::kCreateTime;
+    LIFELINE_RETURN_IF_ERROR(producer_->Send(out, in_flight_.size()).WithContext("target"));
+  }
+  for (const PartitionEnd& end : batch->reached_end) {
+    auto it = parts_.find({end.where.topic.value(), end.where.partition.value()});
+    if (it == parts_.end()) continue;
+    it->second.pending_end = std::max(it->second.pending_end, end.offset.value());
+    it->second.touched = true;
+  }
+  return Status::Ok();
+}
+
+// Makes the open batch durable: records delivered, maps extended, maps and
+// progress written to the offset-map topic (and, exactly-once, the group
+// offsets), all in one transaction when exactly-once.
+Status Mirror::CommitBatch() {
+  bool any = !in_flight_.empty();
+  for (const auto& [key, part] : parts_) any = any || part.touched;
+  if (!any) return Status::Ok();
+  if (options_.exactly_once && !txn_open_) {
+    LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
+    txn_open_ = true;
+  }
+  LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target"));
+  LIFELINE_RETURN_IF_ERROR(delivery_error_);
+  in_flight_.clear();
+
+  std::vector<Record> map_records;
+  std::map<TopicPartition, Offset> progress;
+  for (auto& [key, part] : parts_) {
+    if (!part.touched) continue;
+    if (part.pending_end >= 0) part.map.Advance(part.pending_end);
+    part.pending_end = -1;
+    part.touched = false;
+    encoder_.Encode(key, part.map, &map_records);
+    progress[{Topic(key.topic), Partition(key.partition)}] = Offset(part.map.progress());
+  }
+  for (const Record& r : map_records) {
+    LIFELINE_RETURN_IF_ERROR(producer_->Send(r, 0).WithContext("target offset map"));
+  }
+  if (options_.exactly_once) {
+    LIFELINE_RETURN_IF_ERROR(
+        producer_->SendOffsetsToTransaction(progress, GroupId(options_.name), kTxnTimeout));
+    LIFELINE_RETURN_IF_ERROR(producer_->CommitTransaction(kTxnTimeout));
+    txn_open_ = false;
+  } else {
+    LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target offset map"));
+  }
+  MapSet snapshot;
+  for (const auto& [key, part] : parts_) snapshot.emplace(key, part.map);
+  return cache_->Save(snapshot);
+}
+
+void Mirror::ReportProgress(bool force) {
+  if (!progress_fn_) return;
+  auto now = Clock::now();
+  if (!force && now - last_report_ < std::chrono::seconds(1)) return;
+  last_report_ = now;
+  MirrorProgress p;
+  p.records = summary_.records;
+  p.bytes = summary_.bytes;
+  p.seconds = std::chrono::duration<double>(now - started_).count();
+  if (!options_.follow) {
+    p.remaining = 0;
+    for (const auto& [key, part] : parts_) {
+      p.remaining += std::max<int64_t>(0, part.stop_at - part.map.progress());
+    }
+  }
+  progress_fn_(p);
+}
+
+Result<MirrorSummary> Mirror::Execute() {
+  started_ = last_report_ = Clock::now();
+  summary_.name = options_.name;
+  summary_.exactly_once = options_.exactly_once;
+  LIFELINE_RETURN_IF_ERROR(Connect());
+  LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/true));
+  // Gaps found at start are recorded before anything else is copied.
+  LIFELINE_RETURN_IF_ERROR(CommitBatch());
+  LIFELINE_RETURN_IF_ERROR(Assign());
+
+  auto batch_started = Clock::now();
+  auto last_rescan = Clock::now();
+  while (options_.follow || !CaughtUp()) {
+    if (Interrupted()) break;
+    bool idle = false;
+    LIFELINE_RETURN_IF_ERROR(MirrorBatch(&idle));
+    const bool full = in_flight_.size() >= options_.batch_records;
+    if (full || idle || Clock::now() - batch_started > Millis(500)) {
+      LIFELINE_RETURN_IF_ERROR(CommitBatch());
+      batch_started = Clock::now();
+    }
+    if (options_.follow &&
+        Clock::now() - last_rescan > std::chrono::seconds(options_.rescan_seconds)) {
+      last_rescan = Clock::now();
+      const size_t before = parts_.size();
+      LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/false));
+      if (parts_.size() != before) LIFELINE_RETURN_IF_ERROR(Assign());
+    }
+    ReportProgress(false);
+  }
+  // Interrupted or caught up: make everything read so far durable.
+  LIFELINE_RETURN_IF_ERROR(CommitBatch());
+  (void)consumer_->Close();
+  ReportProgress(true);
+
+  summary_.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  for (auto& [key, part] : parts_) {
+    part.summary.runs = static_cast<int64_t>(part.map.runs().size());
+    summary_.partitions.push_back(part.summary);
+  }
+  return summary_;
+}
+
+}  // namespace
+
+Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progress) {
+  Mirror mirror(options, progress);
+  return mirror.Execute();
+}
+
+std::string SummaryJson(const MirrorSummary& s) {
+  nlohmann::ordered_json j;
+  j["name"] = s.name;
+  j["exactly_once"] = s.exactly_once;
+  j["topics"] = s.topics;
+  j["created_topics"] = s.created_topics;
+  j["copied_configs"] = s.copied_configs;
+  j["warnings"] = s.warnings;
+  j["records"] = s.records;
+  j["bytes"] = s.bytes;
+  j["seconds"] = s.seconds;
+  j["records_per_second"] = s.seconds > 0 ? s.records / s.seconds : 0.0;
+  auto& parts = j["partitions"];
+  parts = nlohmann::ordered_json::array();
+  for (const PartitionSummary& p : s.partitions) {
+    nlohmann::ordered_json gaps = nlohmann::ordered_json::array();
+    for (const Gap& g : p.gaps) gaps.push_back({{"from", g.from}, {"to", g.to}});
+    parts.push_back({{"topic", p.topic},
+                     {"partition", p.partition},
+                     {"records", p.records},
+                     {"bytes", p.bytes},
+                     {"source_first", p.source_first},
+                     {"source_last", p.source_last},
+                     {"target_first", p.target_first},
+                     {"target_last", p.target_last},
+                     {"runs", p.runs},
+                     {"gaps", gaps},
+                     {"possible_duplicates", p.possible_duplicates}});
+  }
+  return j.dump(2) + "\n";
+}
+
+Result<MapSet> LoadMaps(const MapSource& from, const std::string& name) {
+  LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(name));
+  if (!from.target.bootstrap().empty()) return LoadMapsFromTopic(from.target, name);
+  const std::string path = from.state_dir + "/" + name + ".db";
+  if (!std::filesystem::exists(path)) {
+    return Status::Usage(fmt::format(
+        "no local state for mirror {} at {}: pass --target HOST:PORT to read the offset map "
+        "from the target cluster, or --state-dir where the mirror ran",
+        name, path));
+  }
+  auto cache = MapCache::Open(path, false);
+  if (!cache.ok()) return cache.status();
+  return cache->Load();
+}
+
+}  // namespace lifeline::mirror

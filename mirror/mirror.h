@@ -1,0 +1,84 @@
+// mirror: copy lifecycle topics from a source cluster to a target, keeping
+// partition, key, value, headers and timestamp, while recording the exact
+// offset map (mirror/offset_map.h) so consumer groups can move without
+// re-reading or skipping a record. Also offset translation and group sync.
+//
+// Entry points run on the calling thread and return when done, on an error,
+// or (follow mode) after SIGINT/SIGTERM; they never exit the process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "mirror/map_store.h"
+
+namespace lifeline::mirror {
+
+struct MirrorOptions {
+  ClientConfig source;
+  ClientConfig target;
+  std::string topics;  // ECMAScript regex, matched against the whole topic name
+  std::string name = "default";
+  bool create_topics = false;
+  bool exactly_once = false;
+  bool follow = false;  // otherwise stop when caught up with the start's high watermarks
+  bool allow_gaps = false;
+  std::string state_dir = ".lifeline";
+  size_t batch_records = 20000;  // records per flush (or per transaction)
+  int rescan_seconds = 10;       // follow mode: look for new topics and partitions
+};
+
+struct PartitionSummary {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t records = 0;  // mirrored by this run
+  int64_t bytes = 0;
+  int64_t source_first = -1, source_last = -1;  // offsets mirrored by this run
+  int64_t target_first = -1, target_last = -1;
+  int64_t runs = 0;                 // runs in the whole map
+  std::vector<Gap> gaps;            // gaps recorded by this run
+  int64_t possible_duplicates = 0;  // target records written after the last saved progress
+};
+
+struct MirrorSummary {
+  std::string name;
+  bool exactly_once = false;
+  std::vector<std::string> topics;
+  std::map<std::string, std::map<std::string, std::string>> copied_configs;  // topic → configs
+  std::vector<std::string> created_topics;
+  std::vector<std::string> warnings;
+  std::vector<PartitionSummary> partitions;
+  int64_t records = 0;
+  int64_t bytes = 0;
+  double seconds = 0;
+};
+
+// Progress for people: called about once a second from the mirror's thread.
+struct MirrorProgress {
+  int64_t records = 0;
+  int64_t bytes = 0;
+  double seconds = 0;
+  int64_t remaining = -1;  // records (offsets) left to the last known high watermarks
+};
+using ProgressFn = std::function<void(const MirrorProgress&)>;
+
+// Mirrors until caught up (or, with `follow`, until interrupted). On an
+// error the summary so far is lost; the durable state stays consistent.
+Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progress = nullptr);
+
+std::string SummaryJson(const MirrorSummary& summary);
+
+// Where the offset maps of a mirror are read from: the target's offset-map
+// topic (when `target` has a bootstrap) or the local cache in `state_dir`.
+struct MapSource {
+  ClientConfig target;
+  std::string state_dir = ".lifeline";
+};
+Result<MapSet> LoadMaps(const MapSource& from, const std::string& name);
+
+}  // namespace lifeline::mirror

@@ -589,6 +589,25 @@ Status Admin::CreatePartitions(const std::string& topic, int total, Millis timeo
   return WaitForTopic(topic, total, timeout);
 }
 
+Status Admin::DeleteRecords(const TopicPartition& tp, Offset before, Millis timeout) {
+  PartitionList list = ToList(std::map<TopicPartition, Offset>{{tp, before}});
+  rd_kafka_DeleteRecords_t* del = rd_kafka_DeleteRecords_new(list.get());
+  std::unique_ptr<rd_kafka_DeleteRecords_t, void (*)(rd_kafka_DeleteRecords_t*)> owner(
+      del, rd_kafka_DeleteRecords_destroy);
+  AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
+  rd_kafka_DeleteRecords(rk_.get(), &del, 1, options.get(), queue_);
+  const std::string context = fmt::format("delete records of {} [{}] before {}", tp.topic.value(),
+                                          tp.partition.value(), before.value());
+  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DELETERECORDS_RESULT, context, timeout);
+  if (!ev.ok()) return ev.status();
+  const rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev->get()));
+  for (int i = 0; offsets && i < offsets->cnt; ++i) {
+    if (offsets->elems[i].err) return KafkaError(context, offsets->elems[i].err);
+  }
+  return Status::Ok();
+}
+
 Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std::string& topic,
                                                                        Millis timeout) {
   rd_kafka_ConfigResource_t* res =

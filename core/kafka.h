@@ -223,6 +223,8 @@ class Admin {
   // Waits until metadata shows `topic` with at least `partitions` partitions,
   // each with a leader. CreateTopic and CreatePartitions do this already.
   Status WaitForTopic(const std::string& topic, int partitions, Millis timeout);
+  // Deletes every record before `before` (moves the log start offset).
+  Status DeleteRecords(const TopicPartition& tp, Offset before, Millis timeout);
   // Grows a topic to `total` partitions.
   Status CreatePartitions(const std::string& topic, int total, Millis timeout);
   Result<std::map<std::string, ConfigEntry>> DescribeTopicConfigs(const std::string& topic,

@@ -1,0 +1,515 @@
+// mirror against real Apache Kafka: records kept exactly, the offset map
+// exact on contiguous, compacted and transactional sources and on targets
+// with transaction markers, refusals, gaps, and crash recovery.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "core/topic_reader.h"
+#include "mirror/groups.h"
+#include "mirror/mirror.h"
+#include "tests/test_support.h"
+
+extern char** environ;
+
+namespace lifeline {
+namespace {
+
+using mirror::MapSet;
+using mirror::PartitionKey;
+using testing::UniqueName;
+
+struct Copy {
+  int64_t offset;
+  Digest128 digest;
+};
+
+// Every readable record of one partition, in offset order.
+std::vector<Copy> ReadPartition(const ClientConfig& config, const std::string& topic,
+                                int32_t partition, bool read_committed = true) {
+  std::vector<Copy> out;
+  TopicReadOptions options;
+  options.topic = topic;
+  options.read_committed = read_committed;
+  options.idle_timeout = Millis(15000);
+  Status st = ReadTopic(config, options, [&](const Record& r) {
+    if (r.partition.value() == partition) out.push_back({r.offset.value(), RecordDigest(r)});
+    return Status::Ok();
+  });
+  EXPECT_TRUE(st.ok()) << st.message();
+  return out;
+}
+
+std::vector<Digest128> DigestsFrom(const std::vector<Copy>& records, int64_t offset) {
+  std::vector<Digest128> out;
+  for (const Copy& c : records) {
+    if (c.offset >= offset) out.push_back(c.digest);
+  }
+  return out;
+}
+
+class MirrorIntegration : public testing::RealKafkaTest {
+ protected:
+  void SetUp() override {
+    RealKafkaTest::SetUp();
+    if (HasFatalFailure()) return;
+    state_dir_ = ::testing::TempDir() + "/" + UniqueName("mirror-state");
+    auto s = Admin::Create(source_);
+    auto t = Admin::Create(target_);
+    ASSERT_TRUE(s.ok() && t.ok());
+    source_admin_ = std::move(s).value();
+    target_admin_ = std::move(t).value();
+  }
+
+  mirror::MirrorOptions Options(const std::string& topic, const std::string& name) {
+    mirror::MirrorOptions o;
+    o.source = source_;
+    o.target = target_;
+    o.topics = topic;
+    o.name = name;
+    o.create_topics = true;
+    o.state_dir = state_dir_;
+    return o;
+  }
+
+  void Produce(const std::string& topic, int32_t partition, int n, const std::string& stem,
+               std::optional<std::string> fixed_key = std::nullopt) {
+    auto producer = Producer::Create(source_, {});
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < n; ++i) {
+      Record r;
+      r.topic = Topic(topic);
+      r.partition = Partition(partition);
+      r.key = fixed_key ? *fixed_key : stem + "-key-" + std::to_string(i % 7);
+      r.value = stem + "-" + std::to_string(i);
+      r.headers = {{"h", std::to_string(i)}, {"h", "repeat"}};
+      ASSERT_TRUE((*producer)->Send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
+  }
+
+  // For every committed position C from the log start to the end, a group
+  // moved to T(C) reads exactly the source records at offsets >= C.
+  void ExpectExhaustiveTranslation(const std::string& topic, int32_t partition,
+                                   const std::string& name) {
+    auto maps = mirror::LoadMapsFromTopic(target_, name);
+    ASSERT_TRUE(maps.ok()) << maps.status().message();
+    const PartitionKey key{topic, partition};
+    ASSERT_TRUE(maps->count(key));
+    const mirror::PartitionMap& map = maps->at(key);
+    std::vector<Copy> src = ReadPartition(source_, topic, partition);
+    std::vector<Copy> dst = ReadPartition(target_, topic, partition);
+    auto wm = source_admin_->Watermarks({Topic(topic), Partition(partition)}, Millis(10000));
+    ASSERT_TRUE(wm.ok());
+    ASSERT_EQ(map.progress(), wm->high.value());
+    for (int64_t c = wm->low.value(); c <= wm->high.value(); ++c) {
+      mirror::Translation t = map.Translate(c);
+      ASSERT_EQ(t.kind, mirror::Translation::Kind::kExact) << "C=" << c;
+      ASSERT_EQ(DigestsFrom(dst, t.target_offset), DigestsFrom(src, c))
+          << "C=" << c << " T(C)=" << t.target_offset;
+    }
+    EXPECT_EQ(map.Translate(wm->high.value() + 1).kind, mirror::Translation::Kind::kNotYetMirrored);
+  }
+
+  std::string state_dir_;
+  std::unique_ptr<Admin> source_admin_;
+  std::unique_ptr<Admin> target_admin_;
+};
+
+TEST_F(MirrorIntegration, CopiesAContiguousTopicExactlyWithOneRunPerPartition) {
+  const std::string topic = UniqueName("contiguous");
+  ASSERT_TRUE(
+      source_admin_
+          ->CreateTopic({topic, 3, -1, {{"retention.ms", "-1"}, {"segment.bytes", "1048576"}}},
+                        Millis(15000))
+          .ok());
+  for (int p = 0; p < 3; ++p) Produce(topic, p, 50 + p, "c");
+  auto summary = mirror::Run(Options(topic, UniqueName("m")));
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->records, 50 + 51 + 52);
+  ASSERT_EQ(summary->created_topics, std::vector<std::string>{topic});
+  EXPECT_EQ(summary->copied_configs[topic]["retention.ms"], "-1");
+  EXPECT_EQ(summary->copied_configs[topic]["segment.bytes"], "1048576");
+  for (int p = 0; p < 3; ++p) {
+    std::vector<Copy> src = ReadPartition(source_, topic, p);
+    std::vector<Copy> dst = ReadPartition(target_, topic, p);
+    EXPECT_EQ(DigestsFrom(dst, 0), DigestsFrom(src, 0)) << "partition " << p;
+  }
+  for (const auto& part : summary->partitions) EXPECT_EQ(part.runs, 1) << part.partition;
+  ExpectExhaustiveTranslation(topic, 1, summary->name);
+
+  auto configs = target_admin_->DescribeTopicConfigs(topic, Millis(10000));
+  ASSERT_TRUE(configs.ok());
+  EXPECT_EQ(configs->at("segment.bytes").value, "1048576");
+}
+
+TEST_F(MirrorIntegration, SkipsAbortedTransactionsAndTranslatesAcrossTheirGaps) {
+  const std::string topic = UniqueName("txn-source");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  ProducerOptions popts;
+  popts.transactional_id = UniqueName("txn");
+  auto producer = Producer::Create(source_, popts);
+  ASSERT_TRUE(producer.ok());
+  auto& p = **producer;
+  ASSERT_TRUE(p.InitTransactions(Millis(30000)).ok());
+  auto send = [&](const std::string& v) {
+    Record r;
+    r.topic = Topic(topic);
+    r.partition = Partition(0);
+    r.key = "k";
+    r.value = v;
+    ASSERT_TRUE(p.Send(r).ok());
+  };
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(p.BeginTransaction().ok());
+    send("committed-" + std::to_string(round) + "a");
+    send("committed-" + std::to_string(round) + "b");
+    ASSERT_TRUE(p.CommitTransaction(Millis(30000)).ok());
+    ASSERT_TRUE(p.BeginTransaction().ok());
+    send("aborted-" + std::to_string(round));
+    ASSERT_TRUE(p.Flush(Millis(10000)).ok());
+    ASSERT_TRUE(p.AbortTransaction(Millis(30000)).ok());
+  }
+  const std::string name = UniqueName("m");
+  auto summary = mirror::Run(Options(topic, name));
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->records, 6);
+  std::vector<Copy> dst = ReadPartition(target_, topic, 0, /*read_committed=*/false);
+  EXPECT_EQ(dst.size(), 6u) << "aborted records must never reach the target";
+  EXPECT_EQ(summary->partitions[0].runs, 3);
+  ExpectExhaustiveTranslation(topic, 0, name);
+}
+
+TEST_F(MirrorIntegration, TranslatesExactlyWhenTheTargetHoldsTransactionMarkers) {
+  const std::string topic = UniqueName("eos");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 40, "e");
+  Produce(topic, 1, 25, "e");
+  const std::string name = UniqueName("m");
+  mirror::MirrorOptions options = Options(topic, name);
+  options.exactly_once = true;
+  options.batch_records = 7;  // many transactions: a marker after every batch
+  auto summary = mirror::Run(options);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->records, 65);
+  for (const auto& part : summary->partitions) {
+    EXPECT_GT(part.runs, 1) << "markers split the target side into runs";
+  }
+  ExpectExhaustiveTranslation(topic, 0, name);
+  ExpectExhaustiveTranslation(topic, 1, name);
+  // The mirror's progress is also the transactional offset of its group.
+  auto progress = target_admin_->ListGroupOffsets("_lifeline.mirror." + name, {}, Millis(15000));
+  ASSERT_TRUE(progress.ok()) << progress.status().message();
+  EXPECT_EQ(progress->at({Topic(topic), Partition(0)}), Offset(40));
+}
+
+TEST_F(MirrorIntegration, CopiesACompactedTopicWithRealGapsAndTombstones) {
+  const std::string topic = UniqueName("compacted");
+  ASSERT_TRUE(source_admin_
+                  ->CreateTopic({topic,
+                                 1,
+                                 -1,
+                                 {{"cleanup.policy", "compact"},
+                                  {"segment.ms", "100"},
+                                  {"min.cleanable.dirty.ratio", "0.01"},
+                                  {"min.compaction.lag.ms", "0"},
+                                  {"delete.retention.ms", "86400000"}}},
+                                Millis(15000))
+                  .ok());
+  auto producer = Producer::Create(source_, {});
+  ASSERT_TRUE(producer.ok());
+  for (int round = 0; round < 6; ++round) {
+    // Each round: one key written once (it survives), four keys overwritten
+    // (only their newest copy survives), so the cleaner leaves gaps.
+    for (int k = 0; k < 5; ++k) {
+      Record r;
+      r.topic = Topic(topic);
+      r.partition = Partition(0);
+      r.key = k == 0 ? "once-" + std::to_string(round) : "hot-" + std::to_string(k);
+      r.value = "v" + std::to_string(round);
+      if (round == 4 && k == 0) {
+        r.key = "once-1";
+        r.value.reset();  // a tombstone for an earlier key
+      }
+      ASSERT_TRUE((*producer)->Send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());
+    std::this_thread::sleep_for(Millis(250));  // segment.ms: the next write rolls a segment
+  }
+  // Wait for the cleaner to leave gaps in the offsets.
+  std::vector<Copy> src;
+  for (int i = 0; i < 60; ++i) {
+    src = ReadPartition(source_, topic, 0);
+    if (src.size() < 30) break;
+    std::this_thread::sleep_for(Millis(500));
+    Record poke;  // the active segment is never cleaned; keep rolling
+    poke.topic = Topic(topic);
+    poke.partition = Partition(0);
+    poke.key = "hot-1";
+    poke.value = "poke";
+    ASSERT_TRUE((*producer)->Send(poke).ok());
+    ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());
+  }
+  ASSERT_LT(src.size(), 30u) << "the log cleaner did not compact the topic in time";
+
+  const std::string name = UniqueName("m");
+  auto summary = mirror::Run(Options(topic, name));
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_GT(summary->partitions[0].runs, 1);
+  EXPECT_EQ(summary->copied_configs[topic]["cleanup.policy"], "compact");
+  std::vector<Copy> dst = ReadPartition(target_, topic, 0);
+  src = ReadPartition(source_, topic, 0);
+  EXPECT_EQ(DigestsFrom(dst, 0), DigestsFrom(src, 0));
+  bool tombstone = false;
+  ASSERT_TRUE(ReadTopic(target_, {.topic = topic}, [&](const Record& r) {
+                tombstone = tombstone || (!r.value && r.key == "once-1");
+                return Status::Ok();
+              }).ok());
+  EXPECT_TRUE(tombstone) << "the tombstone must be mirrored as a tombstone";
+  ExpectExhaustiveTranslation(topic, 0, name);
+}
+
+TEST_F(MirrorIntegration, StopsAtRecordsDeletedBeforeTheyWereMirroredUnlessAllowed) {
+  const std::string topic = UniqueName("gap");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 10, "g");
+  const std::string name = UniqueName("m");
+  ASSERT_TRUE(mirror::Run(Options(topic, name)).ok());
+  Produce(topic, 0, 10, "g2");
+  const TopicPartition tp{Topic(topic), Partition(0)};
+  ASSERT_TRUE(source_admin_->DeleteRecords(tp, Offset(15), Millis(15000)).ok());
+
+  auto refused = mirror::Run(Options(topic, name));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ExitCode::kCheckFailed);
+  EXPECT_NE(refused.status().message().find("10..14"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find(topic), std::string::npos);
+
+  mirror::MirrorOptions allow = Options(topic, name);
+  allow.allow_gaps = true;
+  auto summary = mirror::Run(allow);
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  EXPECT_EQ(summary->records, 5);
+  ASSERT_EQ(summary->partitions[0].gaps.size(), 1u);
+  EXPECT_EQ(summary->partitions[0].gaps[0], (mirror::Gap{10, 15}));
+  auto maps = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(maps.ok());
+  EXPECT_EQ(maps->at({topic, 0}).gaps().size(), 1u);
+}
+
+TEST_F(MirrorIntegration, RefusesATargetTopicWithFewerPartitions) {
+  const std::string topic = UniqueName("narrow");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 4, -1, {}}, Millis(15000)).ok());
+  ASSERT_TRUE(target_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  auto result = mirror::Run(Options(topic, UniqueName("m")));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ExitCode::kUsage);
+  EXPECT_NE(result.status().message().find("has 2 partitions, source has 4"), std::string::npos)
+      << result.status().message();
+}
+
+TEST_F(MirrorIntegration, RefusesABadRegexAndAnUnmatchedPattern) {
+  auto bad = mirror::Run(Options("(unclosed", UniqueName("m")));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ExitCode::kUsage);
+  EXPECT_NE(bad.status().message().find("not a valid regular expression"), std::string::npos);
+  auto none = mirror::Run(Options("no\\.such\\.topic\\..*", UniqueName("m")));
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no source topic matches"), std::string::npos);
+}
+
+TEST_F(MirrorIntegration, NeverMirrorsInternalTopics) {
+  mirror::MirrorOptions options = Options("_lifeline\\..*|__.*", UniqueName("m"));
+  auto result = mirror::Run(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("no source topic matches"), std::string::npos);
+}
+
+TEST_F(MirrorIntegration, UnreachableSourceIsAnInfrastructureErrorWithinABound) {
+  mirror::MirrorOptions options = Options("x", UniqueName("m"));
+  options.source = testing::ConfigFor("127.0.0.1:1");
+  auto start = std::chrono::steady_clock::now();
+  auto result = mirror::Run(options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ExitCode::kInfrastructure);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {
+  const std::string topic = UniqueName("groups");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 30, "s");
+  Produce(topic, 1, 30, "s");
+  const std::string name = UniqueName("m");
+  mirror::MirrorOptions options = Options(topic, name);
+  options.exactly_once = true;
+  options.batch_records = 9;
+  ASSERT_TRUE(mirror::Run(options).ok());
+
+  const std::string group = UniqueName("app");
+  const TopicPartition p0{Topic(topic), Partition(0)}, p1{Topic(topic), Partition(1)};
+  ASSERT_TRUE(
+      source_admin_->AlterGroupOffsets(group, {{p0, Offset(12)}, {p1, Offset(30)}}, Millis(15000))
+          .ok());
+  mirror::GroupSyncOptions sync;
+  sync.source = source_;
+  sync.target = target_;
+  sync.name = name;
+  sync.groups = {group};
+  sync.dry_run = true;
+  auto plan = mirror::SyncGroups(sync);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->size(), 1u);
+  EXPECT_TRUE((*plan)[0].refusal.empty()) << (*plan)[0].refusal;
+  EXPECT_FALSE((*plan)[0].applied);
+  for (const auto& p : (*plan)[0].partitions) EXPECT_EQ(p.source_lag, p.target_lag);
+  auto untouched = target_admin_->ListGroupOffsets(group, {}, Millis(15000));
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_TRUE(untouched->empty()) << "a dry run changes nothing";
+
+  sync.dry_run = false;
+  auto applied = mirror::SyncGroups(sync);
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_TRUE((*applied)[0].applied);
+  // The moved group reads exactly what it had left on the source.
+  auto moved = target_admin_->ListGroupOffsets(group, {}, Millis(15000));
+  ASSERT_TRUE(moved.ok());
+  std::vector<Copy> src0 = ReadPartition(source_, topic, 0);
+  std::vector<Copy> dst0 = ReadPartition(target_, topic, 0);
+  EXPECT_EQ(DigestsFrom(dst0, moved->at(p0).value()), DigestsFrom(src0, 12));
+  std::vector<Copy> dst1 = ReadPartition(target_, topic, 1);
+  EXPECT_TRUE(DigestsFrom(dst1, moved->at(p1).value()).empty());
+
+  // A member on the target blocks the move, and is named.
+  ConsumerOptions copts;
+  copts.group_id = group;
+  copts.client_id = "still-running-app";
+  auto consumer = Consumer::Create(target_, copts);
+  ASSERT_TRUE(consumer.ok());
+  ASSERT_TRUE((*consumer)->Subscribe({topic}).ok());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE((*consumer)->Poll(10, Millis(100)).ok());
+    auto a = (*consumer)->Assignment();
+    if (a.ok() && !a->empty()) break;
+  }
+  auto refused = mirror::SyncGroups(sync);
+  ASSERT_TRUE(refused.ok()) << refused.status().message();
+  EXPECT_NE((*refused)[0].refusal.find("still-running-app"), std::string::npos)
+      << (*refused)[0].refusal;
+  EXPECT_FALSE((*refused)[0].applied);
+}
+
+// Runs the lifeline binary; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv_s = {LIFELINE_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t pid = -1;
+  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class MirrorCrash : public MirrorIntegration,
+                    public ::testing::WithParamInterface<bool /*exactly_once*/> {};
+
+TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
+  const bool eos = GetParam();
+  const std::string topic = UniqueName(eos ? "crash-eos" : "crash-alo");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 20000, "x");
+  Produce(topic, 1, 20000, "y");
+  const std::string name = UniqueName("m");
+  std::vector<std::string> args = {"mirror",
+                                   "--source",
+                                   source_.bootstrap(),
+                                   "--target",
+                                   target_.bootstrap(),
+                                   "--topics",
+                                   topic,
+                                   "--name",
+                                   name,
+                                   "--create-topics",
+                                   "--state-dir",
+                                   state_dir_,
+                                   "--batch",
+                                   "500"};
+  if (eos) args.push_back("--exactly-once");
+  const std::string log = state_dir_ + ".log";
+  pid_t pid = Spawn(args, log);
+  ASSERT_GT(pid, 0);
+  // Kill it once part of the topic has reached the target.
+  bool started = false;
+  for (int i = 0; i < 300 && !started; ++i) {
+    std::this_thread::sleep_for(Millis(20));
+    auto wm = target_admin_->Watermarks({Topic(topic), Partition(0)}, Millis(5000));
+    started = wm.ok() && wm->high.value() > 2000;
+  }
+  kill(pid, SIGKILL);
+  WaitExit(pid);
+  ASSERT_TRUE(started) << "the mirror never started copying; log: " << log;
+
+  std::vector<std::string> rerun = args;
+  rerun.push_back("--summary-json");
+  rerun.push_back(state_dir_ + ".summary.json");
+  ASSERT_EQ(WaitExit(Spawn(rerun, log)), 0) << "see " << log;
+
+  int64_t duplicates = 0;
+  auto maps = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(maps.ok());
+  for (int p = 0; p < 2; ++p) {
+    std::vector<Copy> src = ReadPartition(source_, topic, p);
+    std::vector<Copy> dst = ReadPartition(target_, topic, p);
+    ASSERT_EQ(src.size(), 20000u);
+    if (eos) {
+      EXPECT_EQ(DigestsFrom(dst, 0), DigestsFrom(src, 0)) << "partition " << p;
+    } else {
+      // Every source record is there, in order; extra copies are counted.
+      size_t i = 0;
+      for (const Copy& c : dst) {
+        if (i < src.size() && c.digest == src[i].digest) ++i;
+      }
+      EXPECT_EQ(i, src.size()) << "a record was lost in partition " << p;
+      duplicates += static_cast<int64_t>(dst.size() - src.size());
+    }
+    // After the restart, the newest copy of each record is in the map.
+    EXPECT_EQ(maps->at({topic, p}).records(), 20000) << "partition " << p;
+  }
+  if (!eos) {
+    std::ifstream in(state_dir_ + ".summary.json");
+    std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    int64_t counted = 0;
+    for (size_t at = json.find("\"possible_duplicates\": "); at != std::string::npos;
+         at = json.find("\"possible_duplicates\": ", at + 1)) {
+      counted += std::stoll(json.substr(at + 23));
+    }
+    EXPECT_EQ(counted, duplicates) << json;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Delivery, MirrorCrash, ::testing::Values(false, true),
+                         [](const auto& info) {
+                           return info.param ? "ExactlyOnce" : "AtLeastOnce";
+                         });
+
+}  // namespace
+}  // namespace lifeline

@@ -267,7 +267,9 @@ TEST_F(MirrorIntegration, CopiesACompactedTopicWithRealGapsAndTombstones) {
   src = ReadPartition(source_, topic, 0);
   EXPECT_EQ(DigestsFrom(dst, 0), DigestsFrom(src, 0));
   bool tombstone = false;
-  ASSERT_TRUE(ReadTopic(target_, {.topic = topic}, [&](const Record& r) {
+  TopicReadOptions read;
+  read.topic = topic;
+  ASSERT_TRUE(ReadTopic(target_, read, [&](const Record& r) {
                 tombstone = tombstone || (!r.value && r.key == "once-1");
                 return Status::Ok();
               }).ok());

@@ -51,9 +51,12 @@ Status RunMirror(const std::vector<std::string>& args) {
       "state-dir", po::value(&options.state_dir)->default_value(options.state_dir),
       "where the local cache of the offset map (NAME.db) lives")(
       "batch", po::value(&options.batch_records)->default_value(options.batch_records),
-      "records per flush / transaction")("summary-json",
-                                         po::value(&summary_json)->value_name("FILE"),
-                                         "write the per-partition summary here at the end");
+      "records per flush / transaction")(
+      "max-records-per-second",
+      po::value(&options.max_records_per_second)->default_value(0)->value_name("N"),
+      "limit the copy rate to spare busy clusters (0: unlimited)")(
+      "summary-json", po::value(&summary_json)->value_name("FILE"),
+      "write the per-partition summary here at the end");
   po::variables_map vm;
   auto parsed = ParseArgs(args, desc,
                           "lifeline mirror --source HOST:PORT --target HOST:PORT --topics REGEX "

@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <thread>
+#include <unordered_map>
 
 #include "core/kafka.h"
 #include "core/signals.h"
@@ -41,8 +43,9 @@ struct Part {
   PartitionKey key;
   PartitionMap map;
   int64_t stop_at = 0;       // until-caught-up: the source high watermark at start
-  int64_t pending_end = -1;  // end-of-partition position seen in the current batch
-  bool touched = false;      // changed in the current batch
+  int64_t pending_end = -1;  // end-of-partition position not yet applied
+  int64_t in_flight = 0;     // records sent and not yet acknowledged
+  bool touched = false;      // changed since the last persist
   PartitionSummary summary;
 };
 
@@ -62,7 +65,7 @@ class Mirror {
   Status Discover(bool first);
   Status Assign();
   Status MirrorBatch(bool* idle);
-  Status CommitBatch();
+  Status Persist(bool flush);
   bool CaughtUp() const;
   void ReportProgress(bool force);
   void OnDelivery(const DeliveryReport& dr);
@@ -79,13 +82,15 @@ class Mirror {
   std::map<PartitionKey, Part> parts_;
   std::set<std::string> topics_;
 
-  // The open batch: what was sent and not yet made durable.
+  // Records sent and not yet acknowledged, by delivery tag.
   struct InFlight {
     Part* part;
     int64_t source_offset;
     int64_t bytes;
   };
-  std::vector<InFlight> in_flight_;
+  std::unordered_map<uint64_t, InFlight> in_flight_;
+  uint64_t next_tag_ = 1;  // tag 0 marks offset-map records
+  int64_t sent_since_persist_ = 0;
   bool txn_open_ = false;
   Status delivery_error_;
 
@@ -96,8 +101,21 @@ class Mirror {
 
 void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.tag == 0) return;  // an offset-map record
-  InFlight& f = in_flight_[dr.tag - 1];
-  if (dr.err) return;  // Flush reports undelivered records
+  auto node = in_flight_.extract(dr.tag);
+  if (node.empty()) return;
+  InFlight& f = node.mapped();
+  --f.part->in_flight;
+  f.part->touched = true;
+  if (dr.err) {
+    // Nothing after this record may be mapped: the map would skip it.
+    if (delivery_error_.ok()) {
+      delivery_error_ = KafkaError(fmt::format("deliver {} [{}] offset {}", f.part->key.topic,
+                                               f.part->key.partition, f.source_offset),
+                                   dr.err);
+    }
+    return;
+  }
+  if (!delivery_error_.ok()) return;
   PartitionMap& map = f.part->map;
   const int64_t t = dr.offset.value();
   if (f.source_offset < map.progress() || t < map.target_next()) {
@@ -143,10 +161,11 @@ Status Mirror::Connect() {
   popts.linger_ms = 5;
   if (options_.exactly_once) popts.transactional_id = "lifeline-mirror-" + options_.name;
   ClientConfig pconfig = options_.target;
-  // Lifeline's defaults for a bulk copy; the user's -X settings win.
+  // Lifeline's defaults for a bulk copy; the user's -X settings win. Queues
+  // are bounded so memory stays flat whatever the topic size.
   for (auto [k, v] : {std::pair{"batch.size", "1000000"},
                       {"message.max.bytes", "10000000"},
-                      {"queue.buffering.max.kbytes", "262144"}}) {
+                      {"queue.buffering.max.kbytes", "16384"}}) {
     if (!pconfig.Get(k)) pconfig.Set(k, v);
   }
   auto producer =
@@ -161,7 +180,12 @@ Status Mirror::Connect() {
   copts.read_committed = true;  // aborted transactions are never mirrored
   copts.partition_eof = true;
   copts.client_id = "lifeline-mirror-" + options_.name;
-  auto consumer = Consumer::Create(options_.source, copts);
+  ClientConfig cconfig = options_.source;
+  for (auto [k, v] :
+       {std::pair{"queued.max.messages.kbytes", "16384"}, {"fetch.max.bytes", "8388608"}}) {
+    if (!cconfig.Get(k)) cconfig.Set(k, v);
+  }
+  auto consumer = Consumer::Create(cconfig, copts);
   if (!consumer.ok()) return consumer.status().WithContext("source");
   consumer_ = std::move(consumer).value();
 
@@ -271,6 +295,15 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
     auto it = stored.find(key);
     if (it == stored.end()) {
       part.map = PartitionMap(low, target_high);
+      if (target_high > dst_wm->low.value()) {
+        // Records the map does not describe: an earlier run that stopped
+        // before it saved any progress, or another writer.
+        part.summary.possible_duplicates = target_high - dst_wm->low.value();
+        summary_.warnings.push_back(fmt::format(
+            "target {} [{}] already holds {} record(s) that mirror {} has no map for; they are "
+            "counted as possible duplicates",
+            topic, p, part.summary.possible_duplicates, options_.name));
+      }
     } else {
       part.map = it->second;
       encoder_.Reset(key, it->second);
@@ -394,11 +427,23 @@ Status Mirror::MirrorBatch(bool* idle) {
     }
     int64_t bytes = (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
     for (const Header& h : r.headers) bytes += h.name.size() + (h.value ? h.value->size() : 0);
-    in_flight_.push_back({&it->second, r.offset.value(), bytes});
-    it->second.touched = true;
+    const uint64_t tag = next_tag_++;
+    in_flight_.emplace(tag, InFlight{&it->second, r.offset.value(), bytes});
+    ++it->second.in_flight;
+    ++sent_since_persist_;
     Record out = r;  // same topic, partition, key, value, headers, timestamp
     out.timestamp_type = TimestampType::kCreateTime;
-    LIFELINE_RETURN_IF_ERROR(producer_->Send(out, in_flight_.size()).WithContext("target"));
+    LIFELINE_RETURN_IF_ERROR(producer_->Send(out, tag).WithContext("target"));
+  }
+  producer_->Poll(Millis(0));  // serve delivery reports
+  LIFELINE_RETURN_IF_ERROR(delivery_error_);
+  if (options_.max_records_per_second > 0) {
+    // Sleep until the records sent so far fit the rate.
+    const auto due =
+        started_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                       static_cast<double>(next_tag_ - 1) /
+                       static_cast<double>(options_.max_records_per_second)));
+    if (due > Clock::now()) std::this_thread::sleep_until(due);
   }
   for (const PartitionEnd& end : batch->reached_end) {
     auto it = parts_.find({end.where.topic.value(), end.where.partition.value()});
@@ -409,30 +454,35 @@ Status Mirror::MirrorBatch(bool* idle) {
   return Status::Ok();
 }
 
-// Makes the open batch durable: records delivered, maps extended, maps and
-// progress written to the offset-map topic (and, exactly-once, the group
-// offsets), all in one transaction when exactly-once.
-Status Mirror::CommitBatch() {
-  bool any = !in_flight_.empty();
-  for (const auto& [key, part] : parts_) any = any || part.touched;
-  if (!any) return Status::Ok();
-  if (options_.exactly_once && !txn_open_) {
-    LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
-    txn_open_ = true;
+// Makes what was delivered durable: maps extended by delivery reports (and
+// ends of partitions with nothing in flight) are written to the offset-map
+// topic and the local cache. At-least-once does not wait for records in
+// flight: the map only ever describes acknowledged records. Exactly-once
+// waits for them and commits records, map and group offsets together.
+Status Mirror::Persist(bool flush) {
+  if (options_.exactly_once && txn_open_) flush = true;
+  if (flush) {
+    LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target"));
   }
-  LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target"));
   LIFELINE_RETURN_IF_ERROR(delivery_error_);
-  in_flight_.clear();
-
   std::vector<Record> map_records;
   std::map<TopicPartition, Offset> progress;
   for (auto& [key, part] : parts_) {
+    if (part.pending_end >= 0 && part.in_flight == 0) {
+      part.map.Advance(part.pending_end);
+      part.pending_end = -1;
+      part.touched = true;
+    }
     if (!part.touched) continue;
-    if (part.pending_end >= 0) part.map.Advance(part.pending_end);
-    part.pending_end = -1;
     part.touched = false;
     encoder_.Encode(key, part.map, &map_records);
     progress[{Topic(key.topic), Partition(key.partition)}] = Offset(part.map.progress());
+  }
+  sent_since_persist_ = 0;
+  if (map_records.empty()) return Status::Ok();
+  if (options_.exactly_once && !txn_open_) {
+    LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
+    txn_open_ = true;
   }
   for (const Record& r : map_records) {
     LIFELINE_RETURN_IF_ERROR(producer_->Send(r, 0).WithContext("target offset map"));
@@ -442,7 +492,7 @@ Status Mirror::CommitBatch() {
         producer_->SendOffsetsToTransaction(progress, GroupId(options_.name), kTxnTimeout));
     LIFELINE_RETURN_IF_ERROR(producer_->CommitTransaction(kTxnTimeout));
     txn_open_ = false;
-  } else {
+  } else if (flush) {
     LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target offset map"));
   }
   MapSet snapshot;
@@ -475,7 +525,7 @@ Result<MirrorSummary> Mirror::Execute() {
   LIFELINE_RETURN_IF_ERROR(Connect());
   LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/true));
   // Gaps found at start are recorded before anything else is copied.
-  LIFELINE_RETURN_IF_ERROR(CommitBatch());
+  LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
   LIFELINE_RETURN_IF_ERROR(Assign());
 
   auto batch_started = Clock::now();
@@ -484,22 +534,23 @@ Result<MirrorSummary> Mirror::Execute() {
     if (Interrupted()) break;
     bool idle = false;
     LIFELINE_RETURN_IF_ERROR(MirrorBatch(&idle));
-    const bool full = in_flight_.size() >= options_.batch_records;
+    const bool full = sent_since_persist_ >= static_cast<int64_t>(options_.batch_records);
     if (full || idle || Clock::now() - batch_started > Millis(500)) {
-      LIFELINE_RETURN_IF_ERROR(CommitBatch());
+      LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/idle));
       batch_started = Clock::now();
     }
     if (options_.follow &&
         Clock::now() - last_rescan > std::chrono::seconds(options_.rescan_seconds)) {
       last_rescan = Clock::now();
       const size_t before = parts_.size();
+      LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
       LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/false));
       if (parts_.size() != before) LIFELINE_RETURN_IF_ERROR(Assign());
     }
     ReportProgress(false);
   }
   // Interrupted or caught up: make everything read so far durable.
-  LIFELINE_RETURN_IF_ERROR(CommitBatch());
+  LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
   (void)consumer_->Close();
   ReportProgress(true);
 

@@ -29,8 +29,9 @@ struct MirrorOptions {
   bool follow = false;  // otherwise stop when caught up with the start's high watermarks
   bool allow_gaps = false;
   std::string state_dir = ".lifeline";
-  size_t batch_records = 20000;  // records per flush (or per transaction)
-  int rescan_seconds = 10;       // follow mode: look for new topics and partitions
+  size_t batch_records = 20000;        // records per flush (or per transaction)
+  int rescan_seconds = 10;             // follow mode: look for new topics and partitions
+  int64_t max_records_per_second = 0;  // 0: unlimited; otherwise spare busy clusters
 };
 
 struct PartitionSummary {

@@ -454,21 +454,26 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
                                    "--state-dir",
                                    state_dir_,
                                    "--batch",
-                                   "500"};
+                                   "500",
+                                   "--max-records-per-second",
+                                   "4000"};
   if (eos) args.push_back("--exactly-once");
   const std::string log = state_dir_ + ".log";
   pid_t pid = Spawn(args, log);
   ASSERT_GT(pid, 0);
-  // Kill it once part of the topic has reached the target.
-  bool started = false;
-  for (int i = 0; i < 300 && !started; ++i) {
-    std::this_thread::sleep_for(Millis(20));
-    auto wm = target_admin_->Watermarks({Topic(topic), Partition(0)}, Millis(5000));
-    started = wm.ok() && wm->high.value() > 2000;
+  // Kill it once it has saved some progress, so the restart resumes.
+  bool saved = false;
+  for (int i = 0; i < 300 && !saved; ++i) {
+    std::this_thread::sleep_for(Millis(50));
+    auto maps = mirror::LoadMapsFromTopic(target_, name);
+    saved = maps.ok() && maps->count({topic, 0}) && maps->at({topic, 0}).progress() >= 2000;
   }
   kill(pid, SIGKILL);
   WaitExit(pid);
-  ASSERT_TRUE(started) << "the mirror never started copying; log: " << log;
+  ASSERT_TRUE(saved) << "the mirror never saved progress; log: " << log;
+  auto before = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(before.ok());
+  const int64_t resumed_at = before->at({topic, 0}).progress();
 
   std::vector<std::string> rerun = args;
   rerun.push_back("--summary-json");
@@ -496,6 +501,7 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
     // After the restart, the newest copy of each record is in the map.
     EXPECT_EQ(maps->at({topic, p}).records(), 20000) << "partition " << p;
   }
+  EXPECT_LT(resumed_at, 20000) << "killed too late to test a resume";
   if (!eos) {
     std::ifstream in(state_dir_ + ".summary.json");
     std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

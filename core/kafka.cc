@@ -260,6 +260,7 @@ Status Producer::Send(const Record& record, uint64_t tag) {
   void* value = record.value
                     ? const_cast<char*>(record.value->empty() ? kEmpty : record.value->data())
                     : nullptr;
+  int unknown_partition_retries = 0;
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(record.topic.value().c_str()),
@@ -274,6 +275,13 @@ Status Producer::Send(const Record& record, uint64_t tag) {
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // headers now owned
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_.get(), 50);
+      continue;
+    }
+    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && unknown_partition_retries++ < 50) {
+      // A partition added a moment ago: refresh metadata and try again.
+      const rd_kafka_metadata_t* md = nullptr;
+      if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
+      rd_kafka_poll(rk_.get(), 100);
       continue;
     }
     if (hdrs) rd_kafka_headers_destroy(hdrs);
@@ -668,9 +676,21 @@ Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
 
 Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
   int64_t low = -1, high = -1;
-  if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-          rk_.get(), tp.topic.value().c_str(), tp.partition.value(), &low, &high,
-          static_cast<int>(timeout.count()))) {
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    err =
+        rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(), tp.partition.value(),
+                                         &low, &high, static_cast<int>(timeout.count()));
+    if (err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC &&
+        err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      break;
+    }
+    // The handle's metadata may predate the topic or partition.
+    const rd_kafka_metadata_t* md = nullptr;
+    if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
+    std::this_thread::sleep_for(Millis(100));
+  }
+  if (err) {
     return KafkaError(fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()),
                       err);
   }

@@ -419,37 +419,36 @@ TEST_F(MirrorIntegration, FollowPicksUpNewRecordsPartitionsAndTopicsUntilInterru
   options.rescan_seconds = 1;
   Result<mirror::MirrorSummary> result = Status::Infra("not run");
   std::thread runner([&] { result = mirror::Run(options); });
-});
 
-auto target_count = [&](const std::string& topic, int32_t partition) -> int64_t {
-  auto wm = target_admin_->Watermarks({Topic(topic), Partition(partition)}, Millis(5000));
-  return wm.ok() ? wm->high.value() : -1;
-};
-auto wait_for = [&](const std::string& topic, int32_t partition, int64_t n) {
-  for (int i = 0; i < 200 && target_count(topic, partition) < n; ++i) {
-    std::this_thread::sleep_for(Millis(100));
-  }
-  return target_count(topic, partition) >= n;
-};
-EXPECT_TRUE(wait_for(first, 0, 10));
-Produce(first, 0, 5, "after");
-EXPECT_TRUE(wait_for(first, 0, 15));
-ASSERT_TRUE(source_admin_->CreatePartitions(first, 2, Millis(15000)).ok());
-Produce(first, 1, 7, "new-partition");
-EXPECT_TRUE(wait_for(first, 1, 7));
-ASSERT_TRUE(source_admin_->CreateTopic({second, 1, -1, {}}, Millis(15000)).ok());
-Produce(second, 0, 3, "new-topic");
-EXPECT_TRUE(wait_for(second, 0, 3));
+  auto target_count = [&](const std::string& topic, int32_t partition) -> int64_t {
+    auto wm = target_admin_->Watermarks({Topic(topic), Partition(partition)}, Millis(5000));
+    return wm.ok() ? wm->high.value() : -1;
+  };
+  auto wait_for = [&](const std::string& topic, int32_t partition, int64_t n) {
+    for (int i = 0; i < 200 && target_count(topic, partition) < n; ++i) {
+      std::this_thread::sleep_for(Millis(100));
+    }
+    return target_count(topic, partition) >= n;
+  };
+  EXPECT_TRUE(wait_for(first, 0, 10));
+  Produce(first, 0, 5, "after");
+  EXPECT_TRUE(wait_for(first, 0, 15));
+  ASSERT_TRUE(source_admin_->CreatePartitions(first, 2, Millis(15000)).ok());
+  Produce(first, 1, 7, "new-partition");
+  EXPECT_TRUE(wait_for(first, 1, 7));
+  ASSERT_TRUE(source_admin_->CreateTopic({second, 1, -1, {}}, Millis(15000)).ok());
+  Produce(second, 0, 3, "new-topic");
+  EXPECT_TRUE(wait_for(second, 0, 3));
 
-RequestInterrupt();
-runner.join();
-ClearInterrupted();
-ASSERT_TRUE(result.ok()) << result.status().message();
-EXPECT_EQ(result->records, 25);
-EXPECT_EQ(DigestsFrom(ReadPartition(target_, first, 1), 0),
-          DigestsFrom(ReadPartition(source_, first, 1), 0));
-EXPECT_EQ(DigestsFrom(ReadPartition(target_, second, 0), 0),
-          DigestsFrom(ReadPartition(source_, second, 0), 0));
+  RequestInterrupt();
+  runner.join();
+  ClearInterrupted();
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->records, 25);
+  EXPECT_EQ(DigestsFrom(ReadPartition(target_, first, 1), 0),
+            DigestsFrom(ReadPartition(source_, first, 1), 0));
+  EXPECT_EQ(DigestsFrom(ReadPartition(target_, second, 0), 0),
+            DigestsFrom(ReadPartition(source_, second, 0), 0));
 }
 
 // Runs the lifeline binary; returns its pid.

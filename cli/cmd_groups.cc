@@ -26,6 +26,8 @@ Status RunGroups(const std::vector<std::string>& args) {
       "groups", po::value(&options.groups_regex)->value_name("REGEX"),
       "every source group whose id matches")("dry-run", po::bool_switch(&options.dry_run),
                                              "print the plan, change nothing")(
+      "reverse", po::bool_switch(&options.reverse),
+      "failback: move the groups from the target back to the source with NAME.reverse")(
       "allow-rewind", po::bool_switch(&options.allow_rewind),
       "allow moving a target group to an earlier offset");
   po::variables_map vm;

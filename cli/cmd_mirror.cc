@@ -46,6 +46,9 @@ Status RunMirror(const std::vector<std::string>& args) {
       "keep mirroring new records, partitions and topics until SIGINT/SIGTERM")(
       "until-caught-up", po::bool_switch(&until_caught_up),
       "stop once every partition reached the high watermark seen at start (the default)")(
+      "reverse", po::bool_switch(&options.reverse),
+      "failback: copy target -> source only the records that did not come from the source, "
+      "keeping the map NAME.reverse on the source")(
       "allow-gaps", po::bool_switch(&options.allow_gaps),
       "continue past records deleted before they were mirrored, recording the gap")(
       "state-dir", po::value(&options.state_dir)->default_value(options.state_dir),

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "core/kafka.h"
+#include "mirror/mirror.h"
 
 namespace lifeline::mirror {
 namespace {
@@ -71,8 +72,15 @@ std::string Describe(const TranslatedOffset& t) {
                      t.progress);
 }
 
-Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options) {
-  LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(options.name));
+Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& requested) {
+  LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(requested.name));
+  GroupSyncOptions options = requested;
+  if (options.reverse) {
+    // Groups move from the target back to the source, translated by the
+    // reverse mirror's map.
+    std::swap(options.source, options.target);
+    options.name = ReverseName(options.name);
+  }
   auto source = Admin::Create(options.source);
   if (!source.ok()) return source.status().WithContext("source");
   auto target = Admin::Create(options.target);

@@ -35,6 +35,9 @@ struct GroupSyncOptions {
   std::string groups_regex;         // or every source group matching this
   bool dry_run = false;
   bool allow_rewind = false;  // permit moving a target group backwards
+  // Failback: move groups from the target back to the source with the
+  // reverse mirror's map (NAME.reverse, kept on the source).
+  bool reverse = false;
 };
 
 struct PartitionSyncPlan {

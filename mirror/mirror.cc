@@ -51,8 +51,15 @@ struct Part {
 
 class Mirror {
  public:
-  Mirror(const MirrorOptions& options, const ProgressFn& progress)
-      : options_(options), progress_fn_(progress), encoder_(options.name) {}
+  // `forward`: for a reverse mirror, the forward mirror's maps (on the
+  // cluster this mirror reads), telling which records came from the cluster
+  // it writes to.
+  Mirror(const MirrorOptions& options, const ProgressFn& progress,
+         std::optional<MapSet> forward = std::nullopt)
+      : options_(options),
+        progress_fn_(progress),
+        encoder_(options.name),
+        forward_(std::move(forward)) {}
 
   Result<MirrorSummary> Execute();
 
@@ -65,12 +72,13 @@ class Mirror {
   Status Discover(bool first);
   Status Assign();
   Status MirrorBatch(bool* idle);
+  Status MapFromForward(Part& part, int64_t offset, bool* from_target);
   Status Persist(bool flush);
   bool CaughtUp() const;
   void ReportProgress(bool force);
   void OnDelivery(const DeliveryReport& dr);
 
-  const MirrorOptions& options_;
+  const MirrorOptions options_;
   const ProgressFn& progress_fn_;
   std::regex topics_re_;
   std::unique_ptr<Admin> source_admin_;
@@ -79,6 +87,7 @@ class Mirror {
   std::unique_ptr<Consumer> consumer_;
   std::optional<MapCache> cache_;
   MapEncoder encoder_;
+  std::optional<MapSet> forward_;
   std::map<PartitionKey, Part> parts_;
   std::set<std::string> topics_;
 
@@ -293,8 +302,16 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
     part.summary.partition = p;
     part.stop_at = high;
     auto it = stored.find(key);
+    const PartitionMap* forward = nullptr;
+    if (forward_) {
+      auto f = forward_->find(key);
+      if (f != forward_->end()) forward = &f->second;
+    }
     if (it == stored.end()) {
-      part.map = PartitionMap(low, target_high);
+      // A reverse mirror maps the records that came from its target onto
+      // their original offsets there, so it starts at the forward mirror's
+      // first offset; copies land after everything the target holds.
+      part.map = PartitionMap(low, forward ? forward->source_start() : target_high);
       if (target_high > dst_wm->low.value()) {
         // Records the map does not describe: an earlier run that stopped
         // before it saved any progress, or another writer.
@@ -321,7 +338,10 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
       }
       // Whatever sits on the target past the saved map (duplicates, aborted
       // records, markers) is not part of it; new records land after it.
-      part.map.RewindTo(part.map.progress(), std::max(target_high, part.map.target_next()));
+      const bool in_forward_region = forward && forward->RecordsFromTarget(part.map.progress()) > 0;
+      if (!in_forward_region) {
+        part.map.RewindTo(part.map.progress(), std::max(target_high, part.map.target_next()));
+      }
       if (low > part.map.progress()) {
         const Gap gap{part.map.progress(), low};
         if (!options_.allow_gaps) {
@@ -414,6 +434,25 @@ bool Mirror::CaughtUp() const {
   return true;
 }
 
+// Reverse mirror: a record the forward mirror copied from our target is
+// already there; map it onto its original offset instead of copying it.
+Status Mirror::MapFromForward(Part& part, int64_t offset, bool* from_target) {
+  auto f = forward_->find(part.key);
+  *from_target = f != forward_->end() && f->second.IsMirroredTarget(offset);
+  if (!*from_target) return Status::Ok();
+  const int64_t original = *f->second.ReverseTranslate(offset);
+  if (part.in_flight > 0 || original < part.map.target_next()) {
+    return Status::Usage(fmt::format(
+        "{} [{}]: record {} came from the other cluster but follows records written here "
+        "after the cutover; stop the forward mirror {} before failing back",
+        part.key.topic, part.key.partition, offset, options_.name));
+  }
+  part.map.Add(offset, original);
+  part.touched = true;
+  ++part.summary.already_present;
+  return Status::Ok();
+}
+
 Status Mirror::MirrorBatch(bool* idle) {
   auto batch = consumer_->Poll(std::min<size_t>(options_.batch_records, 10000), Millis(100));
   if (!batch.ok()) return batch.status().WithContext("source");
@@ -421,6 +460,11 @@ Status Mirror::MirrorBatch(bool* idle) {
   for (const Record& r : batch->records) {
     auto it = parts_.find({r.topic.value(), r.partition.value()});
     if (it == parts_.end() || r.offset.value() < it->second.map.progress()) continue;
+    if (forward_) {
+      bool from_target = false;
+      LIFELINE_RETURN_IF_ERROR(MapFromForward(it->second, r.offset.value(), &from_target));
+      if (from_target) continue;
+    }
     if (options_.exactly_once && !txn_open_) {
       LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
       txn_open_ = true;
@@ -564,9 +608,24 @@ Result<MirrorSummary> Mirror::Execute() {
 
 }  // namespace
 
+std::string ReverseName(const std::string& name) { return name + ".reverse"; }
+
 Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progress) {
-  Mirror mirror(options, progress);
-  return mirror.Execute();
+  if (!options.reverse) return Mirror(options, progress).Execute();
+  LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(options.name));
+  auto forward = LoadMapsFromTopic(options.target, options.name);
+  if (!forward.ok()) return forward.status().WithContext("target");
+  if (forward->empty()) {
+    return Status::Usage(fmt::format(
+        "mirror {} has no offset map on the target, so nothing tells which records came from "
+        "the source: run `lifeline mirror --name {}` before failing back",
+        options.name, options.name));
+  }
+  MirrorOptions reversed = options;
+  std::swap(reversed.source, reversed.target);
+  reversed.name = ReverseName(options.name);
+  reversed.reverse = false;
+  return Mirror(reversed, progress, std::move(forward).value()).Execute();
 }
 
 std::string SummaryJson(const MirrorSummary& s) {
@@ -596,7 +655,8 @@ std::string SummaryJson(const MirrorSummary& s) {
                      {"target_last", p.target_last},
                      {"runs", p.runs},
                      {"gaps", gaps},
-                     {"possible_duplicates", p.possible_duplicates}});
+                     {"possible_duplicates", p.possible_duplicates},
+                     {"already_present", p.already_present}});
   }
   return j.dump(2) + "\n";
 }

@@ -32,6 +32,10 @@ struct MirrorOptions {
   size_t batch_records = 20000;        // records per flush (or per transaction)
   int rescan_seconds = 10;             // follow mode: look for new topics and partitions
   int64_t max_records_per_second = 0;  // 0: unlimited; otherwise spare busy clusters
+  // Failback: copy target → source only the records that did not come from
+  // the source (mirror `name`'s map on the target says which). The reverse
+  // mirror keeps its own map, named NAME.reverse, on the source cluster.
+  bool reverse = false;
 };
 
 struct PartitionSummary {
@@ -44,6 +48,7 @@ struct PartitionSummary {
   int64_t runs = 0;                 // runs in the whole map
   std::vector<Gap> gaps;            // gaps recorded by this run
   int64_t possible_duplicates = 0;  // target records written after the last saved progress
+  int64_t already_present = 0;      // reverse: records that came from the other side, not copied
 };
 
 struct MirrorSummary {
@@ -73,6 +78,9 @@ using ProgressFn = std::function<void(const MirrorProgress&)>;
 Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progress = nullptr);
 
 std::string SummaryJson(const MirrorSummary& summary);
+
+// The name under which the reverse (failback) mirror of `name` keeps its map.
+std::string ReverseName(const std::string& name);
 
 // Where the offset maps of a mirror are read from: the target's offset-map
 // topic (when `target` has a bootstrap) or the local cache in `state_dir`.

@@ -451,6 +451,79 @@ TEST_F(MirrorIntegration, FollowPicksUpNewRecordsPartitionsAndTopicsUntilInterru
             DigestsFrom(ReadPartition(source_, second, 0), 0));
 }
 
+TEST_F(MirrorIntegration, FailsBackAToBToAWithoutLosingOrRereadingAnyRecord) {
+  const std::string topic = UniqueName("failback");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 30, "a");
+  Produce(topic, 1, 30, "a");
+  const std::string name = UniqueName("m");
+  mirror::MirrorOptions forward = Options(topic, name);
+  forward.exactly_once = true;  // markers on B make the offsets differ
+  forward.batch_records = 8;
+  ASSERT_TRUE(mirror::Run(forward).ok());
+
+  // The application's group moves A -> B.
+  const std::string group = UniqueName("app");
+  const TopicPartition p0{Topic(topic), Partition(0)}, p1{Topic(topic), Partition(1)};
+  ASSERT_TRUE(
+      source_admin_->AlterGroupOffsets(group, {{p0, Offset(12)}, {p1, Offset(30)}}, Millis(15000))
+          .ok());
+  mirror::GroupSyncOptions sync;
+  sync.source = source_;
+  sync.target = target_;
+  sync.name = name;
+  sync.groups = {group};
+  auto moved = mirror::SyncGroups(sync);
+  ASSERT_TRUE(moved.ok() && (*moved)[0].applied) << (moved.ok() ? (*moved)[0].refusal : "");
+
+  // After the cutover, producers write to B and the group reads some of it.
+  auto b_producer = Producer::Create(target_, {});
+  ASSERT_TRUE(b_producer.ok());
+  for (int p = 0; p < 2; ++p) {
+    for (int i = 0; i < 20; ++i) {
+      Record r;
+      r.topic = Topic(topic);
+      r.partition = Partition(p);
+      r.key = "new";
+      r.value = "b-" + std::to_string(p) + "-" + std::to_string(i);
+      ASSERT_TRUE((*b_producer)->Send(r).ok());
+    }
+  }
+  ASSERT_TRUE((*b_producer)->Flush(Millis(15000)).ok());
+  std::vector<Copy> b0 = ReadPartition(target_, topic, 0);
+  std::vector<Copy> b1 = ReadPartition(target_, topic, 1);
+  ASSERT_EQ(b0.size(), 50u);
+  ASSERT_EQ(b1.size(), 50u);
+  // On B the group has read up to the 5th new record on p0 and 10th on p1.
+  const int64_t c0 = b0[30 + 5].offset, c1 = b1[30 + 10].offset;
+  ASSERT_TRUE(
+      target_admin_->AlterGroupOffsets(group, {{p0, Offset(c0)}, {p1, Offset(c1)}}, Millis(15000))
+          .ok());
+
+  // Failback: B -> A copies only the new records, then the group moves back.
+  mirror::MirrorOptions back = Options(topic, name);
+  back.reverse = true;
+  auto reversed = mirror::Run(back);
+  ASSERT_TRUE(reversed.ok()) << reversed.status().message();
+  EXPECT_EQ(reversed->records, 40);
+  for (const auto& part : reversed->partitions) EXPECT_EQ(part.already_present, 30);
+  std::vector<Copy> a0 = ReadPartition(source_, topic, 0);
+  std::vector<Copy> a1 = ReadPartition(source_, topic, 1);
+  EXPECT_EQ(DigestsFrom(a0, 0), DigestsFrom(b0, 0)) << "A and B tell the same story";
+  EXPECT_EQ(DigestsFrom(a1, 0), DigestsFrom(b1, 0));
+
+  sync.reverse = true;
+  auto back_sync = mirror::SyncGroups(sync);
+  ASSERT_TRUE(back_sync.ok()) << back_sync.status().message();
+  ASSERT_TRUE((*back_sync)[0].applied) << (*back_sync)[0].refusal;
+  auto on_a = source_admin_->ListGroupOffsets(group, {}, Millis(15000));
+  ASSERT_TRUE(on_a.ok());
+  EXPECT_EQ(DigestsFrom(a0, on_a->at(p0).value()), DigestsFrom(b0, c0))
+      << "the group reads on A exactly what it had left on B";
+  EXPECT_EQ(DigestsFrom(a1, on_a->at(p1).value()), DigestsFrom(b1, c1));
+  EXPECT_EQ(DigestsFrom(a0, on_a->at(p0).value()).size(), 15u);
+}
+
 // Runs the lifeline binary; returns its pid.
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   std::vector<std::string> argv_s = {LIFELINE_BINARY};

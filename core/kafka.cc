@@ -362,7 +362,17 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
                      options.group_id.empty()
                          ? fmt::format("_lifeline.reader.{}", static_cast<const void*>(c.get()))
                          : options.group_id);
-  auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra);
+  std::function<void(rd_kafka_conf_t*)> customize;
+  if (options.on_rebalance) {
+    extra.emplace_back("partition.assignment.strategy", "cooperative-sticky");
+    c->on_rebalance_ = options.on_rebalance;
+    Consumer* raw = c.get();
+    customize = [raw](rd_kafka_conf_t* conf) {
+      rd_kafka_conf_set_opaque(conf, raw);
+      rd_kafka_conf_set_rebalance_cb(conf, &Consumer::OnRebalance);
+    };
+  }
+  auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra, customize);
   if (!rk.ok()) return rk.status();
   c->rk_ = std::move(rk).value();
   rd_kafka_poll_set_consumer(c->rk_.get());
@@ -383,6 +393,40 @@ Status Consumer::Assign(const std::vector<std::pair<TopicPartition, Offset>>& st
   }
   if (rd_kafka_resp_err_t err = rd_kafka_assign(rk_.get(), list.get())) {
     return KafkaError("assign", err);
+  }
+  return Status::Ok();
+}
+
+void Consumer::OnRebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<Consumer*>(opaque);
+  std::vector<TopicPartition> tps;
+  for (int i = 0; i < parts->cnt; ++i) {
+    tps.push_back({Topic(parts->elems[i].topic), Partition(parts->elems[i].partition)});
+  }
+  self->on_rebalance_(err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, tps);
+}
+
+Status Consumer::IncrementalAssign(const std::vector<std::pair<TopicPartition, Offset>>& start) {
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(start.size())));
+  for (const auto& [tp, offset] : start) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value())
+        ->offset = offset.value();
+  }
+  if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk_.get(), list.get())) {
+    std::string msg = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return Status::Infra("incremental assign: " + msg);
+  }
+  return Status::Ok();
+}
+
+Status Consumer::IncrementalUnassign(const std::vector<TopicPartition>& partitions) {
+  PartitionList list = ToList(partitions);
+  if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_.get(), list.get())) {
+    std::string msg = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return Status::Infra("incremental unassign: " + msg);
   }
   return Status::Ok();
 }
@@ -442,12 +486,12 @@ Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
   return batch;
 }
 
-Status Consumer::Commit(const std::map<TopicPartition, Offset>& next_offsets) {
+Status Consumer::Commit(const std::map<TopicPartition, Offset>& next_offsets, bool async) {
   if (next_offsets.empty()) return Status::Ok();
   PartitionList list = ToList(next_offsets);
-  if (rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), /*async=*/0)) {
-    return KafkaError("commit offsets", err);
-  }
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), async ? 1 : 0);
+  if (async) return Status::Ok();
+  if (err) return KafkaError("commit offsets", err);
   for (int i = 0; i < list->cnt; ++i) {
     if (list->elems[i].err) {
       return KafkaError(

@@ -125,6 +125,10 @@ struct ConsumerOptions {
   bool partition_eof = true;  // report end of partition in PollBatch
   std::string auto_offset_reset = "earliest";
   std::string client_id = "lifeline";
+  // Subscribed consumers: use the cooperative-sticky assignor and call this
+  // (from Poll) when partitions are assigned (`assigned` true) or revoked.
+  // The callback must call IncrementalAssign / IncrementalUnassign.
+  std::function<void(bool assigned, const std::vector<TopicPartition>&)> on_rebalance;
 };
 
 // A partition whose consumer caught up with the end of its log; `offset` is
@@ -157,12 +161,17 @@ class Consumer {
 
   Status Seek(const TopicPartition& tp, Offset offset, Millis timeout);
 
+  // For on_rebalance callbacks of cooperative consumers.
+  Status IncrementalAssign(const std::vector<std::pair<TopicPartition, Offset>>& start);
+  Status IncrementalUnassign(const std::vector<TopicPartition>& partitions);
+
   // Waits up to `timeout` for the first message, then returns what is
   // already buffered, up to `max_records`. An empty batch is not an error.
   Result<PollBatch> Poll(size_t max_records, Millis timeout);
 
-  // Commits next-offsets (the offset of the next record to read) synchronously.
-  Status Commit(const std::map<TopicPartition, Offset>& next_offsets);
+  // Commits next-offsets (the offset of the next record to read); `async`
+  // returns at once and drops the outcome.
+  Status Commit(const std::map<TopicPartition, Offset>& next_offsets, bool async = false);
 
   // The current assignment.
   Result<std::vector<TopicPartition>> Assignment();
@@ -172,6 +181,9 @@ class Consumer {
 
  private:
   Consumer() = default;
+  static void OnRebalance(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*,
+                          void*);
+  std::function<void(bool, const std::vector<TopicPartition>&)> on_rebalance_;
   KafkaHandle rk_;
   rd_kafka_queue_t* queue_ = nullptr;  // owned; the consumer queue
   bool closed_ = false;

@@ -71,10 +71,16 @@ class Mirror {
                        const std::map<TopicPartition, Offset>& group_progress);
   Status Discover(bool first);
   Status Assign();
+  // Group mode: processes with the same name share the source partitions
+  // through the consumer group _lifeline.mirror.NAME on the source.
+  bool group_mode() const { return !options_.exactly_once && !forward_; }
+  void OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions);
+  Status TakePartitions(const std::vector<TopicPartition>& partitions);
+  Status ReleasePartitions(const std::vector<TopicPartition>& partitions);
   Status MirrorBatch(bool* idle);
   Status MapFromForward(Part& part, int64_t offset, bool* from_target);
   Status Persist(bool flush);
-  bool CaughtUp() const;
+  bool CaughtUp();
   void ReportProgress(bool force);
   void OnDelivery(const DeliveryReport& dr);
 
@@ -89,6 +95,15 @@ class Mirror {
   MapEncoder encoder_;
   std::optional<MapSet> forward_;
   std::map<PartitionKey, Part> parts_;
+  std::vector<PartitionSummary> released_;  // partitions handed to another process
+  std::vector<std::string> subscribed_;
+  std::map<std::string, int> target_partitions_;  // group mode: partitions prepared per topic
+  // Group mode, until caught up: every partition's high watermark at start;
+  // done when the shared map shows all of them reached, whoever copied them.
+  std::map<PartitionKey, int64_t> global_stop_at_;
+  Clock::time_point last_global_check_;
+  bool assigned_once_ = false;
+  Status rebalance_error_;
   std::set<std::string> topics_;
 
   // Records sent and not yet acknowledged, by delivery tag.
@@ -189,9 +204,20 @@ Status Mirror::Connect() {
   copts.read_committed = true;  // aborted transactions are never mirrored
   copts.partition_eof = true;
   copts.client_id = "lifeline-mirror-" + options_.name;
+  if (group_mode()) {
+    copts.group_id = GroupId(options_.name);
+    copts.on_rebalance = [this](bool assigned, const std::vector<TopicPartition>& partitions) {
+      OnRebalance(assigned, partitions);
+    };
+  }
   ClientConfig cconfig = options_.source;
-  for (auto [k, v] :
-       {std::pair{"queued.max.messages.kbytes", "16384"}, {"fetch.max.bytes", "8388608"}}) {
+  // Group mode: notice new partitions at the rescan pace, and let a crashed
+  // process's partitions move to the others within seconds, not 45 s.
+  const std::string refresh = std::to_string(std::max(1, options_.rescan_seconds) * 1000);
+  for (auto [k, v] : {std::pair<const char*, std::string>{"queued.max.messages.kbytes", "16384"},
+                      {"fetch.max.bytes", "8388608"},
+                      {"session.timeout.ms", "10000"},
+                      {"topic.metadata.refresh.interval.ms", refresh}}) {
     if (!cconfig.Get(k)) cconfig.Set(k, v);
   }
   auto consumer = Consumer::Create(cconfig, copts);
@@ -255,8 +281,9 @@ Status Mirror::PrepareTopic(const std::string& topic) {
     }
     std::vector<std::pair<std::string, std::string>> configs(src_configs.begin(),
                                                              src_configs.end());
+    // exists_ok: another process of the same mirror may create it first.
     LIFELINE_RETURN_IF_ERROR(
-        target_admin_->CreateTopic({topic, *src_partitions, -1, configs}, kAdminTimeout)
+        target_admin_->CreateTopic({topic, *src_partitions, -1, configs}, kAdminTimeout, true)
             .WithContext("target"));
     summary_.created_topics.push_back(topic);
     summary_.copied_configs[topic] = src_configs;
@@ -381,6 +408,7 @@ Status Mirror::Discover(bool first) {
     for (const auto& [key, part] : parts_) {
       if (key.topic == topic) known = std::max(known, key.partition + 1);
     }
+    if (group_mode()) known = target_partitions_[topic];
     if (topics_.count(topic) && known >= *src_partitions) continue;
     if (!topics_.count(topic)) {
       LIFELINE_RETURN_IF_ERROR(PrepareTopic(topic));
@@ -401,6 +429,15 @@ Status Mirror::Discover(bool first) {
             target_admin_->CreatePartitions(topic, *src_partitions, kAdminTimeout));
       }
     }
+    if (group_mode()) {
+      for (int p = known; p < *src_partitions; ++p) {
+        auto wm = source_admin_->Watermarks({Topic(topic), Partition(p)}, kAdminTimeout);
+        if (!wm.ok()) return wm.status().WithContext("source");
+        global_stop_at_[{topic, p}] = wm->high.value();
+      }
+      target_partitions_[topic] = *src_partitions;
+      continue;  // partitions arrive through the group
+    }
     if (!loaded) {
       auto maps = LoadMapsFromTopic(options_.target, options_.name);
       if (!maps.ok()) return maps.status().WithContext("target");
@@ -418,6 +455,12 @@ Status Mirror::Discover(bool first) {
 }
 
 Status Mirror::Assign() {
+  if (group_mode()) {
+    std::vector<std::string> topics(topics_.begin(), topics_.end());
+    if (topics == subscribed_ || topics.empty()) return Status::Ok();
+    subscribed_ = topics;
+    return consumer_->Subscribe(topics).WithContext("source");
+  }
   std::vector<std::pair<TopicPartition, Offset>> assignment;
   for (const auto& [key, part] : parts_) {
     if (!options_.follow && part.map.progress() >= part.stop_at) continue;
@@ -427,9 +470,69 @@ Status Mirror::Assign() {
   return consumer_->Assign(assignment);
 }
 
-bool Mirror::CaughtUp() const {
+void Mirror::OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions) {
+  Status st = assigned ? TakePartitions(partitions) : ReleasePartitions(partitions);
+  if (!st.ok() && rebalance_error_.ok()) rebalance_error_ = st;
+}
+
+// Partitions assigned to this process: their maps may have moved on in
+// another process, so read them afresh from the offset-map topic.
+Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
+  assigned_once_ = true;
+  std::vector<std::pair<TopicPartition, Offset>> start;
+  if (!partitions.empty()) {
+    auto stored = LoadMapsFromTopic(options_.target, options_.name);
+    if (!stored.ok()) {
+      (void)consumer_->IncrementalAssign({});
+      return stored.status().WithContext("target");
+    }
+    for (const TopicPartition& tp : partitions) {
+      const std::string& topic = tp.topic.value();
+      if (!topics_.count(topic)) {
+        LIFELINE_RETURN_IF_ERROR(PrepareTopic(topic));
+        topics_.insert(topic);
+        summary_.topics.push_back(topic);
+      }
+      if (tp.partition.value() >= target_partitions_[topic]) {
+        LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/false));
+      }
+      LIFELINE_RETURN_IF_ERROR(
+          AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1, *stored, {}));
+      start.emplace_back(tp, Offset(parts_.at({topic, tp.partition.value()}).map.progress()));
+    }
+  }
+  return consumer_->IncrementalAssign(start).WithContext("source");
+}
+
+// Partitions taken away: make everything delivered durable first, so the
+// next owner resumes exactly where this one stopped.
+Status Mirror::ReleasePartitions(const std::vector<TopicPartition>& partitions) {
+  Status st = Persist(/*flush=*/true);
+  for (const TopicPartition& tp : partitions) {
+    auto it = parts_.find({tp.topic.value(), tp.partition.value()});
+    if (it == parts_.end()) continue;
+    it->second.summary.runs = static_cast<int64_t>(it->second.map.runs().size());
+    released_.push_back(it->second.summary);
+    parts_.erase(it);
+  }
+  Status unassigned = consumer_->IncrementalUnassign(partitions).WithContext("source");
+  return st.ok() ? unassigned : st;
+}
+
+bool Mirror::CaughtUp() {
   for (const auto& [key, part] : parts_) {
     if (part.map.progress() < part.stop_at) return false;
+  }
+  if (!group_mode()) return true;
+  // Partitions this process does not hold may still be in flight elsewhere
+  // (or between owners): ask the shared map, twice a second at most.
+  if (Clock::now() - last_global_check_ < Millis(500)) return false;
+  last_global_check_ = Clock::now();
+  auto maps = LoadMapsFromTopic(options_.target, options_.name);
+  if (!maps.ok()) return false;
+  for (const auto& [key, stop_at] : global_stop_at_) {
+    auto it = maps->find(key);
+    if (stop_at > 0 && (it == maps->end() || it->second.progress() < stop_at)) return false;
   }
   return true;
 }
@@ -454,7 +557,13 @@ Status Mirror::MapFromForward(Part& part, int64_t offset, bool* from_target) {
 }
 
 Status Mirror::MirrorBatch(bool* idle) {
-  auto batch = consumer_->Poll(std::min<size_t>(options_.batch_records, 10000), Millis(100));
+  // A rate-limited mirror reads a tenth of a second's worth at a time, so it
+  // never sleeps long between polls (rebalances wait for polls).
+  size_t max_records = std::min<size_t>(options_.batch_records, 10000);
+  if (options_.max_records_per_second > 0) {
+    max_records = std::clamp<size_t>(options_.max_records_per_second / 10, 1, max_records);
+  }
+  auto batch = consumer_->Poll(max_records, Millis(100));
   if (!batch.ok()) return batch.status().WithContext("source");
   *idle = batch->records.empty() && batch->reached_end.empty();
   for (const Record& r : batch->records) {
@@ -539,6 +648,11 @@ Status Mirror::Persist(bool flush) {
   } else if (flush) {
     LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target offset map"));
   }
+  if (group_mode()) {
+    // Also on the source group, where lag monitoring looks; the map on the
+    // target stays the authority.
+    (void)consumer_->Commit(progress, /*async=*/true);
+  }
   MapSet snapshot;
   for (const auto& [key, part] : parts_) snapshot.emplace(key, part.map);
   return cache_->Save(snapshot);
@@ -578,6 +692,7 @@ Result<MirrorSummary> Mirror::Execute() {
     if (Interrupted()) break;
     bool idle = false;
     LIFELINE_RETURN_IF_ERROR(MirrorBatch(&idle));
+    LIFELINE_RETURN_IF_ERROR(rebalance_error_);
     const bool full = sent_since_persist_ >= static_cast<int64_t>(options_.batch_records);
     if (full || idle || Clock::now() - batch_started > Millis(500)) {
       LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/idle));
@@ -589,16 +704,19 @@ Result<MirrorSummary> Mirror::Execute() {
       const size_t before = parts_.size();
       LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
       LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/false));
-      if (parts_.size() != before) LIFELINE_RETURN_IF_ERROR(Assign());
+      if (group_mode() || parts_.size() != before) LIFELINE_RETURN_IF_ERROR(Assign());
     }
     ReportProgress(false);
   }
-  // Interrupted or caught up: make everything read so far durable.
+  // Interrupted or caught up: make everything read so far durable, then
+  // leave the group (which revokes, and so persists, once more).
   LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
   (void)consumer_->Close();
+  LIFELINE_RETURN_IF_ERROR(rebalance_error_);
   ReportProgress(true);
 
   summary_.seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  summary_.partitions = released_;
   for (auto& [key, part] : parts_) {
     part.summary.runs = static_cast<int64_t>(part.map.runs().size());
     summary_.partitions.push_back(part.summary);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "core/signals.h"
@@ -545,6 +546,64 @@ int WaitExit(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(MirrorIntegration, TwoProcessesWithOneNameShareThePartitionsAndCopyEachRecordOnce) {
+  const std::string topic = UniqueName("shared");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 4, -1, {}}, Millis(15000)).ok());
+  // 20 s of work at the rate below: long enough for the second process to
+  // join and take partitions (a cooperative rebalance takes a few seconds).
+  for (int p = 0; p < 4; ++p) Produce(topic, p, 5000, "s" + std::to_string(p));
+  const std::string name = UniqueName("m");
+  auto args = [&](int i) {
+    return std::vector<std::string>{"mirror",
+                                    "--source",
+                                    source_.bootstrap(),
+                                    "--target",
+                                    target_.bootstrap(),
+                                    "--topics",
+                                    topic,
+                                    "--name",
+                                    name,
+                                    "--create-topics",
+                                    "--state-dir",
+                                    state_dir_ + "-" + std::to_string(i),
+                                    "--max-records-per-second",
+                                    "1000",
+                                    "--summary-json",
+                                    state_dir_ + "-" + std::to_string(i) + ".json"};
+  };
+  const std::string log = state_dir_ + ".log";
+  pid_t first = Spawn(args(1), log);
+  std::this_thread::sleep_for(Millis(1500));
+  pid_t second = Spawn(args(2), log);
+  ASSERT_EQ(WaitExit(first), 0) << "see " << log;
+  ASSERT_EQ(WaitExit(second), 0) << "see " << log;
+
+  // Each process held some partitions (whether or not they still had work
+  // left when they arrived), and together they copied each record once.
+  int64_t copied[3] = {0, 0, 0};
+  std::set<int> held[3];
+  for (int i = 1; i <= 2; ++i) {
+    std::ifstream in(state_dir_ + "-" + std::to_string(i) + ".json");
+    std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t at = json.find("\"records\": ");
+    ASSERT_NE(at, std::string::npos) << json;
+    copied[i] = std::stoll(json.substr(at + 11));
+    for (at = json.find("\"partition\": "); at != std::string::npos;
+         at = json.find("\"partition\": ", at + 1)) {
+      held[i].insert(std::stoi(json.substr(at + 13)));
+    }
+  }
+  EXPECT_FALSE(held[1].empty()) << "the first process held no partition";
+  EXPECT_FALSE(held[2].empty()) << "the second process held no partition";
+  EXPECT_EQ(copied[1] + copied[2], 20000) << "each record copied exactly once";
+  for (int p = 0; p < 4; ++p) {
+    EXPECT_EQ(DigestsFrom(ReadPartition(target_, topic, p), 0),
+              DigestsFrom(ReadPartition(source_, topic, p), 0))
+        << "partition " << p;
+  }
+  ExpectExhaustiveTranslation(topic, 2, name);
 }
 
 class MirrorCrash : public MirrorIntegration,

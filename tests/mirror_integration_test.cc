@@ -56,6 +56,29 @@ std::vector<Digest128> DigestsFrom(const std::vector<Copy>& records, int64_t off
   return out;
 }
 
+// Runs the lifeline binary; returns its pid.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> argv_s = {LIFELINE_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t pid = -1;
+  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 class MirrorIntegration : public testing::RealKafkaTest {
  protected:
   void SetUp() override {
@@ -525,29 +548,6 @@ TEST_F(MirrorIntegration, FailsBackAToBToAWithoutLosingOrRereadingAnyRecord) {
   EXPECT_EQ(DigestsFrom(a0, on_a->at(p0).value()).size(), 15u);
 }
 
-// Runs the lifeline binary; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv_s = {LIFELINE_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST_F(MirrorIntegration, TwoProcessesWithOneNameShareThePartitionsAndCopyEachRecordOnce) {
   const std::string topic = UniqueName("shared");
   ASSERT_TRUE(source_admin_->CreateTopic({topic, 4, -1, {}}, Millis(15000)).ok());
@@ -604,6 +604,60 @@ TEST_F(MirrorIntegration, TwoProcessesWithOneNameShareThePartitionsAndCopyEachRe
         << "partition " << p;
   }
   ExpectExhaustiveTranslation(topic, 2, name);
+}
+
+TEST_F(MirrorIntegration, WarnsAboutLogAppendTimeAndKeepsTheSourceTimesOnTheTarget) {
+  const std::string topic = UniqueName("appendtime");
+  ASSERT_TRUE(source_admin_
+                  ->CreateTopic({topic, 1, -1, {{"message.timestamp.type", "LogAppendTime"}}},
+                                Millis(15000))
+                  .ok());
+  Produce(topic, 0, 5, "t");
+  auto summary = mirror::Run(Options(topic, UniqueName("m")));
+  ASSERT_TRUE(summary.ok()) << summary.status().message();
+  ASSERT_EQ(summary->warnings.size(), 1u);
+  EXPECT_NE(summary->warnings[0].find("LogAppendTime"), std::string::npos);
+  EXPECT_EQ(summary->copied_configs[topic]["message.timestamp.type"], "CreateTime");
+  std::vector<int64_t> source_times, target_times;
+  TopicReadOptions read;
+  read.topic = topic;
+  ASSERT_TRUE(ReadTopic(source_, read, [&](const Record& r) {
+                EXPECT_EQ(r.timestamp_type, TimestampType::kLogAppendTime);
+                source_times.push_back(r.timestamp.value());
+                return Status::Ok();
+              }).ok());
+  ASSERT_TRUE(ReadTopic(target_, read, [&](const Record& r) {
+                EXPECT_EQ(r.timestamp_type, TimestampType::kCreateTime);
+                target_times.push_back(r.timestamp.value());
+                return Status::Ok();
+              }).ok());
+  EXPECT_EQ(source_times, target_times);
+}
+
+TEST_F(MirrorIntegration, CliTranslatesExactlyOrSaysNotYetMirroredWithExitOne) {
+  const std::string topic = UniqueName("cli");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 10, "c");
+  const std::string name = UniqueName("m");
+  const std::string log = state_dir_ + ".cli.log";
+  ASSERT_EQ(WaitExit(Spawn(
+                {"mirror", "--source", source_.bootstrap(), "--target", target_.bootstrap(),
+                 "--topics", topic, "--name", name, "--create-topics", "--state-dir", state_dir_},
+                log)),
+            0);
+  auto translate = [&](const std::string& offset, const std::vector<std::string>& where) {
+    std::vector<std::string> args = {"offsets", "translate",   "--name", name,       "--topic",
+                                     topic,     "--partition", "0",      "--offset", offset};
+    args.insert(args.end(), where.begin(), where.end());
+    return WaitExit(Spawn(args, log));
+  };
+  EXPECT_EQ(translate("4", {"--target", target_.bootstrap()}), 0);
+  EXPECT_EQ(translate("4", {"--state-dir", state_dir_}), 0);  // the local cache agrees
+  EXPECT_EQ(translate("11", {"--target", target_.bootstrap()}), 1);
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(topic + " [0] 4 -> 4"), std::string::npos) << text;
+  EXPECT_NE(text.find("11: not yet mirrored (mirror progress 10)"), std::string::npos) << text;
 }
 
 class MirrorCrash : public MirrorIntegration,

@@ -1,0 +1,1 @@
+// Placeholder: JUnit XML, Markdown, HTML and evidence reports arrive with issue 6.

@@ -61,6 +61,14 @@ class Mirror {
         encoder_(options.name),
         forward_(std::move(forward)) {}
 
+  // Leaves the source group before the members its callbacks use are gone.
+  ~Mirror() {
+    if (consumer_) {
+      shutting_down_ = true;
+      (void)consumer_->Close();
+    }
+  }
+
   Result<MirrorSummary> Execute();
 
  private:
@@ -103,6 +111,7 @@ class Mirror {
   std::map<PartitionKey, int64_t> global_stop_at_;
   Clock::time_point last_global_check_;
   bool assigned_once_ = false;
+  bool shutting_down_ = false;  // on an error path: hand partitions back, save nothing
   Status rebalance_error_;
   std::set<std::string> topics_;
 
@@ -471,6 +480,11 @@ Status Mirror::Assign() {
 }
 
 void Mirror::OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions) {
+  if (shutting_down_) {
+    (void)(assigned ? consumer_->IncrementalAssign({})
+                    : consumer_->IncrementalUnassign(partitions));
+    return;
+  }
   Status st = assigned ? TakePartitions(partitions) : ReleasePartitions(partitions);
   if (!st.ok() && rebalance_error_.ok()) rebalance_error_ = st;
 }

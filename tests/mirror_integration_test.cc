@@ -449,7 +449,7 @@ TEST_F(MirrorIntegration, FollowPicksUpNewRecordsPartitionsAndTopicsUntilInterru
     return wm.ok() ? wm->high.value() : -1;
   };
   auto wait_for = [&](const std::string& topic, int32_t partition, int64_t n) {
-    for (int i = 0; i < 200 && target_count(topic, partition) < n; ++i) {
+    for (int i = 0; i < 600 && target_count(topic, partition) < n; ++i) {
       std::this_thread::sleep_for(Millis(100));
     }
     return target_count(topic, partition) >= n;

@@ -69,6 +69,39 @@ const char* Hint(rd_kafka_resp_err_t err) {
 
 std::string ErrName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
 
+bool IsTransient(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+      return true;
+    default:
+      return false;
+  }
+}
+
+const Status& StatusOf(const Status& s) { return s; }
+template <typename T>
+const Status& StatusOf(const Result<T>& r) {
+  return r.status();
+}
+
+// Sends `request` again while it fails with a transient error, for about
+// five seconds: fresh topics and coordinators need a moment after a start.
+template <typename Fn>
+auto WithRetries(Fn request) -> decltype(request()) {
+  for (int attempt = 0;; ++attempt) {
+    auto result = request();
+    const Status& st = StatusOf(result);
+    if (st.ok() || !st.transient() || attempt == 20) return result;
+    std::this_thread::sleep_for(Millis(250));
+  }
+}
+
 Result<EventPtr> AwaitEvent(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
                             std::string_view context, Millis timeout) {
   // The request timeout is set on the admin options; this bound only guards
@@ -149,6 +182,7 @@ Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string
   std::string msg =
       fmt::format("{}: {} ({}){}", context, detail.empty() ? rd_kafka_err2str(err) : detail,
                   ErrName(err), Hint(err));
+  if (IsTransient(err)) return Status::Transient(std::move(msg));
   return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
 }
 
@@ -719,26 +753,28 @@ Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
 }
 
 Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
-  int64_t low = -1, high = -1;
-  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-  for (int attempt = 0; attempt < 10; ++attempt) {
-    err =
-        rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(), tp.partition.value(),
-                                         &low, &high, static_cast<int>(timeout.count()));
-    if (err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC &&
-        err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      break;
+  return WithRetries([&]() -> Result<WatermarkOffsets> {
+    int64_t low = -1, high = -1;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(),
+                                             tp.partition.value(), &low, &high,
+                                             static_cast<int>(timeout.count()));
+      if (err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC &&
+          err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        break;
+      }
+      // The handle's metadata may predate the topic or partition.
+      const rd_kafka_metadata_t* md = nullptr;
+      if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
+      std::this_thread::sleep_for(Millis(100));
     }
-    // The handle's metadata may predate the topic or partition.
-    const rd_kafka_metadata_t* md = nullptr;
-    if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
-    std::this_thread::sleep_for(Millis(100));
-  }
-  if (err) {
-    return KafkaError(fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()),
-                      err);
-  }
-  return WatermarkOffsets{Offset(low), Offset(high)};
+    if (err) {
+      return KafkaError(
+          fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()), err);
+    }
+    return WatermarkOffsets{Offset(low), Offset(high)};
+  });
 }
 
 Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(
@@ -769,132 +805,140 @@ Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(
 
 Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
     const std::string& group, const std::vector<TopicPartition>& partitions, Millis timeout) {
-  PartitionList list;
-  if (!partitions.empty()) list = ToList(partitions);
-  rd_kafka_ListConsumerGroupOffsets_t* req =
-      rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());
-  std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t,
-                  void (*)(rd_kafka_ListConsumerGroupOffsets_t*)>
-      owner(req, rd_kafka_ListConsumerGroupOffsets_destroy);
-  AdminOptionsPtr options =
-      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
-  rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
-  const std::string context = "committed offsets of group " + group;
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
-  size_t cnt = 0;
-  const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
-      rd_kafka_event_ListConsumerGroupOffsets_result(ev->get()), &cnt);
-  std::map<TopicPartition, Offset> out;
-  for (size_t i = 0; i < cnt; ++i) {
-    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
-      return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
-    }
-    const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
-    for (int j = 0; parts && j < parts->cnt; ++j) {
-      const auto& e = parts->elems[j];
-      if (e.err) {
-        return KafkaError(fmt::format("{} [{} {}]", context, e.topic, e.partition), e.err);
+  return WithRetries([&]() -> Result<std::map<TopicPartition, Offset>> {
+    PartitionList list;
+    if (!partitions.empty()) list = ToList(partitions);
+    rd_kafka_ListConsumerGroupOffsets_t* req =
+        rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());
+    std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t,
+                    void (*)(rd_kafka_ListConsumerGroupOffsets_t*)>
+        owner(req, rd_kafka_ListConsumerGroupOffsets_destroy);
+    AdminOptionsPtr options =
+        MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
+    rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
+    const std::string context = "committed offsets of group " + group;
+    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout);
+    if (!ev.ok()) return ev.status();
+    size_t cnt = 0;
+    const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev->get()), &cnt);
+    std::map<TopicPartition, Offset> out;
+    for (size_t i = 0; i < cnt; ++i) {
+      if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
+        return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
       }
-      if (e.offset < 0) continue;  // no commit for this partition
-      out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
+      const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
+      for (int j = 0; parts && j < parts->cnt; ++j) {
+        const auto& e = parts->elems[j];
+        if (e.err) {
+          return KafkaError(fmt::format("{} [{} {}]", context, e.topic, e.partition), e.err);
+        }
+        if (e.offset < 0) continue;  // no commit for this partition
+        out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
+      }
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 Status Admin::AlterGroupOffsets(const std::string& group,
                                 const std::map<TopicPartition, Offset>& offsets, Millis timeout) {
-  PartitionList list = ToList(offsets);
-  rd_kafka_AlterConsumerGroupOffsets_t* req =
-      rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
-  std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t,
-                  void (*)(rd_kafka_AlterConsumerGroupOffsets_t*)>
-      owner(req, rd_kafka_AlterConsumerGroupOffsets_destroy);
-  AdminOptionsPtr options =
-      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
-  rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
-  const std::string context = "set committed offsets of group " + group;
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
-  size_t cnt = 0;
-  const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
-      rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &cnt);
-  for (size_t i = 0; i < cnt; ++i) {
-    if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
-      return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
-    }
-    const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
-    for (int j = 0; parts && j < parts->cnt; ++j) {
-      if (parts->elems[j].err) {
-        return KafkaError(
-            fmt::format("{} [{} {}]", context, parts->elems[j].topic, parts->elems[j].partition),
-            parts->elems[j].err);
+  return WithRetries([&]() -> Status {
+    PartitionList list = ToList(offsets);
+    rd_kafka_AlterConsumerGroupOffsets_t* req =
+        rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get());
+    std::unique_ptr<rd_kafka_AlterConsumerGroupOffsets_t,
+                    void (*)(rd_kafka_AlterConsumerGroupOffsets_t*)>
+        owner(req, rd_kafka_AlterConsumerGroupOffsets_destroy);
+    AdminOptionsPtr options =
+        MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
+    rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
+    const std::string context = "set committed offsets of group " + group;
+    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
+    if (!ev.ok()) return ev.status();
+    size_t cnt = 0;
+    const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+        rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &cnt);
+    for (size_t i = 0; i < cnt; ++i) {
+      if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
+        return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+      }
+      const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
+      for (int j = 0; parts && j < parts->cnt; ++j) {
+        if (parts->elems[j].err) {
+          return KafkaError(
+              fmt::format("{} [{} {}]", context, parts->elems[j].topic, parts->elems[j].partition),
+              parts->elems[j].err);
+        }
       }
     }
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<std::string>> Admin::ListGroups(Millis timeout) {
-  AdminOptionsPtr options =
-      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout);
-  rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue_);
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout);
-  if (!ev.ok()) return ev.status();
-  const rd_kafka_ListConsumerGroups_result_t* result =
-      rd_kafka_event_ListConsumerGroups_result(ev->get());
-  size_t nerr = 0;
-  const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &nerr);
-  if (nerr > 0) {
-    return KafkaError("list groups", rd_kafka_error_code(errors[0]),
-                      rd_kafka_error_string(errors[0]));
-  }
-  size_t cnt = 0;
-  const rd_kafka_ConsumerGroupListing_t** groups =
-      rd_kafka_ListConsumerGroups_result_valid(result, &cnt);
-  std::vector<std::string> out;
-  for (size_t i = 0; i < cnt; ++i)
-    out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
-  return out;
+  return WithRetries([&]() -> Result<std::vector<std::string>> {
+    AdminOptionsPtr options =
+        MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout);
+    rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue_);
+    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout);
+    if (!ev.ok()) return ev.status();
+    const rd_kafka_ListConsumerGroups_result_t* result =
+        rd_kafka_event_ListConsumerGroups_result(ev->get());
+    size_t nerr = 0;
+    const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &nerr);
+    if (nerr > 0) {
+      return KafkaError("list groups", rd_kafka_error_code(errors[0]),
+                        rd_kafka_error_string(errors[0]));
+    }
+    size_t cnt = 0;
+    const rd_kafka_ConsumerGroupListing_t** groups =
+        rd_kafka_ListConsumerGroups_result_valid(result, &cnt);
+    std::vector<std::string> out;
+    for (size_t i = 0; i < cnt; ++i)
+      out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
+    return out;
+  });
 }
 
 Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis timeout) {
-  AdminOptionsPtr options =
-      MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
-  const char* names[] = {group.c_str()};
-  rd_kafka_DescribeConsumerGroups(rk_.get(), names, 1, options.get(), queue_);
-  const std::string context = "describe group " + group;
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
-  size_t cnt = 0;
-  const rd_kafka_ConsumerGroupDescription_t** groups =
-      rd_kafka_DescribeConsumerGroups_result_groups(
-          rd_kafka_event_DescribeConsumerGroups_result(ev->get()), &cnt);
-  if (cnt != 1) return Status::Infra(context + ": no description returned");
-  const rd_kafka_ConsumerGroupDescription_t* g = groups[0];
-  if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(g)) {
-    return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
-  }
-  GroupDescription out;
-  out.group_id = group;
-  out.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(g));
-  size_t members = rd_kafka_ConsumerGroupDescription_member_count(g);
-  for (size_t i = 0; i < members; ++i) {
-    const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(g, i);
-    GroupMember member{rd_kafka_MemberDescription_consumer_id(m),
-                       rd_kafka_MemberDescription_client_id(m),
-                       rd_kafka_MemberDescription_host(m),
-                       {}};
-    const rd_kafka_topic_partition_list_t* parts =
-        rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
-    for (int j = 0; parts && j < parts->cnt; ++j) {
-      member.assignment.push_back(
-          {Topic(parts->elems[j].topic), Partition(parts->elems[j].partition)});
+  return WithRetries([&]() -> Result<GroupDescription> {
+    AdminOptionsPtr options =
+        MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
+    const char* names[] = {group.c_str()};
+    rd_kafka_DescribeConsumerGroups(rk_.get(), names, 1, options.get(), queue_);
+    const std::string context = "describe group " + group;
+    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout);
+    if (!ev.ok()) return ev.status();
+    size_t cnt = 0;
+    const rd_kafka_ConsumerGroupDescription_t** groups =
+        rd_kafka_DescribeConsumerGroups_result_groups(
+            rd_kafka_event_DescribeConsumerGroups_result(ev->get()), &cnt);
+    if (cnt != 1) return Status::Infra(context + ": no description returned");
+    const rd_kafka_ConsumerGroupDescription_t* g = groups[0];
+    if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(g)) {
+      return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
     }
-    out.members.push_back(std::move(member));
-  }
-  return out;
+    GroupDescription out;
+    out.group_id = group;
+    out.state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(g));
+    size_t members = rd_kafka_ConsumerGroupDescription_member_count(g);
+    for (size_t i = 0; i < members; ++i) {
+      const rd_kafka_MemberDescription_t* m = rd_kafka_ConsumerGroupDescription_member(g, i);
+      GroupMember member{rd_kafka_MemberDescription_consumer_id(m),
+                         rd_kafka_MemberDescription_client_id(m),
+                         rd_kafka_MemberDescription_host(m),
+                         {}};
+      const rd_kafka_topic_partition_list_t* parts =
+          rd_kafka_MemberAssignment_partitions(rd_kafka_MemberDescription_assignment(m));
+      for (int j = 0; parts && j < parts->cnt; ++j) {
+        member.assignment.push_back(
+            {Topic(parts->elems[j].topic), Partition(parts->elems[j].partition)});
+      }
+      out.members.push_back(std::move(member));
+    }
+    return out;
+  });
 }
 
 }  // namespace lifeline

@@ -27,14 +27,25 @@ class [[nodiscard]] Status {
     return Status(ExitCode::kInterrupted, std::move(msg));
   }
 
+  // An infrastructure error that may go away if the same request is sent
+  // again (a coordinator still loading, a leader moving).
+  static Status Transient(std::string msg) {
+    Status s(ExitCode::kInfrastructure, std::move(msg));
+    s.transient_ = true;
+    return s;
+  }
+
   bool ok() const { return code_ == ExitCode::kOk; }
+  bool transient() const { return transient_; }
   ExitCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
   // Prefixes the message: "context: original".
   Status WithContext(std::string_view context) const {
     if (ok()) return *this;
-    return Status(code_, std::string(context) + ": " + message_);
+    Status s(code_, std::string(context) + ": " + message_);
+    s.transient_ = transient_;
+    return s;
   }
 
  private:
@@ -44,6 +55,7 @@ class [[nodiscard]] Status {
 
   ExitCode code_ = ExitCode::kOk;
   std::string message_;
+  bool transient_ = false;
 };
 
 template <typename T>

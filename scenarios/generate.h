@@ -34,7 +34,10 @@ struct GenerateOptions {
   // Probability of a malformed record after each valid one.
   double malformed_rate = 0.0;
   // The earliest event time; prompts start within six hours of it.
-  TimestampMs start_time{1793000000000};
+  // 2023-11-14: far enough back that a long stream (a million events spans
+  // months) never runs past the broker's clock; brokers refuse timestamps
+  // more than an hour ahead (message.timestamp.after.max.ms).
+  TimestampMs start_time{1700000000000};
   std::string source = "/registry/eu-1";  // ce_source
   // Whether the malformed cycle includes value_too_large. Such a record's
   // value is just over envelope::kMaxValueBytes (1 MiB), which a broker with

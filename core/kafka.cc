@@ -565,6 +565,7 @@ Result<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
   auto rk = NewKafkaHandle(RD_KAFKA_PRODUCER, config, {{"client.id", "lifeline-admin"}});
   if (!rk.ok()) return rk.status();
   a->rk_ = std::move(rk).value();
+  a->bootstrap_ = config.bootstrap();
   a->queue_ = rd_kafka_queue_new(a->rk_.get());
   return a;
 }
@@ -746,8 +747,7 @@ Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
   if (!topics.ok()) return topics.status();
   auto it = topics->find(topic);
   if (it == topics->end()) {
-    return Status::Usage(
-        fmt::format("topic {} does not exist on {}", topic, rd_kafka_name(rk_.get())));
+    return Status::Usage(fmt::format("topic {} does not exist on {}", topic, bootstrap_));
   }
   return it->second;
 }

@@ -264,6 +264,7 @@ class Admin {
 
  private:
   Admin() = default;
+  std::string bootstrap_;  // for messages
   KafkaHandle rk_;
   rd_kafka_queue_t* queue_ = nullptr;  // owned; admin results arrive here
 };

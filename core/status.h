@@ -61,7 +61,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok());
   }
@@ -95,8 +95,8 @@ class [[nodiscard]] Result {
 }  // namespace lifeline
 
 // Returns early from the enclosing function when `expr` is a non-ok Status.
-#define LIFELINE_RETURN_IF_ERROR(expr)        \
-  do {                                        \
-    ::lifeline::Status lifeline_st_ = (expr); \
+#define LIFELINE_RETURN_IF_ERROR(expr)           \
+  do {                                           \
+    ::lifeline::Status lifeline_st_ = (expr);    \
     if (!lifeline_st_.ok()) return lifeline_st_; \
   } while (0)

@@ -91,9 +91,13 @@ Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& requested)
   if (!maps.ok()) return maps.status().WithContext("target");
   if (maps->empty()) {
     return Status::Usage(
-        fmt::format("mirror {} has no offset map on the target: run `lifeline "
-                    "mirror --name {}` first",
-                    options.name, options.name));
+        requested.reverse
+            ? fmt::format("mirror {} has no reverse offset map on the source: run `lifeline "
+                          "mirror --reverse --name {}` first",
+                          requested.name, requested.name)
+            : fmt::format("mirror {} has no offset map on the target: run `lifeline mirror "
+                          "--name {}` first",
+                          options.name, options.name));
   }
 
   std::vector<GroupSyncPlan> plans;
@@ -116,6 +120,15 @@ Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& requested)
           "group",
           group, desc->members.size(), clients);
     }
+    // Offsets of a group still consuming on the source are already stale.
+    auto src_desc = (*source)->DescribeGroup(group, kTimeout);
+    if (!src_desc.ok()) return src_desc.status().WithContext("source");
+    if (!src_desc->members.empty() && plan.refusal.empty()) {
+      plan.refusal = fmt::format(
+          "group {} still has {} active member(s) on the source; stop its consumers there "
+          "first, or the moved offsets are stale at once",
+          group, src_desc->members.size());
+    }
     if (committed->empty() && plan.refusal.empty()) {
       plan.refusal = fmt::format("group {} has no committed offsets on the source", group);
     }
@@ -130,16 +143,17 @@ Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& requested)
       if (cur != current->end()) p.current_target = cur->second.value();
       auto src_wm = (*source)->Watermarks(tp, kTimeout);
       if (!src_wm.ok()) return src_wm.status().WithContext("source");
+      auto dst_wm = (*target)->Watermarks(tp, kTimeout);
+      if (!dst_wm.ok()) return dst_wm.status().WithContext("target");
       if (!p.translated.mapped || p.translated.translation.kind != Translation::Kind::kExact) {
         p.problem = Describe(p.translated);
       } else {
-        const PartitionMap& map = maps->at(p.key);
         p.target_offset = p.translated.translation.target_offset;
-        // Lags in records still to read: what the map says is left on each
-        // side, plus the tail the mirror has not copied yet.
-        const int64_t tail = std::max<int64_t>(0, src_wm->high.value() - map.progress());
-        p.source_lag = map.RecordsFromSource(p.source_offset) + tail;
-        p.target_lag = map.RecordsFromTarget(p.target_offset) + tail;
+        // Offset lags as Kafka's tools show them, each from its own cluster.
+        // They are equal when neither side has gaps or transaction markers
+        // after the group's position and the mirror has caught up.
+        p.source_lag = src_wm->high.value() - p.source_offset;
+        p.target_lag = dst_wm->high.value() - p.target_offset;
         if (p.current_target > p.target_offset && !options.allow_rewind) {
           p.problem = fmt::format(
               "the target group is already at {}, ahead of {}: not moved back (pass "

@@ -43,10 +43,10 @@ struct GroupSyncOptions {
 struct PartitionSyncPlan {
   PartitionKey key;
   int64_t source_offset = -1;
-  int64_t source_lag = -1;  // records from the committed offset to the source end
+  int64_t source_lag = -1;  // source high watermark - committed offset
   TranslatedOffset translated;
   int64_t target_offset = -1;   // the target offset to commit, when exact
-  int64_t target_lag = -1;      // records from there to the target end
+  int64_t target_lag = -1;      // target high watermark - target offset
   int64_t current_target = -1;  // the group's committed offset on the target now, or -1
   std::string problem;          // why this partition is not synced ("" when fine)
 };
@@ -59,9 +59,10 @@ struct GroupSyncPlan {
 };
 
 // Plans (and unless dry_run, applies) the move of each group's committed
-// offsets from the source to the target. Partitions that cannot be
-// translated exactly are left alone and reported; a group with active
-// members on the target is refused, naming them.
+// offsets from the source to the target. A group is moved whole or not at
+// all: it is refused when a partition cannot be translated exactly, when it
+// still has members on the source, or when it has members on the target
+// (named).
 Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options);
 
 std::string DescribePlans(const std::vector<GroupSyncPlan>& plans, bool dry_run);

@@ -40,8 +40,15 @@ Result<MapSet> Assemble(std::map<PartitionKey, Parts>& parts, const std::string&
       return Status::Infra(fmt::format("{}: map of {} [{}] has runs but no progress record", where,
                                        key.topic, key.partition));
     }
+    // Runs are written before the progress that covers them: a run reaching
+    // past the progress a reader saw is a later update in flight; keep only
+    // what the progress vouches for.
     std::vector<OffsetRun> runs;
-    for (auto& [s, r] : p.runs) runs.push_back(r);
+    for (auto& [s, r] : p.runs) {
+      OffsetRun run = r;
+      run.length = std::min(run.length, p.progress - run.source_start);
+      if (run.length > 0) runs.push_back(run);
+    }
     std::vector<Gap> gaps;
     for (auto& [f, g] : p.gaps) gaps.push_back(g);
     std::string error;
@@ -72,13 +79,6 @@ void MapEncoder::Encode(const PartitionKey& key, const PartitionMap& map,
   const std::string prefix = Prefix(name_, key);
   auto [it, fresh] = emitted_.try_emplace(key);
   const PartitionMap& before = it->second;
-  if (fresh || before.progress() != map.progress() || before.target_next() != map.target_next() ||
-      before.source_start() != map.source_start()) {
-    nlohmann::ordered_json meta = {{"source_start", map.source_start()},
-                                   {"progress", map.progress()},
-                                   {"target_next", map.target_next()}};
-    out->push_back(MapRecord(prefix + "meta", meta.dump()));
-  }
   std::map<int64_t, const OffsetRun*> old_runs;
   for (const OffsetRun& r : before.runs()) old_runs[r.source_start] = &r;
   for (const OffsetRun& r : map.runs()) {
@@ -104,6 +104,14 @@ void MapEncoder::Encode(const PartitionKey& key, const PartitionMap& map,
   }
   for (const auto& [f, g] : old_gaps) {
     out->push_back(MapRecord(prefix + "gap/" + std::to_string(f), std::nullopt));
+  }
+  // Progress goes last: a reader that sees it also sees the runs it covers.
+  if (fresh || before.progress() != map.progress() || before.target_next() != map.target_next() ||
+      before.source_start() != map.source_start()) {
+    nlohmann::ordered_json meta = {{"source_start", map.source_start()},
+                                   {"progress", map.progress()},
+                                   {"target_next", map.target_next()}};
+    out->push_back(MapRecord(prefix + "meta", meta.dump()));
   }
   it->second = map;
 }
@@ -192,13 +200,23 @@ Result<MapCache> MapCache::Open(const std::string& path, bool create) {
 Status MapCache::Save(const MapSet& maps) {
   sqlite::Transaction txn(db_);
   LIFELINE_RETURN_IF_ERROR(txn.begun());
-  LIFELINE_RETURN_IF_ERROR(db_.Exec("DELETE FROM meta; DELETE FROM runs; DELETE FROM gaps;"));
+  // Only the partitions this process holds are replaced: another process
+  // of the same mirror may share the state directory.
   auto meta = db_.Prepare("INSERT INTO meta VALUES (?, ?, ?, ?, ?)");
   auto runs = db_.Prepare("INSERT INTO runs VALUES (?, ?, ?, ?, ?)");
   auto gaps = db_.Prepare("INSERT INTO gaps VALUES (?, ?, ?, ?)");
   if (!meta.ok()) return meta.status();
   if (!runs.ok()) return runs.status();
   if (!gaps.ok()) return gaps.status();
+  for (const char* table : {"meta", "runs", "gaps"}) {
+    auto del =
+        db_.Prepare(std::string("DELETE FROM ") + table + " WHERE topic = ? AND partition = ?");
+    if (!del.ok()) return del.status();
+    for (const auto& [key, map] : maps) {
+      del->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+      LIFELINE_RETURN_IF_ERROR(del->Run());
+    }
+  }
   for (const auto& [key, map] : maps) {
     meta->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
     meta->Bind(3, map.source_start()).Bind(4, map.progress()).Bind(5, map.target_next());

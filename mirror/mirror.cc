@@ -62,11 +62,14 @@ class Mirror {
         forward_(std::move(forward)) {}
 
   // Leaves the source group before the members its callbacks use are gone.
+  // Leaves the source group and drains the producer while the state their
+  // callbacks touch is still alive; an open transaction is aborted so the
+  // target's last stable offset does not wait for its timeout.
   ~Mirror() {
-    if (consumer_) {
-      shutting_down_ = true;
-      (void)consumer_->Close();
-    }
+    shutting_down_ = true;
+    if (consumer_) (void)consumer_->Close();
+    if (producer_ && txn_open_) (void)producer_->AbortTransaction(Millis(10000));
+    producer_.reset();
   }
 
   Result<MirrorSummary> Execute();
@@ -133,7 +136,12 @@ class Mirror {
 };
 
 void Mirror::OnDelivery(const DeliveryReport& dr) {
-  if (dr.tag == 0) return;  // an offset-map record
+  if (dr.tag == 0) {  // an offset-map record
+    if (dr.err && delivery_error_.ok()) {
+      delivery_error_ = KafkaError("write the offset map", dr.err);
+    }
+    return;
+  }
   auto node = in_flight_.extract(dr.tag);
   if (node.empty()) return;
   InFlight& f = node.mapped();
@@ -194,6 +202,11 @@ Status Mirror::Connect() {
   popts.linger_ms = 5;
   if (options_.exactly_once) popts.transactional_id = "lifeline-mirror-" + options_.name;
   ClientConfig pconfig = options_.target;
+  // A failed record must never be followed by a delivered one: the map (and
+  // the offset-map topic) may not have holes.
+  if (!options_.exactly_once && !pconfig.Get("enable.gapless.guarantee")) {
+    pconfig.Set("enable.gapless.guarantee", "true");
+  }
   // Lifeline's defaults for a bulk copy; the user's -X settings win. Queues
   // are bounded so memory stays flat whatever the topic size.
   for (auto [k, v] : {std::pair{"batch.size", "1000000"},
@@ -213,6 +226,8 @@ Status Mirror::Connect() {
   copts.read_committed = true;  // aborted transactions are never mirrored
   copts.partition_eof = true;
   copts.client_id = "lifeline-mirror-" + options_.name;
+  // Never jump over records retention deleted under a running mirror.
+  copts.auto_offset_reset = "error";
   if (group_mode()) {
     copts.group_id = GroupId(options_.name);
     copts.on_rebalance = [this](bool assigned, const std::vector<TopicPartition>& partitions) {
@@ -348,9 +363,10 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
       // their original offsets there, so it starts at the forward mirror's
       // first offset; copies land after everything the target holds.
       part.map = PartitionMap(low, forward ? forward->source_start() : target_high);
-      if (target_high > dst_wm->low.value()) {
+      if (!forward && target_high > dst_wm->low.value()) {
         // Records the map does not describe: an earlier run that stopped
-        // before it saved any progress, or another writer.
+        // before it saved any progress, or another writer. (A reverse
+        // mirror's target holds the original records; they are expected.)
         part.summary.possible_duplicates = target_high - dst_wm->low.value();
         summary_.warnings.push_back(fmt::format(
             "target {} [{}] already holds {} record(s) that mirror {} has no map for; they are "
@@ -368,7 +384,7 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
               "{} [{}]: offset map progress {} disagrees with group {} offset {}", topic, p,
               part.map.progress(), GroupId(options_.name), g->second.value()));
         }
-      } else if (target_high > part.map.target_next()) {
+      } else if (!forward && target_high > part.map.target_next()) {
         // Delivered after the last saved progress: those records are sent again.
         part.summary.possible_duplicates = target_high - part.map.target_next();
       }
@@ -521,7 +537,16 @@ Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
 // Partitions taken away: make everything delivered durable first, so the
 // next owner resumes exactly where this one stopped.
 Status Mirror::ReleasePartitions(const std::vector<TopicPartition>& partitions) {
+  // librdkafka 2.0.2 flags ordinary cooperative revocations as "lost"
+  // (rd_kafka_assignment_lost), so a lost assignment cannot be told from a
+  // handover; persist in both cases.
   Status st = Persist(/*flush=*/true);
+  if (!st.ok()) {
+    // Keep the parts: records still in flight point at them. The error
+    // ends the run.
+    (void)consumer_->IncrementalUnassign(partitions);
+    return st;
+  }
   for (const TopicPartition& tp : partitions) {
     auto it = parts_.find({tp.topic.value(), tp.partition.value()});
     if (it == parts_.end()) continue;
@@ -555,11 +580,26 @@ bool Mirror::CaughtUp() {
 // already there; map it onto its original offset instead of copying it.
 Status Mirror::MapFromForward(Part& part, int64_t offset, bool* from_target) {
   auto f = forward_->find(part.key);
-  *from_target = f != forward_->end() && f->second.IsMirroredTarget(offset);
-  if (!*from_target) return Status::Ok();
-  const int64_t original = *f->second.ReverseTranslate(offset);
+  if (f == forward_->end()) {
+    *from_target = false;
+    return Status::Ok();
+  }
+  const PartitionMap& forward = f->second;
+  *from_target = forward.IsMirroredTarget(offset);
+  if (!*from_target) {
+    if (offset < forward.target_next()) {
+      // Inside the span the forward mirror wrote but not in its map: a copy
+      // resent after an at-least-once restart, or a record that was here
+      // before the forward mirror began. Neither was born after the cutover.
+      *from_target = true;
+      ++part.summary.skipped;
+      part.touched = true;
+    }
+    return Status::Ok();
+  }
+  const int64_t original = *forward.ReverseTranslate(offset);
   if (part.in_flight > 0 || original < part.map.target_next()) {
-    return Status::Usage(fmt::format(
+    return Status::CheckFailed(fmt::format(
         "{} [{}]: record {} came from the other cluster but follows records written here "
         "after the cutover; stop the forward mirror {} before failing back",
         part.key.topic, part.key.partition, offset, options_.name));
@@ -578,7 +618,16 @@ Status Mirror::MirrorBatch(bool* idle) {
     max_records = std::clamp<size_t>(options_.max_records_per_second / 10, 1, max_records);
   }
   auto batch = consumer_->Poll(max_records, Millis(100));
-  if (!batch.ok()) return batch.status().WithContext("source");
+  if (!batch.ok()) {
+    if (batch.status().message().find("(_AUTO_OFFSET_RESET)") != std::string::npos) {
+      // Retention deleted records at our position while we ran.
+      return Status::CheckFailed(
+          batch.status().message() +
+          ": source records were deleted before they were mirrored; run again to see the lost "
+          "range, and pass --allow-gaps to record it and go on");
+    }
+    return batch.status().WithContext("source");
+  }
   *idle = batch->records.empty() && batch->reached_end.empty();
   for (const Record& r : batch->records) {
     auto it = parts_.find({r.topic.value(), r.partition.value()});
@@ -788,7 +837,8 @@ std::string SummaryJson(const MirrorSummary& s) {
                      {"runs", p.runs},
                      {"gaps", gaps},
                      {"possible_duplicates", p.possible_duplicates},
-                     {"already_present", p.already_present}});
+                     {"already_present", p.already_present},
+                     {"skipped", p.skipped}});
   }
   return j.dump(2) + "\n";
 }

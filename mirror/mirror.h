@@ -49,6 +49,7 @@ struct PartitionSummary {
   std::vector<Gap> gaps;            // gaps recorded by this run
   int64_t possible_duplicates = 0;  // target records written after the last saved progress
   int64_t already_present = 0;      // reverse: records that came from the other side, not copied
+  int64_t skipped = 0;  // reverse: resent copies or pre-mirror records, not born after cutover
 };
 
 struct MirrorSummary {

@@ -30,6 +30,7 @@ void PartitionMap::RewindTo(int64_t s, int64_t target_next) {
     runs_.back().length = s - runs_.back().source_start;
   }
   while (!gaps_.empty() && gaps_.back().from >= s) gaps_.pop_back();
+  if (!gaps_.empty() && gaps_.back().to > s) gaps_.back().to = s;
   progress_ = s;
   target_next_ = target_next;
 }
@@ -69,13 +70,6 @@ bool PartitionMap::IsMirroredTarget(int64_t t) const {
 int64_t PartitionMap::records() const {
   int64_t n = 0;
   for (const OffsetRun& r : runs_) n += r.length;
-  return n;
-}
-
-int64_t PartitionMap::RecordsFromSource(int64_t s) const {
-  int64_t n = 0;
-  for (const OffsetRun& r : runs_)
-    n += std::max<int64_t>(0, r.source_end() - std::max(s, r.source_start));
   return n;
 }
 

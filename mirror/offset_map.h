@@ -88,8 +88,7 @@ class PartitionMap {
   const std::vector<OffsetRun>& runs() const { return runs_; }
   const std::vector<Gap>& gaps() const { return gaps_; }
   int64_t records() const;  // mirrored records in all runs
-  // Mirrored records at source offsets >= s, and at target offsets >= t.
-  int64_t RecordsFromSource(int64_t s) const;
+  // Mirrored records at target offsets >= t.
   int64_t RecordsFromTarget(int64_t t) const;
 
   // Rebuilds a map from stored parts; checks the invariants.

@@ -375,10 +375,7 @@ TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {
   Produce(topic, 0, 30, "s");
   Produce(topic, 1, 30, "s");
   const std::string name = UniqueName("m");
-  mirror::MirrorOptions options = Options(topic, name);
-  options.exactly_once = true;
-  options.batch_records = 9;
-  ASSERT_TRUE(mirror::Run(options).ok());
+  ASSERT_TRUE(mirror::Run(Options(topic, name)).ok());
 
   const std::string group = UniqueName("app");
   const TopicPartition p0{Topic(topic), Partition(0)}, p1{Topic(topic), Partition(1)};
@@ -431,6 +428,21 @@ TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {
   EXPECT_NE((*refused)[0].refusal.find("still-running-app"), std::string::npos)
       << (*refused)[0].refusal;
   EXPECT_FALSE((*refused)[0].applied);
+
+  // So does a member still consuming on the source: its offsets are stale.
+  ASSERT_TRUE((*consumer)->Close().ok());
+  auto source_consumer = Consumer::Create(source_, copts);
+  ASSERT_TRUE(source_consumer.ok());
+  ASSERT_TRUE((*source_consumer)->Subscribe({topic}).ok());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE((*source_consumer)->Poll(10, Millis(100)).ok());
+    auto a = (*source_consumer)->Assignment();
+    if (a.ok() && !a->empty()) break;
+  }
+  auto stale = mirror::SyncGroups(sync);
+  ASSERT_TRUE(stale.ok()) << stale.status().message();
+  EXPECT_NE((*stale)[0].refusal.find("active member(s) on the source"), std::string::npos)
+      << (*stale)[0].refusal;
 }
 
 TEST_F(MirrorIntegration, FollowPicksUpNewRecordsPartitionsAndTopicsUntilInterrupted) {

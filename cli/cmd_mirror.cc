@@ -87,14 +87,16 @@ Status RunMirror(const std::vector<std::string>& args) {
   for (const std::string& w : summary->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   int64_t duplicates = 0;
   for (const auto& p : summary->partitions) duplicates += p.possible_duplicates;
-  std::printf("mirror %s: %lld records (%.1f MB) from %zu topic(s) in %.1f s (%.0f records/s)%s\n",
-              summary->name.c_str(), static_cast<long long>(summary->records), summary->bytes / 1e6,
-              summary->topics.size(), summary->seconds,
-              summary->seconds > 0 ? summary->records / summary->seconds : 0.0,
-              duplicates ? (", " + std::to_string(duplicates) +
-                            " record(s) possibly duplicated by the restart")
-                               .c_str()
-                         : "");
+  std::printf(
+      "mirror %s: %lld records (%.1f MB) from %zu topic(s) in %.1f s (%.0f records/s)%s\n",
+      summary->name.c_str(), static_cast<long long>(summary->records), summary->bytes / 1e6,
+      summary->topics.size(), summary->seconds,
+      summary->seconds > 0 ? summary->records / summary->seconds : 0.0,
+      duplicates
+          ? (", " + std::to_string(duplicates) +
+             " target record(s) the map does not describe (possible duplicates; see the warnings)")
+                .c_str()
+          : "");
   if (!summary_json.empty()) {
     std::ofstream out(summary_json);
     out << mirror::SummaryJson(*summary);

@@ -492,9 +492,22 @@ Status Consumer::Seek(const TopicPartition& tp, Offset offset, Millis timeout) {
 
 Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
   std::vector<rd_kafka_message_t*> raw(max_records);
-  ssize_t n = rd_kafka_consume_batch_queue(queue_, static_cast<int>(timeout.count()), raw.data(),
-                                           raw.size());
-  if (n < 0) return KafkaError("consume", rd_kafka_last_error());
+  if (max_records == 0) return PollBatch{};
+  // rd_kafka_consume_batch_queue waits until the batch is full or the
+  // timeout passes; a copy loop that waited for full batches would stall
+  // while records sit ready. Wait for the first message only, then take
+  // what is already buffered.
+  raw[0] = rd_kafka_consume_queue(queue_, static_cast<int>(timeout.count()));
+  if (!raw[0]) return PollBatch{};
+  ssize_t n = 1;
+  if (max_records > 1) {
+    ssize_t more = rd_kafka_consume_batch_queue(queue_, 0, raw.data() + 1, raw.size() - 1);
+    if (more < 0) {
+      rd_kafka_message_destroy(raw[0]);
+      return KafkaError("consume", rd_kafka_last_error());
+    }
+    n += more;
+  }
   PollBatch batch;
   batch.records.reserve(static_cast<size_t>(n));
   Status first_error;

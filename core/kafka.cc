@@ -818,6 +818,12 @@ Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(
 
 Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
     const std::string& group, const std::vector<TopicPartition>& partitions, Millis timeout) {
+  // librdkafka 2.0.2 dereferences a null pointer when an admin OffsetFetch
+  // answers NOT_COORDINATOR (confluentinc/librdkafka#5040), which a fresh
+  // cluster does for its first group requests. Describing the group first
+  // waits, safely, until its coordinator is ready.
+  auto ready = DescribeGroup(group, timeout);
+  if (!ready.ok()) return ready.status();
   return WithRetries([&]() -> Result<std::map<TopicPartition, Offset>> {
     PartitionList list;
     if (!partitions.empty()) list = ToList(partitions);
@@ -856,6 +862,8 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
 
 Status Admin::AlterGroupOffsets(const std::string& group,
                                 const std::map<TopicPartition, Offset>& offsets, Millis timeout) {
+  auto ready = DescribeGroup(group, timeout);  // see ListGroupOffsets
+  if (!ready.ok()) return ready.status();
   return WithRetries([&]() -> Status {
     PartitionList list = ToList(offsets);
     rd_kafka_AlterConsumerGroupOffsets_t* req =

@@ -37,12 +37,7 @@ Status RunGroups(const std::vector<std::string>& args) {
                           "--group G [--dry-run]",
                           &vm);
   if (!parsed.ok() || !*parsed) return parsed.status();
-  auto source = SideConfig(clusters, "source");
-  if (!source.ok()) return source.status();
-  auto target = SideConfig(clusters, "target");
-  if (!target.ok()) return target.status();
-  options.source = std::move(source).value();
-  options.target = std::move(target).value();
+  LIFELINE_RETURN_IF_ERROR(BothSides(clusters, &options.source, &options.target));
   auto plans = mirror::SyncGroups(options);
   if (!plans.ok()) return plans.status();
   std::fputs(mirror::DescribePlans(*plans, options.dry_run).c_str(), stdout);

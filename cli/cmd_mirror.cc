@@ -74,12 +74,7 @@ Status RunMirror(const std::vector<std::string>& args) {
     return MissingOption("--topics", "name the source topics, e.g. --topics 'prompt\\..*'");
   }
   if (options.batch_records == 0) return Status::Usage("--batch must be at least 1");
-  auto source = SideConfig(clusters, "source");
-  if (!source.ok()) return source.status();
-  auto target = SideConfig(clusters, "target");
-  if (!target.ok()) return target.status();
-  options.source = std::move(source).value();
-  options.target = std::move(target).value();
+  LIFELINE_RETURN_IF_ERROR(BothSides(clusters, &options.source, &options.target));
 
   auto summary = mirror::Run(options, MakeProgressPrinter());
   std::fputs(isatty(STDERR_FILENO) ? "\n" : "", stderr);

@@ -49,6 +49,8 @@ void AddTwoClusterOptions(po::options_description* desc, TwoClusterInputs* input
 // Builds one side's configuration ("source" or "target"); the bootstrap is
 // required unless a config file provides it.
 Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view side);
+// Both sides at once.
+Status BothSides(const TwoClusterInputs& inputs, ClientConfig* source, ClientConfig* target);
 
 // A Status::Usage naming the missing option and the fix.
 Status MissingOption(const char* option, const char* fix);

@@ -64,6 +64,16 @@ Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view
   return config;
 }
 
+Status BothSides(const TwoClusterInputs& inputs, ClientConfig* source, ClientConfig* target) {
+  auto s = SideConfig(inputs, "source");
+  if (!s.ok()) return s.status();
+  auto t = SideConfig(inputs, "target");
+  if (!t.ok()) return t.status();
+  *source = std::move(s).value();
+  *target = std::move(t).value();
+  return Status::Ok();
+}
+
 Status MissingOption(const char* option, const char* fix) {
   return Status::Usage(std::string("missing ") + option + ": " + fix);
 }

@@ -79,6 +79,20 @@ int WaitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// A live member of `options.group_id`, subscribed to `topic` and holding
+// an assignment (or nullptr when it never got one).
+std::unique_ptr<Consumer> JoinGroup(const ClientConfig& config, const ConsumerOptions& options,
+                                    const std::string& topic) {
+  auto consumer = Consumer::Create(config, options);
+  if (!consumer.ok() || !(*consumer)->Subscribe({topic}).ok()) return nullptr;
+  for (int i = 0; i < 50; ++i) {
+    if (!(*consumer)->Poll(10, Millis(100)).ok()) return nullptr;
+    auto a = (*consumer)->Assignment();
+    if (a.ok() && !a->empty()) return std::move(consumer).value();
+  }
+  return nullptr;
+}
+
 class MirrorIntegration : public testing::RealKafkaTest {
  protected:
   void SetUp() override {
@@ -415,14 +429,8 @@ TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {
   ConsumerOptions copts;
   copts.group_id = group;
   copts.client_id = "still-running-app";
-  auto consumer = Consumer::Create(target_, copts);
-  ASSERT_TRUE(consumer.ok());
-  ASSERT_TRUE((*consumer)->Subscribe({topic}).ok());
-  for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE((*consumer)->Poll(10, Millis(100)).ok());
-    auto a = (*consumer)->Assignment();
-    if (a.ok() && !a->empty()) break;
-  }
+  std::unique_ptr<Consumer> consumer = JoinGroup(target_, copts, topic);
+  ASSERT_TRUE(consumer);
   auto refused = mirror::SyncGroups(sync);
   ASSERT_TRUE(refused.ok()) << refused.status().message();
   EXPECT_NE((*refused)[0].refusal.find("still-running-app"), std::string::npos)
@@ -430,15 +438,9 @@ TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {
   EXPECT_FALSE((*refused)[0].applied);
 
   // So does a member still consuming on the source: its offsets are stale.
-  ASSERT_TRUE((*consumer)->Close().ok());
-  auto source_consumer = Consumer::Create(source_, copts);
-  ASSERT_TRUE(source_consumer.ok());
-  ASSERT_TRUE((*source_consumer)->Subscribe({topic}).ok());
-  for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE((*source_consumer)->Poll(10, Millis(100)).ok());
-    auto a = (*source_consumer)->Assignment();
-    if (a.ok() && !a->empty()) break;
-  }
+  ASSERT_TRUE(consumer->Close().ok());
+  std::unique_ptr<Consumer> source_consumer = JoinGroup(source_, copts, topic);
+  ASSERT_TRUE(source_consumer);
   auto stale = mirror::SyncGroups(sync);
   ASSERT_TRUE(stale.ok()) << stale.status().message();
   EXPECT_NE((*stale)[0].refusal.find("active member(s) on the source"), std::string::npos)

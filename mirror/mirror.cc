@@ -91,7 +91,7 @@ class Mirror {
   Status MirrorBatch(bool* idle);
   Status MapFromForward(Part& part, int64_t offset, bool* from_target);
   Status Persist(bool flush);
-  bool CaughtUp();
+  Result<bool> CaughtUp();
   void ReportProgress(bool force);
   void OnDelivery(const DeliveryReport& dr);
 
@@ -558,7 +558,11 @@ Status Mirror::ReleasePartitions(const std::vector<TopicPartition>& partitions) 
   return st.ok() ? unassigned : st;
 }
 
-bool Mirror::CaughtUp() {
+// Caught up with the end seen at start. That end is the last stable offset
+// (librdkafka's default isolation.level, read_committed, applies to offset
+// queries too), so an open source transaction never holds the mirror back;
+// its records are copied by a later run once it commits.
+Result<bool> Mirror::CaughtUp() {
   for (const auto& [key, part] : parts_) {
     if (part.map.progress() < part.stop_at) return false;
   }
@@ -568,7 +572,7 @@ bool Mirror::CaughtUp() {
   if (Clock::now() - last_global_check_ < Millis(500)) return false;
   last_global_check_ = Clock::now();
   auto maps = LoadMapsFromTopic(options_.target, options_.name);
-  if (!maps.ok()) return false;
+  if (!maps.ok()) return maps.status().WithContext("target");
   for (const auto& [key, stop_at] : global_stop_at_) {
     auto it = maps->find(key);
     if (stop_at > 0 && (it == maps->end() || it->second.progress() < stop_at)) return false;
@@ -751,7 +755,12 @@ Result<MirrorSummary> Mirror::Execute() {
 
   auto batch_started = Clock::now();
   auto last_rescan = Clock::now();
-  while (options_.follow || !CaughtUp()) {
+  for (;;) {
+    if (!options_.follow) {
+      auto done = CaughtUp();
+      if (!done.ok()) return done.status();
+      if (*done) break;
+    }
     if (Interrupted()) break;
     bool idle = false;
     LIFELINE_RETURN_IF_ERROR(MirrorBatch(&idle));

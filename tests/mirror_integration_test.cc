@@ -316,6 +316,40 @@ TEST_F(MirrorIntegration, CopiesACompactedTopicWithRealGapsAndTombstones) {
   ExpectExhaustiveTranslation(topic, 0, name);
 }
 
+TEST_F(MirrorIntegration, StopsAtTheLastStableOffsetAndCopiesAnOpenTransactionOnceItCommits) {
+  const std::string topic = UniqueName("open-txn");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 5, "committed");
+  ProducerOptions popts;
+  popts.transactional_id = UniqueName("slow");
+  auto producer = Producer::Create(source_, popts);
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)->InitTransactions(Millis(30000)).ok());
+  ASSERT_TRUE((*producer)->BeginTransaction().ok());
+  Record r;
+  r.topic = Topic(topic);
+  r.partition = Partition(0);
+  r.value = "in an open transaction";
+  ASSERT_TRUE((*producer)->Send(r).ok());
+  ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());  // written, not yet committed
+
+  const std::string name = UniqueName("m");
+  auto start = std::chrono::steady_clock::now();
+  auto first = mirror::Run(Options(topic, name));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->records, 5) << "nothing of the open transaction is copied";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20))
+      << "an open transaction must not hold --until-caught-up";
+
+  ASSERT_TRUE((*producer)->CommitTransaction(Millis(30000)).ok());
+  auto second = mirror::Run(Options(topic, name));
+  ASSERT_TRUE(second.ok()) << second.status().message();
+  EXPECT_EQ(second->records, 1) << "the committed transaction is copied by the next run";
+  EXPECT_EQ(DigestsFrom(ReadPartition(target_, topic, 0), 0),
+            DigestsFrom(ReadPartition(source_, topic, 0), 0));
+  ExpectExhaustiveTranslation(topic, 0, name);
+}
+
 TEST_F(MirrorIntegration, StopsAtRecordsDeletedBeforeTheyWereMirroredUnlessAllowed) {
   const std::string topic = UniqueName("gap");
   ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());

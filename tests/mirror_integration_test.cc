@@ -708,6 +708,50 @@ TEST_F(MirrorIntegration, CliTranslatesExactlyOrSaysNotYetMirroredWithExitOne) {
   EXPECT_NE(text.find("11: not yet mirrored (mirror progress 10)"), std::string::npos) << text;
 }
 
+TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGroup) {
+  const std::string topic = UniqueName("sigterm");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 20, "a");
+  Produce(topic, 1, 20, "b");
+  const std::string name = UniqueName("m");
+  const std::string log = state_dir_ + ".follow.log";
+  const std::string summary = state_dir_ + ".follow.json";
+  pid_t pid = Spawn({"mirror", "--source", source_.bootstrap(), "--target", target_.bootstrap(),
+                     "--topics", topic, "--name", name, "--create-topics", "--follow",
+                     "--state-dir", state_dir_, "--summary-json", summary},
+                    log);
+  bool copied = false;
+  for (int i = 0; i < 300 && !copied; ++i) {
+    std::this_thread::sleep_for(Millis(100));
+    auto maps = mirror::LoadMapsFromTopic(target_, name);
+    copied = maps.ok() && maps->count({topic, 0}) && maps->count({topic, 1}) &&
+             maps->at({topic, 0}).progress() == 20 && maps->at({topic, 1}).progress() == 20;
+  }
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitExit(pid), 0) << "see " << log;
+  ASSERT_TRUE(copied) << "see " << log;
+  std::ifstream in(summary);
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(json.find("\"records\": 40"), std::string::npos) << json;
+
+  const std::string group = UniqueName("app");
+  ASSERT_TRUE(source_admin_
+                  ->AlterGroupOffsets(group,
+                                      {{{Topic(topic), Partition(0)}, Offset(7)},
+                                       {{Topic(topic), Partition(1)}, Offset(20)}},
+                                      Millis(15000))
+                  .ok());
+  const std::string out = state_dir_ + ".translate.log";
+  EXPECT_EQ(WaitExit(Spawn({"offsets", "translate", "--name", name, "--target", target_.bootstrap(),
+                            "--source", source_.bootstrap(), "--group", group},
+                           out)),
+            0);
+  std::ifstream tin(out);
+  std::string text((std::istreambuf_iterator<char>(tin)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(topic + " [0] 7 -> 7"), std::string::npos) << text;
+  EXPECT_NE(text.find(topic + " [1] 20 -> 20"), std::string::npos) << text;
+}
+
 class MirrorCrash : public MirrorIntegration,
                     public ::testing::WithParamInterface<bool /*exactly_once*/> {};
 

@@ -133,6 +133,15 @@ class MirrorIntegration : public testing::RealKafkaTest {
     ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
   }
 
+  mirror::GroupSyncOptions SyncOptions(const std::string& name, const std::string& group) {
+    mirror::GroupSyncOptions o;
+    o.source = source_;
+    o.target = target_;
+    o.name = name;
+    o.groups = {group};
+    return o;
+  }
+
   // For every committed position C from the log start to the end, a group
   // moved to T(C) reads exactly the source records at offsets >= C.
   void ExpectExhaustiveTranslation(const std::string& topic, int32_t partition,
@@ -430,11 +439,7 @@ TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {
   ASSERT_TRUE(
       source_admin_->AlterGroupOffsets(group, {{p0, Offset(12)}, {p1, Offset(30)}}, Millis(15000))
           .ok());
-  mirror::GroupSyncOptions sync;
-  sync.source = source_;
-  sync.target = target_;
-  sync.name = name;
-  sync.groups = {group};
+  mirror::GroupSyncOptions sync = SyncOptions(name, group);
   sync.dry_run = true;
   auto plan = mirror::SyncGroups(sync);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
@@ -540,11 +545,7 @@ TEST_F(MirrorIntegration, FailsBackAToBToAWithoutLosingOrRereadingAnyRecord) {
   ASSERT_TRUE(
       source_admin_->AlterGroupOffsets(group, {{p0, Offset(12)}, {p1, Offset(30)}}, Millis(15000))
           .ok());
-  mirror::GroupSyncOptions sync;
-  sync.source = source_;
-  sync.target = target_;
-  sync.name = name;
-  sync.groups = {group};
+  mirror::GroupSyncOptions sync = SyncOptions(name, group);
   auto moved = mirror::SyncGroups(sync);
   ASSERT_TRUE(moved.ok() && (*moved)[0].applied) << (moved.ok() ? (*moved)[0].refusal : "");
 

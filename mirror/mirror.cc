@@ -633,7 +633,7 @@ Status Mirror::MirrorBatch(bool* idle) {
     return batch.status().WithContext("source");
   }
   *idle = batch->records.empty() && batch->reached_end.empty();
-  for (const Record& r : batch->records) {
+  for (Record& r : batch->records) {
     auto it = parts_.find({r.topic.value(), r.partition.value()});
     if (it == parts_.end() || r.offset.value() < it->second.map.progress()) continue;
     if (forward_) {
@@ -651,9 +651,10 @@ Status Mirror::MirrorBatch(bool* idle) {
     in_flight_.emplace(tag, InFlight{&it->second, r.offset.value(), bytes});
     ++it->second.in_flight;
     ++sent_since_persist_;
-    Record out = r;  // same topic, partition, key, value, headers, timestamp
-    out.timestamp_type = TimestampType::kCreateTime;
-    LIFELINE_RETURN_IF_ERROR(producer_->Send(out, tag).WithContext("target"));
+    // Same topic, partition, key, value, headers and timestamp, written as
+    // CreateTime so a LogAppendTime source keeps its times.
+    r.timestamp_type = TimestampType::kCreateTime;
+    LIFELINE_RETURN_IF_ERROR(producer_->Send(r, tag).WithContext("target"));
   }
   producer_->Poll(Millis(0));  // serve delivery reports
   LIFELINE_RETURN_IF_ERROR(delivery_error_);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -79,6 +80,16 @@ int WaitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A `--summary-json` file, or null when it is missing or unreadable.
+nlohmann::json ReadSummary(const std::string& path) {
+  return nlohmann::json::parse(ReadFile(path), nullptr, /*allow_exceptions=*/false);
+}
+
 // A live member of `options.group_id`, subscribed to `topic` and holding
 // an assignment (or nullptr when it never got one).
 std::unique_ptr<Consumer> JoinGroup(const ClientConfig& config, const ConsumerOptions& options,
@@ -131,6 +142,23 @@ class MirrorIntegration : public testing::RealKafkaTest {
       ASSERT_TRUE((*producer)->Send(r).ok());
     }
     ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
+  }
+
+  // `lifeline mirror` arguments for one topic, creating target topics.
+  std::vector<std::string> MirrorArgs(const std::string& topic, const std::string& name,
+                                      const std::string& state_dir) {
+    return {"mirror",
+            "--source",
+            source_.bootstrap(),
+            "--target",
+            target_.bootstrap(),
+            "--topics",
+            topic,
+            "--name",
+            name,
+            "--create-topics",
+            "--state-dir",
+            state_dir};
   }
 
   mirror::GroupSyncOptions SyncOptions(const std::string& name, const std::string& group) {
@@ -191,6 +219,13 @@ TEST_F(MirrorIntegration, CopiesAContiguousTopicExactlyWithOneRunPerPartition) {
   }
   for (const auto& part : summary->partitions) EXPECT_EQ(part.runs, 1) << part.partition;
   ExpectExhaustiveTranslation(topic, 1, summary->name);
+  // The source group of the mirror shows its progress, for lag monitoring.
+  auto progress =
+      source_admin_->ListGroupOffsets("_lifeline.mirror." + summary->name, {}, Millis(15000));
+  ASSERT_TRUE(progress.ok()) << progress.status().message();
+  for (int p = 0; p < 3; ++p) {
+    EXPECT_EQ(progress->at({Topic(topic), Partition(p)}), Offset(50 + p)) << "partition " << p;
+  }
 
   auto configs = target_admin_->DescribeTopicConfigs(topic, Millis(10000));
   ASSERT_TRUE(configs.ok());
@@ -605,22 +640,10 @@ TEST_F(MirrorIntegration, TwoProcessesWithOneNameShareThePartitionsAndCopyEachRe
   for (int p = 0; p < 4; ++p) Produce(topic, p, 5000, "s" + std::to_string(p));
   const std::string name = UniqueName("m");
   auto args = [&](int i) {
-    return std::vector<std::string>{"mirror",
-                                    "--source",
-                                    source_.bootstrap(),
-                                    "--target",
-                                    target_.bootstrap(),
-                                    "--topics",
-                                    topic,
-                                    "--name",
-                                    name,
-                                    "--create-topics",
-                                    "--state-dir",
-                                    state_dir_ + "-" + std::to_string(i),
-                                    "--max-records-per-second",
-                                    "1000",
-                                    "--summary-json",
-                                    state_dir_ + "-" + std::to_string(i) + ".json"};
+    std::vector<std::string> a = MirrorArgs(topic, name, state_dir_ + "-" + std::to_string(i));
+    a.insert(a.end(), {"--max-records-per-second", "1000", "--summary-json",
+                       state_dir_ + "-" + std::to_string(i) + ".json"});
+    return a;
   };
   const std::string log = state_dir_ + ".log";
   pid_t first = Spawn(args(1), log);
@@ -634,15 +657,10 @@ TEST_F(MirrorIntegration, TwoProcessesWithOneNameShareThePartitionsAndCopyEachRe
   int64_t copied[3] = {0, 0, 0};
   std::set<int> held[3];
   for (int i = 1; i <= 2; ++i) {
-    std::ifstream in(state_dir_ + "-" + std::to_string(i) + ".json");
-    std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    size_t at = json.find("\"records\": ");
-    ASSERT_NE(at, std::string::npos) << json;
-    copied[i] = std::stoll(json.substr(at + 11));
-    for (at = json.find("\"partition\": "); at != std::string::npos;
-         at = json.find("\"partition\": ", at + 1)) {
-      held[i].insert(std::stoi(json.substr(at + 13)));
-    }
+    nlohmann::json summary = ReadSummary(state_dir_ + "-" + std::to_string(i) + ".json");
+    ASSERT_TRUE(summary.is_object()) << "process " << i << " wrote no summary";
+    copied[i] = summary["records"].get<int64_t>();
+    for (const auto& part : summary["partitions"]) held[i].insert(part["partition"].get<int>());
   }
   EXPECT_FALSE(held[1].empty()) << "the first process held no partition";
   EXPECT_FALSE(held[2].empty()) << "the second process held no partition";
@@ -689,11 +707,7 @@ TEST_F(MirrorIntegration, CliTranslatesExactlyOrSaysNotYetMirroredWithExitOne) {
   Produce(topic, 0, 10, "c");
   const std::string name = UniqueName("m");
   const std::string log = state_dir_ + ".cli.log";
-  ASSERT_EQ(WaitExit(Spawn(
-                {"mirror", "--source", source_.bootstrap(), "--target", target_.bootstrap(),
-                 "--topics", topic, "--name", name, "--create-topics", "--state-dir", state_dir_},
-                log)),
-            0);
+  ASSERT_EQ(WaitExit(Spawn(MirrorArgs(topic, name, state_dir_), log)), 0);
   auto translate = [&](const std::string& offset, const std::vector<std::string>& where) {
     std::vector<std::string> args = {"offsets", "translate",   "--name", name,       "--topic",
                                      topic,     "--partition", "0",      "--offset", offset};
@@ -703,8 +717,7 @@ TEST_F(MirrorIntegration, CliTranslatesExactlyOrSaysNotYetMirroredWithExitOne) {
   EXPECT_EQ(translate("4", {"--target", target_.bootstrap()}), 0);
   EXPECT_EQ(translate("4", {"--state-dir", state_dir_}), 0);  // the local cache agrees
   EXPECT_EQ(translate("11", {"--target", target_.bootstrap()}), 1);
-  std::ifstream in(log);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = ReadFile(log);
   EXPECT_NE(text.find(topic + " [0] 4 -> 4"), std::string::npos) << text;
   EXPECT_NE(text.find("11: not yet mirrored (mirror progress 10)"), std::string::npos) << text;
 }
@@ -717,10 +730,9 @@ TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGr
   const std::string name = UniqueName("m");
   const std::string log = state_dir_ + ".follow.log";
   const std::string summary = state_dir_ + ".follow.json";
-  pid_t pid = Spawn({"mirror", "--source", source_.bootstrap(), "--target", target_.bootstrap(),
-                     "--topics", topic, "--name", name, "--create-topics", "--follow",
-                     "--state-dir", state_dir_, "--summary-json", summary},
-                    log);
+  std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
+  args.insert(args.end(), {"--follow", "--summary-json", summary});
+  pid_t pid = Spawn(args, log);
   bool copied = false;
   for (int i = 0; i < 300 && !copied; ++i) {
     std::this_thread::sleep_for(Millis(100));
@@ -731,9 +743,9 @@ TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGr
   kill(pid, SIGTERM);
   EXPECT_EQ(WaitExit(pid), 0) << "see " << log;
   ASSERT_TRUE(copied) << "see " << log;
-  std::ifstream in(summary);
-  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(json.find("\"records\": 40"), std::string::npos) << json;
+  nlohmann::json saved = ReadSummary(summary);
+  ASSERT_TRUE(saved.is_object()) << "no summary after SIGTERM; see " << log;
+  EXPECT_EQ(saved["records"], 40);
 
   const std::string group = UniqueName("app");
   ASSERT_TRUE(source_admin_
@@ -747,8 +759,7 @@ TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGr
                             "--source", source_.bootstrap(), "--group", group},
                            out)),
             0);
-  std::ifstream tin(out);
-  std::string text((std::istreambuf_iterator<char>(tin)), std::istreambuf_iterator<char>());
+  const std::string text = ReadFile(out);
   EXPECT_NE(text.find(topic + " [0] 7 -> 7"), std::string::npos) << text;
   EXPECT_NE(text.find(topic + " [1] 20 -> 20"), std::string::npos) << text;
 }
@@ -763,22 +774,8 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
   Produce(topic, 0, 20000, "x");
   Produce(topic, 1, 20000, "y");
   const std::string name = UniqueName("m");
-  std::vector<std::string> args = {"mirror",
-                                   "--source",
-                                   source_.bootstrap(),
-                                   "--target",
-                                   target_.bootstrap(),
-                                   "--topics",
-                                   topic,
-                                   "--name",
-                                   name,
-                                   "--create-topics",
-                                   "--state-dir",
-                                   state_dir_,
-                                   "--batch",
-                                   "500",
-                                   "--max-records-per-second",
-                                   "4000"};
+  std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
+  args.insert(args.end(), {"--batch", "500", "--max-records-per-second", "4000"});
   if (eos) args.push_back("--exactly-once");
   const std::string log = state_dir_ + ".log";
   pid_t pid = Spawn(args, log);
@@ -825,14 +822,12 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
   }
   EXPECT_LT(resumed_at, 20000) << "killed too late to test a resume";
   if (!eos) {
-    std::ifstream in(state_dir_ + ".summary.json");
-    std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    nlohmann::json summary = ReadSummary(state_dir_ + ".summary.json");
+    ASSERT_TRUE(summary.is_object());
     int64_t counted = 0;
-    for (size_t at = json.find("\"possible_duplicates\": "); at != std::string::npos;
-         at = json.find("\"possible_duplicates\": ", at + 1)) {
-      counted += std::stoll(json.substr(at + 23));
-    }
-    EXPECT_EQ(counted, duplicates) << json;
+    for (const auto& part : summary["partitions"])
+      counted += part["possible_duplicates"].get<int64_t>();
+    EXPECT_EQ(counted, duplicates) << summary.dump(2);
   }
 }
 

@@ -62,5 +62,8 @@ Status RunScan(const std::vector<std::string>& args);
 Status RunMirror(const std::vector<std::string>& args);
 Status RunOffsets(const std::vector<std::string>& args);
 Status RunGroups(const std::vector<std::string>& args);
+Status RunReplay(const std::vector<std::string>& args);
+Status RunState(const std::vector<std::string>& args);
+Status RunAudit(const std::vector<std::string>& args);
 
 }  // namespace lifeline::cli

@@ -53,6 +53,9 @@ const std::vector<Command>& Commands() {
       {"mirror", "copy topics to another cluster with an exact offset map", &RunMirror},
       {"offsets", "translate source offsets to target offsets with a mirror's map", &RunOffsets},
       {"groups", "move consumer groups to the target at exactly translated offsets", &RunGroups},
+      {"replay", "rebuild the prompt registry from a topic in a clean sandbox", &RunReplay},
+      {"state", "hash a sandbox's state, or show what was live at a time", &RunState},
+      {"audit", "answer who, what, which evaluation, which rollback, which consumers", &RunAudit},
   };
   return kCommands;
 }

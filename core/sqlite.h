@@ -34,6 +34,8 @@ class Stmt {
   Stmt& Bind(int index, int64_t v);
   Stmt& Bind(int index, double v);
   Stmt& Bind(int index, std::string_view text);  // copied (SQLITE_TRANSIENT)
+  Stmt& Bind(int index, const std::string& text) { return Bind(index, std::string_view(text)); }
+  Stmt& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
   Stmt& BindBlob(int index, std::string_view bytes);
   Stmt& BindNull(int index);
   Stmt& Bind(int index, const std::optional<std::string>& text);  // nullopt → NULL
@@ -51,6 +53,7 @@ class Stmt {
   int columns() const { return sqlite3_column_count(stmt_.get()); }
   const char* column_name(int col) const { return sqlite3_column_name(stmt_.get(), col); }
   int column_type(int col) const { return sqlite3_column_type(stmt_.get(), col); }
+  sqlite3_stmt* raw() const { return stmt_.get(); }  // for column access beyond these helpers
 
  private:
   std::unique_ptr<sqlite3_stmt, StmtDeleter> stmt_;

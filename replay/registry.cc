@@ -1,0 +1,298 @@
+#include "replay/registry.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <variant>
+
+namespace lifeline::replay {
+namespace {
+
+using envelope::Kind;
+
+void PutBytes(XXH3_state_t* state, const std::optional<std::string>& bytes) {
+  const unsigned char absent = 0, present = 1;
+  if (!bytes) {
+    XXH3_128bits_update(state, &absent, 1);
+    return;
+  }
+  XXH3_128bits_update(state, &present, 1);
+  const uint64_t n = bytes->size();
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(n >> (8 * i));
+  XXH3_128bits_update(state, len, sizeof len);
+  XXH3_128bits_update(state, bytes->data(), bytes->size());
+}
+
+Digest128 IdDigest(const std::string& id) {
+  XXH128_hash_t h = XXH3_128bits(id.data(), id.size());
+  return {h.high64, h.low64};
+}
+
+}  // namespace
+
+Digest128 ContentDigest(const Record& record) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  PutBytes(state, record.key);
+  PutBytes(state, record.value);
+  for (const Header& h : record.headers) {
+    PutBytes(state, h.name);
+    PutBytes(state, h.value);
+  }
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return {h.high64, h.low64};
+}
+
+int64_t Registry::violations() const {
+  int64_t n = 0;
+  for (const auto& [id, p] : prompts_) n += static_cast<int64_t>(p.violations.size());
+  return n;
+}
+
+Outcome Registry::Apply(const Record& record) {
+  ++read_;
+  Outcome out;
+  auto parsed = envelope::Parse(record);
+  if (auto* rejection = std::get_if<envelope::Rejection>(&parsed)) {
+    ++quarantined_;
+    const std::string key = RecordDigest(record).Hex();
+    QuarantineRow& row = quarantine_[key];
+    if (row.copies++ == 0) {
+      row.reason = std::string(envelope::ReasonCode(rejection->reason));
+      row.detail = rejection->detail;
+      for (const Header& h : record.headers) {
+        if (h.name == "ce_id" && h.value) row.event_id = *h.value;
+      }
+      row.record = record;
+      row.record.topic = Topic("");
+      row.record.partition = Partition(-1);
+      row.record.offset = Offset(-1);
+    }
+    out.kind = Outcome::Kind::kQuarantined;
+    out.quarantine_key = key;
+    out.reason = row.reason;
+    return out;
+  }
+  const envelope::Event& e = std::get<envelope::Event>(parsed);
+  PromptState& p = prompts_[e.prompt_id];
+  if (p.prompt_id.empty()) p.prompt_id = e.prompt_id;
+  const int64_t seq = ++p.events;
+  if (seq == 1) p.first_event_id = e.id, p.first_ms = e.time_ms.value();
+  p.last_event_id = e.id;
+  p.last_ms = e.time_ms.value();
+
+  LogRow& log = out.log;
+  log.seq = seq;
+  log.event_id = e.id;
+  log.kind = std::string(envelope::KindName(e.kind));
+  log.version = e.version;
+  log.actor = e.actor;
+  log.time_ms = e.time_ms.value();
+  log.content = ContentDigest(record);
+  out.prompt = &p;
+
+  // Event ids are unique: a repeat with the same content is a duplicate
+  // delivery (applied once), with other content a violation (applied, as the
+  // stream says). Only repeats within the prompt are judged here.
+  const FirstSeen* first = nullptr;
+  auto [it, inserted] = ids_.try_emplace(IdDigest(e.id), FirstSeen{&p, seq, log.content});
+  if (!inserted) {
+    if (it->second.prompt == &p) {
+      first = &it->second;
+    } else {
+      auto& others = reused_[e.id];
+      auto mine = std::find_if(others.begin(), others.end(),
+                               [&](const FirstSeen& f) { return f.prompt == &p; });
+      if (mine == others.end()) {
+        others.push_back({&p, seq, log.content});
+      } else {
+        first = &*mine;
+      }
+    }
+  }
+  if (first && first->content == log.content) {
+    ++duplicates_;
+    log.outcome = "duplicate";
+    out.kind = Outcome::Kind::kDuplicate;
+    return out;
+  }
+  if (first) {
+    Violation(p, seq, kConflictingDuplicate, e,
+              fmt::format("event id {} was first delivered as event {} of this prompt with other "
+                          "content",
+                          e.id, first->seq));
+  }
+  ++applied_;
+  log.outcome = "applied";
+  ApplyEvent(p, e, seq);
+  return out;
+}
+
+void Registry::Finish() {
+  for (auto& [id, others] : reused_) {
+    const FirstSeen& first = ids_.at(IdDigest(id));
+    std::vector<const FirstSeen*> all = {&first};
+    for (const FirstSeen& f : others) all.push_back(&f);
+    std::vector<std::string> names;
+    for (const FirstSeen* f : all) names.push_back(f->prompt->prompt_id);
+    std::sort(names.begin(), names.end());
+    for (const FirstSeen* f : all) {
+      ViolationRow v;
+      v.seq = f->seq;
+      v.code = kEventIdReused;
+      v.event_id = id;
+      v.detail = fmt::format("event id {} is used by prompts {}", id, fmt::join(names, ", "));
+      auto& list = f->prompt->violations;
+      list.insert(std::upper_bound(list.begin(), list.end(), v,
+                                   [](const ViolationRow& a, const ViolationRow& b) {
+                                     return std::tie(a.seq, a.code) < std::tie(b.seq, b.code);
+                                   }),
+                  v);
+    }
+  }
+}
+
+void Registry::Violation(PromptState& p, int64_t seq, const char* code, const envelope::Event& e,
+                         std::string detail) {
+  p.violations.push_back({seq, code, e.id, e.version, std::move(detail)});
+}
+
+void Registry::Deploy(PromptState& p, const envelope::Event& e, int64_t seq,
+                      const std::string& scope, const std::string& version, int percent) {
+  HistoryRow row;
+  row.seq = seq;
+  row.activated_seq = seq;
+  row.scope = scope;
+  row.version = version;
+  row.via = std::string(envelope::KindName(e.kind));
+  row.event_id = e.id;
+  row.actor = e.actor;
+  row.percent = percent;
+  row.from_ms = e.time_ms.value();
+  auto open = p.active.find(scope);
+  if (open != p.active.end()) {
+    HistoryRow& prev = p.history[open->second];
+    prev.to_seq = seq;
+    prev.to_ms = e.time_ms.value();
+    prev.to_event_id = e.id;
+    // A rollout change of the active version continues its stint.
+    if (prev.version == version && e.kind == Kind::kRolloutChanged) {
+      row.activated_seq = prev.activated_seq;
+    }
+  }
+  p.active[scope] = p.history.size();
+  p.history.push_back(std::move(row));
+}
+
+void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq) {
+  auto found = p.versions.find(e.version);
+  if (e.kind != Kind::kProposed && (found == p.versions.end() || !found->second.proposed)) {
+    Violation(p, seq, kNotProposed, e,
+              fmt::format("{} of version {} before it was proposed", envelope::KindName(e.kind),
+                          e.version));
+  }
+  VersionRow& v = p.versions[e.version];
+  const int64_t t = e.time_ms.value();
+  switch (e.kind) {
+    case Kind::kProposed: {
+      const envelope::Template tmpl = e.tmpl.value_or(envelope::Template{});
+      const envelope::Dependencies deps = e.dependencies.value_or(envelope::Dependencies{});
+      if (v.proposed) {
+        if (v.tmpl.sha256 != tmpl.sha256 || !(v.deps == deps)) {
+          Violation(p, seq, kVersionChanged, e,
+                    fmt::format("version {} proposed again with another template or dependency "
+                                "envelope (template {} -> {})",
+                                e.version, v.tmpl.sha256, tmpl.sha256));
+        } else {
+          Violation(p, seq, kProposedTwice, e,
+                    fmt::format("version {} proposed again (first by event {})", e.version,
+                                v.proposed_event_id));
+        }
+      }
+      v.proposed = true;
+      v.tmpl = tmpl;
+      v.deps = deps;
+      v.proposer = e.actor;
+      v.proposed_event_id = e.id;
+      v.proposed_at = t;
+      break;
+    }
+    case Kind::kApproved:
+    case Kind::kRejected: {
+      const envelope::Approval a = e.approval.value_or(envelope::Approval{});
+      const bool approved = e.kind == Kind::kApproved;
+      v.decision = approved ? "approved" : "rejected";
+      v.approver = a.approver;
+      v.approval_ticket = a.ticket;
+      v.decision_event_id = e.id;
+      v.decided_at = t;
+      p.approvals.push_back({seq, e.version, v.decision, a.approver, a.ticket, e.actor, e.id, t});
+      break;
+    }
+    case Kind::kEvaluated: {
+      const envelope::Evaluation ev = e.evaluation.value_or(envelope::Evaluation{});
+      EvaluationRow row{seq,  e.version, ev.suite, ev.dataset, e.actor,
+                        e.id, ev.passed, ev.score, t};
+      ++v.evaluations;
+      v.last_evaluation = row;
+      p.evaluations.push_back(std::move(row));
+      break;
+    }
+    case Kind::kDeployed:
+    case Kind::kRolloutChanged: {
+      const envelope::Rollout r = e.rollout.value_or(envelope::Rollout{});
+      if (v.decision != "approved") {
+        Violation(p, seq, kDeployUnapproved, e,
+                  fmt::format("{} of version {} in {} without approval{}",
+                              envelope::KindName(e.kind), e.version, r.scope,
+                              v.decision.empty() ? "" : " (it was " + v.decision + ")"));
+      }
+      if (v.last_evaluation && !v.last_evaluation->passed) {
+        Violation(p, seq, kDeployEvaluationFailed, e,
+                  fmt::format("{} of version {} in {} after its latest evaluation ({}, event {}) "
+                              "failed",
+                              envelope::KindName(e.kind), e.version, r.scope,
+                              v.last_evaluation->suite, v.last_evaluation->event_id));
+      }
+      Deploy(p, e, seq, r.scope, e.version, r.percent);
+      break;
+    }
+    case Kind::kRolledBack: {
+      const envelope::Rollback rb = e.rollback.value_or(envelope::Rollback{});
+      RollbackRow row;
+      row.seq = seq;
+      row.event_id = e.id;
+      row.scope = rb.scope;
+      row.from_version = e.version;
+      row.to_version = rb.target_version;
+      row.reason = rb.reason;
+      row.initiator = e.actor;
+      row.expected_consumers = rb.expected_consumers;
+      row.time_ms = t;
+      auto open = p.active.find(rb.scope);
+      if (open != p.active.end()) row.replaced_version = p.history[open->second].version;
+      row.target_deployed_before =
+          std::any_of(p.history.begin(), p.history.end(), [&](const HistoryRow& h) {
+            return h.scope == rb.scope && h.version == rb.target_version;
+          });
+      if (!row.target_deployed_before) {
+        Violation(p, seq, kRollbackNeverDeployed, e,
+                  fmt::format("rollback in {} to version {}, which was never deployed there",
+                              rb.scope, rb.target_version));
+      }
+      p.rollbacks.push_back(std::move(row));
+      Deploy(p, e, seq, rb.scope, rb.target_version, 100);
+      break;
+    }
+    case Kind::kRetired:
+      v.retired = true;
+      v.retired_event_id = e.id;
+      v.retired_at = t;
+      break;
+  }
+}
+
+}  // namespace lifeline::replay

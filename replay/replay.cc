@@ -1,0 +1,478 @@
+#include "replay/replay.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/envelope.h"
+#include "core/kafka.h"
+#include "core/sqlite.h"
+#include "core/topic_reader.h"
+#include "core/version.h"
+#include "replay/registry.h"
+#include "replay/store.h"
+
+namespace lifeline::replay {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+constexpr Millis kAdminTimeout{15000};
+constexpr std::string_view kKafkaScheme = "kafka://";
+
+// Removes the partial file unless the sandbox was committed; a replay that
+// fails or is interrupted leaves nothing behind (kill -9 leaves only the
+// clearly named partial file, never a file at the --into path).
+class PartialFile {
+ public:
+  explicit PartialFile(std::string path) : path_(std::move(path)) {}
+  ~PartialFile() {
+    if (!kept_) Remove();
+  }
+  void Remove() {
+    std::error_code ec;
+    for (const char* suffix : {"", "-journal", "-wal", "-shm"}) fs::remove(path_ + suffix, ec);
+  }
+  void Keep() { kept_ = true; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool kept_ = false;
+};
+
+// Partial files of replays that no longer run (killed hard) are removed.
+void RemoveStalePartials(const std::string& into) {
+  const fs::path target(into);
+  const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".partial.";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const pid_t pid = static_cast<pid_t>(std::atoll(rest.c_str()));
+    if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
+      PartialFile(entry.path().string()).Remove();
+    }
+  }
+}
+
+Status SyncPath(const std::string& path, bool directory) {
+  const int fd = open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Infra(fmt::format("open {}: {}", path, std::strerror(errno)));
+  const int rc = fsync(fd);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) return Status::Infra(fmt::format("fsync {}: {}", path, std::strerror(err)));
+  return Status::Ok();
+}
+
+// Renames the finished sandbox into place; without `replace`, never over an
+// existing file (a concurrent replay to the same path loses, loudly).
+Status Publish(const std::string& from, const std::string& to, bool replace) {
+  const int rc = replace
+                     ? std::rename(from.c_str(), to.c_str())
+                     : renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+  if (rc != 0) {
+    if (errno == EEXIST) {
+      return Status::Usage(
+          fmt::format("{} appeared while the replay ran; pass --force to replace it", to));
+    }
+    return Status::Infra(fmt::format("rename {} to {}: {}", from, to, std::strerror(errno)));
+  }
+  const fs::path parent = fs::path(to).parent_path();
+  return SyncPath(parent.empty() ? "." : parent.string(), true);
+}
+
+std::string ClusterId(rd_kafka_t* rk) {
+  char* id = rd_kafka_clusterid(rk, static_cast<int>(kAdminTimeout.count()));
+  if (!id) return "";
+  std::string out = id;
+  rd_kafka_mem_free(rk, id);
+  return out;
+}
+
+struct KafkaTarget {
+  std::string bootstrap;
+  std::string topic;
+};
+
+Result<KafkaTarget> ParseKafkaInto(const std::string& into) {
+  const std::string rest = into.substr(kKafkaScheme.size());
+  const size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == rest.size()) {
+    return Status::Usage(
+        fmt::format("--into {}: expected kafka://HOST:PORT/TOPIC, e.g. "
+                    "kafka://127.0.0.1:9092/sandbox.lifecycle",
+                    into));
+  }
+  return KafkaTarget{rest.substr(0, slash), rest.substr(slash + 1)};
+}
+
+// Resolves --from/--until into per-partition [start, end) offsets.
+Status ResolveRange(Admin& admin, const ReplayOptions& o, int partitions, TopicReadOptions* read,
+                    ReplaySummary* summary) {
+  std::vector<TopicPartition> all;
+  for (int p = 0; p < partitions; ++p) all.push_back({Topic(o.topic), Partition(p)});
+  std::map<TopicPartition, Offset> from_time, until_time;
+  if (o.from.time) {
+    auto r = admin.OffsetsForTime(all, *o.from.time, kAdminTimeout);
+    if (!r.ok()) return r.status().WithContext("source --from-time");
+    from_time = std::move(r).value();
+  }
+  if (o.until.time) {
+    auto r = admin.OffsetsForTime(all, *o.until.time, kAdminTimeout);
+    if (!r.ok()) return r.status().WithContext("source --until-time");
+    until_time = std::move(r).value();
+  }
+  for (const TopicPartition& tp : all) {
+    auto wm = admin.Watermarks(tp, kAdminTimeout);
+    if (!wm.ok()) return wm.status().WithContext("source");
+    const int32_t p = tp.partition.value();
+    int64_t start = wm->low.value(), end = wm->high.value();
+    auto pick = [&](const Position& pos, const std::map<TopicPartition, Offset>& by_time,
+                    int64_t fallback) {
+      if (auto it = pos.partition_offsets.find(p); it != pos.partition_offsets.end()) {
+        return it->second;
+      }
+      if (pos.offset) return *pos.offset;
+      if (auto it = by_time.find(tp); it != by_time.end()) return it->second.value();
+      return fallback;
+    };
+    start = std::max(start, pick(o.from, from_time, start));
+    end = std::min(end, pick(o.until, until_time, end));
+    if (end < start) end = start;
+    read->start[tp.partition] = Offset(start);
+    read->end[tp.partition] = Offset(end);
+    summary->ranges[p] = {start, end};
+  }
+  return Status::Ok();
+}
+
+// The kafka:// sandbox: a fresh topic with the valid events (same partition,
+// key, value, headers, timestamp, order) and TOPIC.quarantine with the rest,
+// written in one transaction so a consumer never sees a partial sandbox.
+class TopicSink {
+ public:
+  static Result<std::unique_ptr<TopicSink>> Open(const ReplayOptions& o, const KafkaTarget& t,
+                                                 int partitions) {
+    std::unique_ptr<TopicSink> sink(new TopicSink());
+    sink->topic_ = t.topic;
+    sink->quarantine_ = t.topic + ".quarantine";
+    ClientConfig config = o.into_config;
+    config.Set("bootstrap.servers", t.bootstrap);
+    auto admin = Admin::Create(config);
+    if (!admin.ok()) return admin.status().WithContext("sandbox cluster");
+    auto topics = (*admin)->ListTopics(kAdminTimeout);
+    if (!topics.ok()) return topics.status().WithContext("sandbox cluster");
+    for (const std::string& name : {sink->topic_, sink->quarantine_}) {
+      if (!topics->count(name)) continue;
+      if (!o.force) {
+        return Status::Usage(fmt::format(
+            "sandbox topic {} already exists on {}; a sandbox must be new: choose another topic "
+            "or pass --force to delete and recreate it",
+            name, t.bootstrap));
+      }
+      LIFELINE_RETURN_IF_ERROR((*admin)->DeleteTopic(name, kAdminTimeout));
+    }
+    for (const std::string& name : {sink->topic_, sink->quarantine_}) {
+      TopicSpec spec;
+      spec.name = name;
+      spec.partitions = partitions;
+      spec.configs = {{"retention.ms", "-1"}, {"max.message.bytes", "10485760"}};
+      // A deleted topic of the same name can take a moment to go away.
+      Status st;
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        st = (*admin)->CreateTopic(spec, kAdminTimeout);
+        if (st.ok() || st.message().find("marked for deletion") == std::string::npos) break;
+        std::this_thread::sleep_for(Millis(200));
+      }
+      LIFELINE_RETURN_IF_ERROR(st.WithContext("sandbox topic " + name));
+      LIFELINE_RETURN_IF_ERROR((*admin)->WaitForTopic(name, partitions, kAdminTimeout));
+    }
+    ProducerOptions popts;
+    popts.client_id = "lifeline-replay";
+    popts.transactional_id = "lifeline-replay-" + t.topic;
+    popts.linger_ms = 5;
+    if (!config.Get("transaction.timeout.ms")) config.Set("transaction.timeout.ms", "900000");
+    if (!config.Get("message.max.bytes")) config.Set("message.max.bytes", "10485760");
+    auto producer = Producer::Create(config, popts);
+    if (!producer.ok()) return producer.status().WithContext("sandbox cluster");
+    sink->producer_ = std::move(producer).value();
+    LIFELINE_RETURN_IF_ERROR(sink->producer_->InitTransactions(kAdminTimeout));
+    LIFELINE_RETURN_IF_ERROR(sink->producer_->BeginTransaction());
+    return sink;
+  }
+
+  Status Add(const Record& r, const Outcome& outcome) {
+    Record copy = r;
+    if (outcome.kind == Outcome::Kind::kQuarantined) {
+      copy.topic = Topic(quarantine_);
+      copy.headers.push_back({"lifeline.quarantine.reason", outcome.reason});
+      copy.headers.push_back(
+          {"lifeline.source",
+           fmt::format("{}/{}/{}", r.topic.value(), r.partition.value(), r.offset.value())});
+    } else {
+      copy.topic = Topic(topic_);
+      ++written_;
+    }
+    copy.timestamp_type = TimestampType::kCreateTime;
+    LIFELINE_RETURN_IF_ERROR(producer_->Send(copy));
+    producer_->Poll(Millis(0));
+    return Status::Ok();
+  }
+
+  Status Commit() {
+    LIFELINE_RETURN_IF_ERROR(producer_->Flush(Millis(600000)));
+    return producer_->CommitTransaction(Millis(600000));
+  }
+
+  int64_t written() const { return written_; }
+
+ private:
+  TopicSink() = default;
+  std::string topic_, quarantine_;
+  std::unique_ptr<Producer> producer_;
+  int64_t written_ = 0;
+};
+
+std::string NowRfc3339() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return envelope::FormatRfc3339(
+      TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+}
+
+}  // namespace
+
+Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress) {
+  const auto started = Clock::now();
+  ReplaySummary summary;
+  summary.into = o.into;
+  summary.topic = o.topic;
+  if (o.into.empty()) {
+    return Status::Usage("--into is required: a new FILE.db, or kafka://HOST:PORT/TOPIC");
+  }
+  const bool to_kafka = o.into.rfind(kKafkaScheme, 0) == 0;
+  std::optional<KafkaTarget> kafka_target;
+  if (to_kafka) {
+    auto t = ParseKafkaInto(o.into);
+    if (!t.ok()) return t.status();
+    kafka_target = *t;
+  } else {
+    std::error_code ec;
+    if (fs::exists(o.into, ec) && !o.force) {
+      return Status::Usage(fmt::format(
+          "{} already exists; a sandbox must be new: choose another path or pass --force to "
+          "replace it",
+          o.into));
+    }
+    const fs::path parent = fs::path(o.into).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, ec)) {
+      return Status::Usage(
+          fmt::format("--into {}: directory {} does not exist", o.into, parent.string()));
+    }
+  }
+
+  auto admin = Admin::Create(o.source);
+  if (!admin.ok()) return admin.status().WithContext("source");
+  auto partitions = (*admin)->PartitionCount(o.topic, kAdminTimeout);
+  if (!partitions.ok()) return partitions.status().WithContext("source");
+  summary.cluster_id = ClusterId((*admin)->handle());
+  TopicReadOptions read;
+  read.topic = o.topic;
+  LIFELINE_RETURN_IF_ERROR(ResolveRange(**admin, o, *partitions, &read, &summary));
+
+  Registry registry;
+  std::unique_ptr<TopicSink> sink;
+  std::optional<PartialFile> partial;
+  std::optional<sqlite::Db> db;
+  std::optional<SandboxWriter> writer;
+  if (to_kafka) {
+    auto s = TopicSink::Open(o, *kafka_target, *partitions);
+    if (!s.ok()) return s.status();
+    sink = std::move(s).value();
+  } else {
+    RemoveStalePartials(o.into);
+    partial.emplace(fmt::format("{}.partial.{}", o.into, getpid()));
+    partial->Remove();
+    auto opened = sqlite::Db::Open(partial->path(), sqlite::Db::Mode::kCreate);
+    if (!opened.ok()) return opened.status();
+    db.emplace(std::move(opened).value());
+    // A private file until it is renamed into place: no WAL (a sandbox is
+    // one file), no fsync per commit (one fsync before the rename).
+    LIFELINE_RETURN_IF_ERROR(
+        db->Exec("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536"));
+    writer.emplace(&*db);
+    LIFELINE_RETURN_IF_ERROR(writer->Begin());
+  }
+
+  auto last_progress = Clock::now();
+  Status st = ReadTopic(o.source, read, [&](const Record& r) {
+    const Outcome outcome = registry.Apply(r);
+    if (writer) LIFELINE_RETURN_IF_ERROR(writer->Add(r, outcome));
+    if (sink) LIFELINE_RETURN_IF_ERROR(sink->Add(r, outcome));
+    if (progress && Clock::now() - last_progress > std::chrono::seconds(1)) {
+      last_progress = Clock::now();
+      progress(registry.read());
+    }
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext("replay " + o.topic);
+  registry.Finish();
+
+  summary.read = registry.read();
+  summary.applied = registry.applied();
+  summary.duplicates = registry.duplicates();
+  summary.quarantined = registry.quarantined();
+  summary.violations = registry.violations();
+  summary.prompts = static_cast<int64_t>(registry.prompts().size());
+  for (const auto& [digest, q] : registry.quarantine()) {
+    summary.quarantine_by_reason[q.reason] += q.copies;
+  }
+  for (const auto& [id, p] : registry.prompts()) {
+    for (const ViolationRow& v : p.violations) ++summary.violations_by_code[v.code];
+  }
+  if (summary.read != summary.applied + summary.duplicates + summary.quarantined) {
+    return Status::Infra(
+        fmt::format("replay lost track of records: read {} != applied {} + "
+                    "duplicates {} + quarantined {}",
+                    summary.read, summary.applied, summary.duplicates, summary.quarantined));
+  }
+
+  if (sink) {
+    LIFELINE_RETURN_IF_ERROR(sink->Commit().WithContext("sandbox topic"));
+    summary.written = sink->written();
+  } else {
+    nlohmann::ordered_json ranges = nlohmann::ordered_json::object();
+    for (const auto& [p, r] : summary.ranges) ranges[std::to_string(p)] = {r.first, r.second};
+    std::vector<std::pair<std::string, std::string>> meta = {
+        {"format", std::to_string(kSandboxFormat)},
+        {"lifeline_version", kVersion},
+        {"created_at", NowRfc3339()},
+        {"source_bootstrap", o.source.bootstrap()},
+        {"cluster_id", summary.cluster_id},
+        {"topic", o.topic},
+        {"partitions", std::to_string(*partitions)},
+        {"ranges", ranges.dump()},
+        {"read", std::to_string(summary.read)},
+        {"applied", std::to_string(summary.applied)},
+        {"duplicates", std::to_string(summary.duplicates)},
+        {"quarantined", std::to_string(summary.quarantined)},
+        {"violations", std::to_string(summary.violations)},
+        {"prompts", std::to_string(summary.prompts)},
+    };
+    LIFELINE_RETURN_IF_ERROR(writer->Finish(registry, meta));
+    auto ranges_stmt = db->Prepare("INSERT INTO replay_ranges VALUES(?,?,?,?)");
+    if (!ranges_stmt.ok()) return ranges_stmt.status();
+    auto counts = db->Prepare("SELECT partition, count(*) FROM provenance GROUP BY partition");
+    if (!counts.ok()) return counts.status();
+    std::map<int64_t, int64_t> per_partition;
+    for (;;) {
+      auto row = counts->Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      per_partition[counts->Int(0)] = counts->Int(1);
+    }
+    counts = sqlite::Stmt();
+    for (const auto& [p, r] : summary.ranges) {
+      LIFELINE_RETURN_IF_ERROR(ranges_stmt->Bind(1, int64_t{p})
+                                   .Bind(2, r.first)
+                                   .Bind(3, r.second)
+                                   .Bind(4, per_partition[p])
+                                   .Run());
+    }
+    ranges_stmt = sqlite::Stmt();
+    auto hash = HashState(*db, false);
+    if (!hash.ok()) return hash.status();
+    summary.state = std::move(hash).value();
+    LIFELINE_RETURN_IF_ERROR(writer->SetMeta("state_hash", summary.state.total.Hex()));
+    LIFELINE_RETURN_IF_ERROR(writer->SetMeta("complete", "true"));
+    LIFELINE_RETURN_IF_ERROR(writer->Commit());
+    LIFELINE_RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=DELETE"));
+    writer.reset();
+    db.reset();  // closes the file
+    LIFELINE_RETURN_IF_ERROR(SyncPath(partial->path(), false));
+    LIFELINE_RETURN_IF_ERROR(Publish(partial->path(), o.into, o.force));
+    partial->Keep();
+  }
+  summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return summary;
+}
+
+Result<StateDigest> HashSandbox(const std::string& path, bool by_prompt) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    return Status::Usage(fmt::format("{}: no such sandbox file", path));
+  }
+  auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
+  if (!db.ok()) return db.status();
+  auto meta = ReadMeta(*db, path);
+  if (!meta.ok()) return meta.status();
+  return HashState(*db, by_prompt);
+}
+
+std::string FormatSummaryText(const ReplaySummary& s) {
+  std::string out = fmt::format(
+      "replayed {} into {}: {} records read = {} applied + {} duplicate(s) + {} quarantined; "
+      "{} prompt(s), {} violation(s)\n",
+      s.topic, s.into, s.read, s.applied, s.duplicates, s.quarantined, s.prompts, s.violations);
+  for (const auto& [p, r] : s.ranges) {
+    out += fmt::format("  partition {}: offsets [{}, {})\n", p, r.first, r.second);
+  }
+  if (!s.quarantine_by_reason.empty()) {
+    out += "  quarantined by reason:";
+    for (const auto& [reason, n] : s.quarantine_by_reason) out += fmt::format(" {}={}", reason, n);
+    out += "\n";
+  }
+  if (!s.violations_by_code.empty()) {
+    out += "  violations:";
+    for (const auto& [code, n] : s.violations_by_code) out += fmt::format(" {}={}", code, n);
+    out += "\n";
+  }
+  if (s.into.rfind(kKafkaScheme, 0) == 0) {
+    out += fmt::format("  sandbox topic: {} valid event(s) written, {} to the quarantine topic\n",
+                       s.written, s.quarantined);
+  } else {
+    out += fmt::format("  state hash {}\n", s.state.total.Hex());
+  }
+  out += fmt::format("  {:.2f} s ({:.0f} records/s)\n", s.seconds,
+                     s.seconds > 0 ? s.read / s.seconds : 0.0);
+  return out;
+}
+
+std::string FormatSummaryJson(const ReplaySummary& s) {
+  nlohmann::ordered_json j;
+  j["into"] = s.into;
+  j["topic"] = s.topic;
+  j["cluster_id"] = s.cluster_id;
+  j["read"] = s.read;
+  j["applied"] = s.applied;
+  j["duplicates"] = s.duplicates;
+  j["quarantined"] = s.quarantined;
+  j["violations"] = s.violations;
+  j["prompts"] = s.prompts;
+  j["quarantine_by_reason"] = s.quarantine_by_reason;
+  j["violations_by_code"] = s.violations_by_code;
+  nlohmann::ordered_json ranges = nlohmann::ordered_json::object();
+  for (const auto& [p, r] : s.ranges) ranges[std::to_string(p)] = {r.first, r.second};
+  j["ranges"] = ranges;
+  if (s.into.rfind(kKafkaScheme, 0) == 0) {
+    j["written"] = s.written;
+  } else {
+    j["state_hash"] = s.state.total.Hex();
+  }
+  j["seconds"] = s.seconds;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace lifeline::replay

@@ -1,0 +1,40 @@
+// The state hash (architecture.md, "Replay and the state hash"): XXH3-128
+// over a canonical, type-tagged, length-prefixed encoding of every logical
+// table, rows in primary-key order. Computed from the database, so any
+// sandbox file can be hashed, by replay or by `lifeline state hash`.
+//
+// Encoding (docs/replay.md): per table, for each row 'r' then each column as
+// 'N' (null) | 'I' + int64 LE | 'R' + IEEE-754 bits LE | 'T' + u64 LE length
+// + bytes | 'B' + u64 LE length + bytes. The table digest is XXH3-128 of its
+// rows; the total is XXH3-128 over, per table in LogicalTables() order, the
+// length-prefixed name, the row count (u64 LE) and the table digest (16
+// bytes, high word first, big endian). A prompt's digest is XXH3-128 over,
+// per table that has rows of it, the length-prefixed table name and those
+// rows; quarantined records belong to no prompt.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/record.h"
+#include "core/sqlite.h"
+#include "core/status.h"
+
+namespace lifeline::replay {
+
+struct TableDigest {
+  std::string table;
+  int64_t rows = 0;
+  Digest128 digest;
+};
+
+struct StateDigest {
+  Digest128 total;
+  std::vector<TableDigest> tables;           // LogicalTables() order
+  std::map<std::string, Digest128> prompts;  // filled when asked for
+};
+
+Result<StateDigest> HashState(sqlite::Db& db, bool by_prompt);
+
+}  // namespace lifeline::replay

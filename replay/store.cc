@@ -1,0 +1,408 @@
+#include "replay/store.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace lifeline::replay {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE prompts(
+  prompt_id TEXT NOT NULL PRIMARY KEY, events INTEGER NOT NULL, versions INTEGER NOT NULL,
+  first_event_id TEXT, first_time_ms INTEGER, last_event_id TEXT, last_time_ms INTEGER
+) WITHOUT ROWID;
+CREATE TABLE versions(
+  prompt_id TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL, proposed INTEGER NOT NULL,
+  template_sha256 TEXT, template_variables TEXT, model TEXT, retrieval_policy TEXT,
+  tool_schema TEXT, safety_policy TEXT, proposer TEXT, proposed_event_id TEXT,
+  proposed_at_ms INTEGER, decision TEXT, approver TEXT, approval_ticket TEXT,
+  decision_event_id TEXT, decided_at_ms INTEGER, evaluations INTEGER NOT NULL,
+  last_evaluation_event_id TEXT, last_evaluation_suite TEXT, last_evaluation_dataset TEXT,
+  last_evaluation_passed INTEGER, last_evaluation_score REAL,
+  retired_event_id TEXT, retired_at_ms INTEGER,
+  PRIMARY KEY(prompt_id, version)
+) WITHOUT ROWID;
+CREATE TABLE approvals(
+  prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT, decision TEXT, approver TEXT,
+  ticket TEXT, actor TEXT, event_id TEXT, time_ms INTEGER, PRIMARY KEY(prompt_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE evaluations(
+  prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT, suite TEXT, dataset TEXT,
+  passed INTEGER, score REAL, actor TEXT, event_id TEXT, time_ms INTEGER,
+  PRIMARY KEY(prompt_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE deployments(
+  prompt_id TEXT NOT NULL, scope TEXT NOT NULL, version TEXT, percent INTEGER, via TEXT,
+  event_id TEXT, actor TEXT, since_seq INTEGER, since_event_id TEXT, since_time_ms INTEGER,
+  PRIMARY KEY(prompt_id, scope)
+) WITHOUT ROWID;
+CREATE TABLE deployment_history(
+  prompt_id TEXT NOT NULL, scope TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT,
+  percent INTEGER, via TEXT, event_id TEXT, actor TEXT, from_time_ms INTEGER,
+  activated_seq INTEGER, to_seq INTEGER, to_event_id TEXT, to_time_ms INTEGER,
+  PRIMARY KEY(prompt_id, scope, seq)
+) WITHOUT ROWID;
+CREATE TABLE rollbacks(
+  prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT, scope TEXT, from_version TEXT,
+  to_version TEXT, replaced_version TEXT, reason TEXT, initiator TEXT,
+  expected_consumers TEXT, time_ms INTEGER, target_deployed_before INTEGER,
+  PRIMARY KEY(prompt_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE violations(
+  prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, code TEXT NOT NULL, event_id TEXT,
+  version TEXT, detail TEXT, PRIMARY KEY(prompt_id, seq, code)
+) WITHOUT ROWID;
+CREATE TABLE quarantine(
+  record_digest TEXT NOT NULL PRIMARY KEY, reason TEXT NOT NULL, detail TEXT, event_id TEXT,
+  key BLOB, value BLOB, headers TEXT, timestamp_ms INTEGER, timestamp_type TEXT,
+  copies INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE event_log(
+  prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT, kind TEXT, version TEXT,
+  actor TEXT, time_ms INTEGER, outcome TEXT, content_digest TEXT
+);
+CREATE TABLE provenance(
+  partition INTEGER NOT NULL, "offset" INTEGER NOT NULL, timestamp_ms INTEGER,
+  timestamp_type TEXT, outcome TEXT NOT NULL, prompt_id TEXT, seq INTEGER,
+  quarantine_digest TEXT
+);
+CREATE TABLE replay_ranges(
+  partition INTEGER NOT NULL PRIMARY KEY, start_offset INTEGER, end_offset INTEGER,
+  records INTEGER
+);
+CREATE TABLE replay_meta(key TEXT NOT NULL PRIMARY KEY, value TEXT) WITHOUT ROWID;
+)sql";
+
+// Built after the appends, as architecture.md advises.
+constexpr const char* kIndexes = R"sql(
+CREATE UNIQUE INDEX event_log_pk ON event_log(prompt_id, seq);
+CREATE UNIQUE INDEX provenance_pk ON provenance(partition, "offset");
+CREATE INDEX provenance_event ON provenance(prompt_id, seq);
+CREATE VIEW quarantine_at AS
+  SELECT p.partition, p."offset", q.* FROM provenance p
+  JOIN quarantine q ON q.record_digest = p.quarantine_digest;
+)sql";
+
+std::string_view OutcomeName(Outcome::Kind k) {
+  switch (k) {
+    case Outcome::Kind::kApplied:
+      return "applied";
+    case Outcome::Kind::kDuplicate:
+      return "duplicate";
+    case Outcome::Kind::kQuarantined:
+      return "quarantined";
+  }
+  return "?";
+}
+
+bool ValidUtf8(std::string_view s) {
+  try {
+    (void)nlohmann::json(std::string(s)).dump();
+    return true;
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) out += kDigits[c >> 4], out += kDigits[c & 15];
+  return out;
+}
+
+// Headers as JSON: [{"name": ..., "value": ...}], a value that is not UTF-8
+// as "value_hex", a null value as null.
+std::string HeadersJson(const std::vector<Header>& headers) {
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const Header& h : headers) {
+    nlohmann::ordered_json j;
+    j["name"] = ValidUtf8(h.name) ? h.name : Hex(h.name);
+    if (!h.value) {
+      j["value"] = nullptr;
+    } else if (ValidUtf8(*h.value)) {
+      j["value"] = *h.value;
+    } else {
+      j["value_hex"] = Hex(*h.value);
+    }
+    arr.push_back(std::move(j));
+  }
+  return arr.dump();
+}
+
+std::string JsonList(const std::vector<std::string>& items) {
+  return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string StatusOf(const PromptState& p, const std::string& version, const VersionRow& v) {
+  if (v.retired) return "retired";
+  for (const auto& [scope, index] : p.active) {
+    if (p.history[index].version == version) return "deployed";
+  }
+  if (!v.decision.empty()) return v.decision;
+  return v.proposed ? "proposed" : "unproposed";
+}
+
+Status WriteState(sqlite::Db& db, const Registry& registry) {
+  auto prompt = db.Prepare("INSERT INTO prompts VALUES(?,?,?,?,?,?,?)");
+  auto version = db.Prepare(
+      "INSERT INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto approval = db.Prepare("INSERT INTO approvals VALUES(?,?,?,?,?,?,?,?,?)");
+  auto evaluation = db.Prepare("INSERT INTO evaluations VALUES(?,?,?,?,?,?,?,?,?,?)");
+  auto deployment = db.Prepare("INSERT INTO deployments VALUES(?,?,?,?,?,?,?,?,?,?)");
+  auto history = db.Prepare("INSERT INTO deployment_history VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto rollback = db.Prepare("INSERT INTO rollbacks VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto violation = db.Prepare("INSERT INTO violations VALUES(?,?,?,?,?,?)");
+  auto quarantine = db.Prepare("INSERT INTO quarantine VALUES(?,?,?,?,?,?,?,?,?,?)");
+  for (auto* s : {&prompt, &version, &approval, &evaluation, &deployment, &history, &rollback,
+                  &violation, &quarantine}) {
+    if (!s->ok()) return s->status();
+  }
+  for (const auto& [id, p] : registry.prompts()) {
+    LIFELINE_RETURN_IF_ERROR(prompt->Bind(1, id)
+                                 .Bind(2, p.events)
+                                 .Bind(3, static_cast<int64_t>(p.versions.size()))
+                                 .Bind(4, p.first_event_id)
+                                 .Bind(5, p.first_ms)
+                                 .Bind(6, p.last_event_id)
+                                 .Bind(7, p.last_ms)
+                                 .Run());
+    for (const auto& [name, v] : p.versions) {
+      sqlite::Stmt& s = *version;
+      s.Bind(1, id).Bind(2, name).Bind(3, StatusOf(p, name, v)).Bind(4, int64_t{v.proposed});
+      if (v.proposed) {
+        s.Bind(5, v.tmpl.sha256)
+            .Bind(6, JsonList(v.tmpl.variables))
+            .Bind(7, v.deps.model)
+            .Bind(8, v.deps.retrieval_policy)
+            .Bind(9, v.deps.tool_schema)
+            .Bind(10, v.deps.safety_policy)
+            .Bind(11, v.proposer)
+            .Bind(12, v.proposed_event_id)
+            .Bind(13, v.proposed_at);
+      }
+      if (!v.decision.empty()) {
+        s.Bind(14, v.decision)
+            .Bind(15, v.approver)
+            .Bind(16, v.approval_ticket)
+            .Bind(17, v.decision_event_id)
+            .Bind(18, v.decided_at);
+      }
+      s.Bind(19, v.evaluations);
+      if (v.last_evaluation) {
+        const EvaluationRow& e = *v.last_evaluation;
+        s.Bind(20, e.event_id)
+            .Bind(21, e.suite)
+            .Bind(22, e.dataset)
+            .Bind(23, int64_t{e.passed})
+            .Bind(24, e.score);
+      }
+      if (v.retired) s.Bind(25, v.retired_event_id).Bind(26, v.retired_at);
+      LIFELINE_RETURN_IF_ERROR(s.Run());
+    }
+    for (const ApprovalRow& a : p.approvals) {
+      LIFELINE_RETURN_IF_ERROR(approval->Bind(1, id)
+                                   .Bind(2, a.seq)
+                                   .Bind(3, a.version)
+                                   .Bind(4, a.decision)
+                                   .Bind(5, a.approver)
+                                   .Bind(6, a.ticket)
+                                   .Bind(7, a.actor)
+                                   .Bind(8, a.event_id)
+                                   .Bind(9, a.time_ms)
+                                   .Run());
+    }
+    for (const EvaluationRow& e : p.evaluations) {
+      LIFELINE_RETURN_IF_ERROR(evaluation->Bind(1, id)
+                                   .Bind(2, e.seq)
+                                   .Bind(3, e.version)
+                                   .Bind(4, e.suite)
+                                   .Bind(5, e.dataset)
+                                   .Bind(6, int64_t{e.passed})
+                                   .Bind(7, e.score)
+                                   .Bind(8, e.actor)
+                                   .Bind(9, e.event_id)
+                                   .Bind(10, e.time_ms)
+                                   .Run());
+    }
+    for (const auto& [scope, index] : p.active) {
+      const HistoryRow& h = p.history[index];
+      const HistoryRow* activation = &h;
+      for (const HistoryRow& r : p.history) {
+        if (r.seq == h.activated_seq) activation = &r;
+      }
+      LIFELINE_RETURN_IF_ERROR(deployment->Bind(1, id)
+                                   .Bind(2, scope)
+                                   .Bind(3, h.version)
+                                   .Bind(4, int64_t{h.percent})
+                                   .Bind(5, h.via)
+                                   .Bind(6, h.event_id)
+                                   .Bind(7, h.actor)
+                                   .Bind(8, h.activated_seq)
+                                   .Bind(9, activation->event_id)
+                                   .Bind(10, activation->from_ms)
+                                   .Run());
+    }
+    for (const HistoryRow& h : p.history) {
+      sqlite::Stmt& s = *history;
+      s.Bind(1, id)
+          .Bind(2, h.scope)
+          .Bind(3, h.seq)
+          .Bind(4, h.version)
+          .Bind(5, int64_t{h.percent})
+          .Bind(6, h.via)
+          .Bind(7, h.event_id)
+          .Bind(8, h.actor)
+          .Bind(9, h.from_ms)
+          .Bind(10, h.activated_seq);
+      if (h.to_seq) s.Bind(11, *h.to_seq).Bind(12, h.to_event_id).Bind(13, *h.to_ms);
+      LIFELINE_RETURN_IF_ERROR(s.Run());
+    }
+    for (const RollbackRow& r : p.rollbacks) {
+      LIFELINE_RETURN_IF_ERROR(rollback->Bind(1, id)
+                                   .Bind(2, r.seq)
+                                   .Bind(3, r.event_id)
+                                   .Bind(4, r.scope)
+                                   .Bind(5, r.from_version)
+                                   .Bind(6, r.to_version)
+                                   .Bind(7, r.replaced_version)
+                                   .Bind(8, r.reason)
+                                   .Bind(9, r.initiator)
+                                   .Bind(10, JsonList(r.expected_consumers))
+                                   .Bind(11, r.time_ms)
+                                   .Bind(12, int64_t{r.target_deployed_before})
+                                   .Run());
+    }
+    for (const ViolationRow& v : p.violations) {
+      LIFELINE_RETURN_IF_ERROR(violation->Bind(1, id)
+                                   .Bind(2, v.seq)
+                                   .Bind(3, v.code)
+                                   .Bind(4, v.event_id)
+                                   .Bind(5, v.version)
+                                   .Bind(6, v.detail)
+                                   .Run());
+    }
+  }
+  for (const auto& [digest, q] : registry.quarantine()) {
+    sqlite::Stmt& s = *quarantine;
+    s.Bind(1, digest).Bind(2, q.reason).Bind(3, q.detail);
+    if (!q.event_id.empty()) s.Bind(4, q.event_id);
+    if (q.record.key) s.BindBlob(5, *q.record.key);
+    if (q.record.value) s.BindBlob(6, *q.record.value);
+    s.Bind(7, HeadersJson(q.record.headers))
+        .Bind(8, q.record.timestamp.value())
+        .Bind(9, std::string(TimestampTypeName(q.record.timestamp_type)))
+        .Bind(10, q.copies);
+    LIFELINE_RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<LogicalTable>& LogicalTables() {
+  static const std::vector<LogicalTable> kTables = {
+      {"prompts", "prompt_id", true},
+      {"versions", "prompt_id, version", true},
+      {"approvals", "prompt_id, seq", true},
+      {"evaluations", "prompt_id, seq", true},
+      {"deployments", "prompt_id, scope", true},
+      {"deployment_history", "prompt_id, scope, seq", true},
+      {"rollbacks", "prompt_id, seq", true},
+      {"violations", "prompt_id, seq, code", true},
+      {"quarantine", "record_digest", false},
+      {"event_log", "prompt_id, seq", true},
+  };
+  return kTables;
+}
+
+Status SandboxWriter::Begin() {
+  LIFELINE_RETURN_IF_ERROR(db_->Exec(kSchema).WithContext("sandbox schema"));
+  txn_ = std::make_unique<sqlite::Transaction>(*db_);
+  LIFELINE_RETURN_IF_ERROR(txn_->begun());
+  auto log = db_->Prepare("INSERT INTO event_log VALUES(?,?,?,?,?,?,?,?,?)");
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
+  auto prov = db_->Prepare("INSERT INTO provenance VALUES(?,?,?,?,?,?,?,?)");
+  if (!prov.ok()) return prov.status();
+  provenance_ = std::move(prov).value();
+  return Status::Ok();
+}
+
+Status SandboxWriter::Add(const Record& record, const Outcome& outcome) {
+  provenance_.Bind(1, int64_t{record.partition.value()})
+      .Bind(2, record.offset.value())
+      .Bind(3, record.timestamp.value())
+      .Bind(4, std::string(TimestampTypeName(record.timestamp_type)))
+      .Bind(5, OutcomeName(outcome.kind));
+  if (outcome.kind == Outcome::Kind::kQuarantined) {
+    provenance_.Bind(8, outcome.quarantine_key);
+  } else {
+    const LogRow& l = outcome.log;
+    provenance_.Bind(6, outcome.prompt->prompt_id).Bind(7, l.seq);
+    LIFELINE_RETURN_IF_ERROR(log_.Bind(1, outcome.prompt->prompt_id)
+                                 .Bind(2, l.seq)
+                                 .Bind(3, l.event_id)
+                                 .Bind(4, l.kind)
+                                 .Bind(5, l.version)
+                                 .Bind(6, l.actor)
+                                 .Bind(7, l.time_ms)
+                                 .Bind(8, l.outcome)
+                                 .Bind(9, l.content.Hex())
+                                 .Run());
+  }
+  return provenance_.Run();
+}
+
+Status SandboxWriter::SetMeta(const std::string& key, const std::string& value) {
+  auto s = db_->Prepare("INSERT OR REPLACE INTO replay_meta VALUES(?,?)");
+  if (!s.ok()) return s.status();
+  return s->Bind(1, key).Bind(2, value).Run();
+}
+
+Status SandboxWriter::Finish(const Registry& registry,
+                             const std::vector<std::pair<std::string, std::string>>& meta) {
+  LIFELINE_RETURN_IF_ERROR(WriteState(*db_, registry).WithContext("sandbox state"));
+  LIFELINE_RETURN_IF_ERROR(db_->Exec(kIndexes).WithContext("sandbox indexes"));
+  for (const auto& [k, v] : meta) LIFELINE_RETURN_IF_ERROR(SetMeta(k, v));
+  return Status::Ok();
+}
+
+Status SandboxWriter::Commit() {
+  log_ = sqlite::Stmt();
+  provenance_ = sqlite::Stmt();
+  LIFELINE_RETURN_IF_ERROR(txn_->Commit());
+  txn_.reset();
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(sqlite::Db& db,
+                                                                  const std::string& path) {
+  auto s = db.Prepare("SELECT key, value FROM replay_meta ORDER BY key");
+  if (!s.ok()) {
+    return Status::Usage(
+        fmt::format("{} is not a lifeline sandbox (no replay_meta table); "
+                    "create one with `lifeline replay --into {}`",
+                    path, path));
+  }
+  std::vector<std::pair<std::string, std::string>> meta;
+  bool complete = false;
+  for (;;) {
+    auto row = s->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    meta.emplace_back(s->Text(0), s->IsNull(1) ? "" : s->Text(1));
+    if (meta.back().first == "complete" && meta.back().second == "true") complete = true;
+  }
+  if (!complete) {
+    return Status::Usage(
+        fmt::format("{} is not a complete lifeline sandbox (its replay did not "
+                    "finish); replay again",
+                    path));
+  }
+  return meta;
+}
+
+}  // namespace lifeline::replay

@@ -1,0 +1,58 @@
+// The sandbox database: schema, the appends replay makes while it reads, and
+// the registry state written once at the end (architecture.md: fold in
+// memory, append the logs, write the state tables once, index last).
+//
+// Logical tables (hashed): prompts, versions, approvals, evaluations,
+// deployments, deployment_history, rollbacks, violations, quarantine,
+// event_log. Provenance tables (not hashed): provenance, replay_ranges,
+// replay_meta. docs/replay.md documents every column.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/sqlite.h"
+#include "core/status.h"
+#include "replay/registry.h"
+
+namespace lifeline::replay {
+
+inline constexpr int kSandboxFormat = 1;
+
+// Appends while a replay runs; Finish writes the state and the indexes. One
+// transaction from Begin to Finish: a sandbox is whole or absent.
+class SandboxWriter {
+ public:
+  explicit SandboxWriter(sqlite::Db* db) : db_(db) {}
+  // Creates the schema (the database must be empty) and opens the transaction.
+  Status Begin();
+  // One record read: its log row (applied or duplicate) and its provenance.
+  Status Add(const Record& record, const Outcome& outcome);
+  // The registry's tables, indexes, and the metadata `meta` (key, value).
+  Status Finish(const Registry& registry,
+                const std::vector<std::pair<std::string, std::string>>& meta);
+  Status SetMeta(const std::string& key, const std::string& value);
+  Status Commit();
+
+ private:
+  sqlite::Db* db_;
+  std::unique_ptr<sqlite::Transaction> txn_;
+  sqlite::Stmt log_, provenance_;
+};
+
+// The names of the logical tables in hashing order, with the ORDER BY that
+// gives primary-key order. `prompt_column` is true when column 0 is the
+// prompt id (for the per-prompt breakdown).
+struct LogicalTable {
+  const char* name;
+  const char* order_by;
+  bool prompt_column;
+};
+const std::vector<LogicalTable>& LogicalTables();
+
+// Reads replay_meta; an error when the file is not a complete lifeline
+// sandbox (names the file and what is wrong).
+Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(sqlite::Db& db,
+                                                                  const std::string& path);
+
+}  // namespace lifeline::replay

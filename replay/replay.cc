@@ -206,8 +206,14 @@ class TopicSink {
     popts.linger_ms = 5;
     if (!config.Get("transaction.timeout.ms")) config.Set("transaction.timeout.ms", "900000");
     if (!config.Get("message.max.bytes")) config.Set("message.max.bytes", "10485760");
-    auto producer = Producer::Create(config, popts);
+    TopicSink* raw = sink.get();
+    auto producer = Producer::Create(config, popts, [raw](const DeliveryReport& dr) {
+      if (dr.err) return;
+      int64_t& end = raw->ends_[dr.where];
+      end = std::max(end, dr.offset.value() + 1);
+    });
     if (!producer.ok()) return producer.status().WithContext("sandbox cluster");
+    sink->admin_ = std::move(admin).value();
     sink->producer_ = std::move(producer).value();
     LIFELINE_RETURN_IF_ERROR(sink->producer_->InitTransactions(kAdminTimeout));
     LIFELINE_RETURN_IF_ERROR(sink->producer_->BeginTransaction());
@@ -232,9 +238,28 @@ class TopicSink {
     return Status::Ok();
   }
 
+  // Commits, then waits until read_committed consumers can see every record:
+  // the commit returns before the brokers have written the transaction
+  // markers, and a consumer that starts earlier would see an empty sandbox.
   Status Commit() {
     LIFELINE_RETURN_IF_ERROR(producer_->Flush(Millis(600000)));
-    return producer_->CommitTransaction(Millis(600000));
+    LIFELINE_RETURN_IF_ERROR(producer_->CommitTransaction(Millis(600000)));
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    for (const auto& [tp, end] : ends_) {
+      for (;;) {
+        auto wm = admin_->Watermarks(tp, kAdminTimeout);
+        if (!wm.ok()) return wm.status();
+        if (wm->high.value() >= end) break;
+        if (Clock::now() > deadline) {
+          return Status::Infra(fmt::format(
+              "{} [{}]: the committed records are still not visible after 60 s (last stable "
+              "offset {}, expected {})",
+              tp.topic.value(), tp.partition.value(), wm->high.value(), end));
+        }
+        std::this_thread::sleep_for(Millis(50));
+      }
+    }
+    return Status::Ok();
   }
 
   int64_t written() const { return written_; }
@@ -242,7 +267,9 @@ class TopicSink {
  private:
   TopicSink() = default;
   std::string topic_, quarantine_;
+  std::unique_ptr<Admin> admin_;
   std::unique_ptr<Producer> producer_;
+  std::map<TopicPartition, int64_t> ends_;  // per partition: last delivered offset + 1
   int64_t written_ = 0;
 };
 

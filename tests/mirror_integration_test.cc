@@ -19,14 +19,15 @@
 #include "mirror/mirror.h"
 #include "tests/test_support.h"
 
-extern char** environ;
-
 namespace lifeline {
 namespace {
 
 using mirror::MapSet;
 using mirror::PartitionKey;
+using testing::ReadFile;
+using testing::Spawn;
 using testing::UniqueName;
+using testing::WaitExit;
 
 struct Copy {
   int64_t offset;
@@ -55,34 +56,6 @@ std::vector<Digest128> DigestsFrom(const std::vector<Copy>& records, int64_t off
     if (c.offset >= offset) out.push_back(c.digest);
   }
   return out;
-}
-
-// Runs the lifeline binary; returns its pid.
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv_s = {LIFELINE_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // A `--summary-json` file, or null when it is missing or unreadable.

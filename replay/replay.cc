@@ -356,6 +356,14 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   });
   if (!st.ok()) return st.WithContext("replay " + o.topic);
   registry.Finish();
+  auto phase = Clock::now();
+  summary.read_seconds = std::chrono::duration<double>(phase - started).count();
+  auto lap = [&phase] {
+    const auto now = Clock::now();
+    const double s = std::chrono::duration<double>(now - phase).count();
+    phase = now;
+    return s;
+  };
 
   summary.read = registry.read();
   summary.applied = registry.applied();
@@ -419,9 +427,11 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
                                    .Run());
     }
     ranges_stmt = sqlite::Stmt();
+    summary.write_seconds = lap();
     auto hash = HashState(*db, false);
     if (!hash.ok()) return hash.status();
     summary.state = std::move(hash).value();
+    summary.hash_seconds = lap();
     LIFELINE_RETURN_IF_ERROR(writer->SetMeta("state_hash", summary.state.total.Hex()));
     LIFELINE_RETURN_IF_ERROR(writer->SetMeta("complete", "true"));
     LIFELINE_RETURN_IF_ERROR(writer->Commit());
@@ -499,6 +509,9 @@ std::string FormatSummaryJson(const ReplaySummary& s) {
     j["state_hash"] = s.state.total.Hex();
   }
   j["seconds"] = s.seconds;
+  j["read_seconds"] = s.read_seconds;
+  j["write_seconds"] = s.write_seconds;
+  j["hash_seconds"] = s.hash_seconds;
   return j.dump(2) + "\n";
 }
 

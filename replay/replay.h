@@ -53,6 +53,9 @@ struct ReplaySummary {
   int64_t written = 0;                                    // kafka:// sandbox: records written
   StateDigest state;                                      // file sandbox only
   double seconds = 0;
+  // Where the time went: reading and folding, writing the state tables and
+  // indexes, hashing (file sandbox).
+  double read_seconds = 0, write_seconds = 0, hash_seconds = 0;
 };
 
 // Called about once a second while reading, with the records read so far.

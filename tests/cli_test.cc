@@ -31,7 +31,8 @@ CliRun Lifeline(const std::string& args) {
 TEST(Cli, HelpListsEveryCommandFromTheTable) {
   CliRun run = Lifeline("help");
   EXPECT_EQ(run.exit_code, 0);
-  for (const char* name : {"help", "version", "sandbox", "generate", "scan"}) {
+  for (const char* name : {"help", "version", "sandbox", "generate", "scan", "mirror", "offsets",
+                           "groups", "replay", "state", "audit"}) {
     EXPECT_NE(run.output.find(std::string("  ") + name + " "), std::string::npos) << name;
   }
 }
@@ -50,7 +51,8 @@ TEST(Cli, VersionNamesLifelineAndLibrdkafka) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const char* name : {"version", "sandbox", "generate", "scan"}) {
+  for (const char* name :
+       {"version", "sandbox", "generate", "scan", "mirror", "replay", "state", "audit"}) {
     CliRun run = Lifeline(std::string(name) + " --help");
     EXPECT_EQ(run.exit_code, 0) << name;
     EXPECT_NE(run.output.find("usage: lifeline "), std::string::npos) << name << run.output;
@@ -80,6 +82,27 @@ TEST(Cli, UnreachableClusterExitsWithInfrastructureCode) {
   CliRun run = Lifeline("scan -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000");
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("reachable"), std::string::npos) << run.output;
+}
+
+TEST(Cli, ReplayAndStateUsageErrorsNameTheFix) {
+  CliRun no_into = Lifeline("replay --from 127.0.0.1:1");
+  EXPECT_EQ(no_into.exit_code, 2);
+  EXPECT_NE(no_into.output.find("--into"), std::string::npos) << no_into.output;
+  CliRun both = Lifeline("replay --from 127.0.0.1:1 --into x.db --from-offset 1 --from-time 5");
+  EXPECT_EQ(both.exit_code, 2);
+  CliRun bad_offsets = Lifeline("replay --from 127.0.0.1:1 --into x.db --from-offset 0:x");
+  EXPECT_EQ(bad_offsets.exit_code, 2);
+  EXPECT_NE(bad_offsets.output.find("PARTITION:OFFSET"), std::string::npos) << bad_offsets.output;
+  CliRun missing = Lifeline("state hash /nonexistent/lifeline.db");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("no such sandbox"), std::string::npos) << missing.output;
+  CliRun not_sandbox = Lifeline("audit " + std::string(LIFELINE_BINARY) + " --prompt p");
+  EXPECT_EQ(not_sandbox.exit_code, 2) << not_sandbox.output;
+  EXPECT_NE(not_sandbox.output.find("is not a lifeline sandbox"), std::string::npos)
+      << not_sandbox.output;
+  CliRun bad_time = Lifeline("state at x.db --prompt p --time yesterday");
+  EXPECT_EQ(bad_time.exit_code, 2);
+  EXPECT_NE(bad_time.output.find("RFC 3339"), std::string::npos) << bad_time.output;
 }
 
 }  // namespace

@@ -65,5 +65,6 @@ Status RunGroups(const std::vector<std::string>& args);
 Status RunReplay(const std::vector<std::string>& args);
 Status RunState(const std::vector<std::string>& args);
 Status RunAudit(const std::vector<std::string>& args);
+Status RunVerify(const std::vector<std::string>& args);
 
 }  // namespace lifeline::cli

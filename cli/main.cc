@@ -56,6 +56,8 @@ const std::vector<Command>& Commands() {
       {"replay", "rebuild the prompt registry from a topic in a clean sandbox", &RunReplay},
       {"state", "hash a sandbox's state, or show what was live at a time", &RunState},
       {"audit", "answer who, what, which evaluation, which rollback, which consumers", &RunAudit},
+      {"verify", "prove two topics, sandboxes or group positions equal, or show where not",
+       &RunVerify},
   };
   return kCommands;
 }

@@ -169,6 +169,13 @@ class Consumer {
   // already buffered, up to `max_records`. An empty batch is not an error.
   Result<PollBatch> Poll(size_t max_records, Millis timeout);
 
+  // Like Poll, but lends each record to `on_message` without copying it (the
+  // message is valid only during the call); ends of partitions go to `ends`.
+  // Returns the number of records. For bulk readers (verify).
+  Result<size_t> PollBorrowed(size_t max_records, Millis timeout,
+                              const std::function<void(const rd_kafka_message_t*)>& on_message,
+                              std::vector<PartitionEnd>* ends);
+
   // Commits next-offsets (the offset of the next record to read); `async`
   // returns at once and drops the outcome.
   Status Commit(const std::map<TopicPartition, Offset>& next_offsets, bool async = false);

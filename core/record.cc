@@ -22,35 +22,53 @@ void PutU64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
 
-void PutBytes(std::string* out, const std::optional<std::string>& bytes) {
-  if (!bytes) {
-    out->push_back(kAbsent);
+}  // namespace
+
+void CanonicalWriter::Bytes(const char* data, size_t n) {
+  if (!data) {
+    out_->push_back(kAbsent);
     return;
   }
-  out->push_back(kPresent);
-  PutU64(out, bytes->size());
-  out->append(*bytes);
+  out_->push_back(kPresent);
+  PutU64(out_, n);
+  out_->append(data, n);
 }
-
-}  // namespace
+void CanonicalWriter::Key(const char* data, size_t n) {
+  out_->push_back(kKeyTag);
+  Bytes(data, n);
+}
+void CanonicalWriter::Value(const char* data, size_t n) {
+  out_->push_back(kValueTag);
+  Bytes(data, n);
+}
+void CanonicalWriter::Headers(size_t count) { PutU64(out_, count); }
+void CanonicalWriter::Header(std::string_view name, const char* value, size_t n) {
+  out_->push_back(kHeaderTag);
+  Bytes(name.data() ? name.data() : "", name.size());
+  Bytes(value, n);
+}
+void CanonicalWriter::Timestamp(TimestampType type, int64_t ms) {
+  out_->push_back(kTimestampTag);
+  out_->push_back(static_cast<char>(type));
+  PutU64(out_, static_cast<uint64_t>(ms));
+}
+Digest128 CanonicalWriter::Digest() const {
+  XXH128_hash_t h = XXH3_128bits(out_->data(), out_->size());
+  return Digest128{h.high64, h.low64};
+}
 
 std::string CanonicalEncoding(const Record& record) {
   std::string out;
   out.reserve(64 + (record.key ? record.key->size() : 0) +
               (record.value ? record.value->size() : 0) + 32 * record.headers.size());
-  out.push_back(kKeyTag);
-  PutBytes(&out, record.key);
-  out.push_back(kValueTag);
-  PutBytes(&out, record.value);
-  PutU64(&out, record.headers.size());
+  CanonicalWriter w(&out);
+  w.Key(record.key ? record.key->data() : nullptr, record.key ? record.key->size() : 0);
+  w.Value(record.value ? record.value->data() : nullptr, record.value ? record.value->size() : 0);
+  w.Headers(record.headers.size());
   for (const Header& h : record.headers) {
-    out.push_back(kHeaderTag);
-    PutBytes(&out, h.name);
-    PutBytes(&out, h.value);
+    w.Header(h.name, h.value ? h.value->data() : nullptr, h.value ? h.value->size() : 0);
   }
-  out.push_back(kTimestampTag);
-  out.push_back(static_cast<char>(record.timestamp_type));
-  PutU64(&out, static_cast<uint64_t>(record.timestamp.value()));
+  w.Timestamp(record.timestamp_type, record.timestamp.value());
   return out;
 }
 

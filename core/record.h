@@ -67,6 +67,27 @@ class DigestChain {
 // The canonical bytes RecordDigest hashes; exposed for tests and evidence.
 std::string CanonicalEncoding(const Record& record);
 
+// Builds the same canonical bytes from borrowed pieces (a librdkafka message,
+// say) into a reused buffer, so a bulk reader digests without copying the
+// record first. Call in this order: Key, Value, Headers(n), n x Header,
+// Timestamp. A null pointer means absent (null key, tombstone, null header
+// value). `Mark()` is the current length, for hashing parts separately.
+class CanonicalWriter {
+ public:
+  explicit CanonicalWriter(std::string* out) : out_(out) { out_->clear(); }
+  void Key(const char* data, size_t n);
+  void Value(const char* data, size_t n);
+  void Headers(size_t count);
+  void Header(std::string_view name, const char* value, size_t n);
+  void Timestamp(TimestampType type, int64_t ms);
+  size_t Mark() const { return out_->size(); }
+  Digest128 Digest() const;
+
+ private:
+  void Bytes(const char* data, size_t n);
+  std::string* out_;
+};
+
 const char* TimestampTypeName(TimestampType type);
 
 }  // namespace lifeline

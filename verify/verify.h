@@ -1,1 +1,148 @@
-// Placeholder: record, state and group verification arrive with issue 5.
+// Verify: prove a mirror and a replay equal, or point at the first
+// divergence. Three checks, one shape: records (two topics, record by record,
+// aligned by the mirror's offset map), state (two sandboxes) and groups
+// (committed offsets on both sides). Every check returns a report whose
+// `pass` says whether it found a divergence; nothing here prints.
+//
+// Memory is bounded whatever the topic size: records are read per partition
+// into bounded queues and compared in a sliding window.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/record.h"
+#include "core/status.h"
+#include "core/types.h"
+
+namespace lifeline::verify {
+
+// How target records are paired with source records.
+enum class Align {
+  kMap,       // the mirror's exact offset map (offset-map topic or local state)
+  kIdentity,  // the same offsets on both sides (offset-preserving copies)
+  kContent,   // no map: in order, matched by digest
+};
+
+// A bound on the source range: an offset for every partition, per-partition
+// offsets, or a time (the first record at or after it).
+struct Bound {
+  std::optional<int64_t> offset;
+  std::map<int32_t, int64_t> partition_offsets;
+  std::optional<TimestampMs> time;
+};
+
+struct RecordsOptions {
+  ClientConfig source;  // bootstrap empty: with `against`, the target alone
+  ClientConfig target;  // bootstrap empty: with `against`, the source alone
+  std::string topics;   // regex over source topic names (whole-name match)
+  std::string name = "default";         // the mirror whose map aligns
+  std::string state_dir = ".lifeline";  // local map cache, when the target has no map topic
+  Align align = Align::kMap;
+  Bound from, until;  // source range [from, until); default the whole log
+  int64_t chunk_records = 100000;  // records per chunk digest in the evidence
+  size_t report_limit = 20;        // divergences listed per partition (all are counted)
+  // Stored evidence (a previous run's JSON) to compare each side read
+  // against, chunk by chunk, instead of reading the other cluster.
+  std::string against;
+};
+
+// One divergence, at source and/or target coordinates (-1 where none).
+struct Divergence {
+  // missing | extra | duplicated | altered | reordered | unmirrored | chunk
+  std::string kind;
+  std::string topic;
+  int32_t partition = -1;
+  int64_t source_offset = -1;
+  int64_t target_offset = -1;
+  std::string detail;  // e.g. "value differs", "duplicate of source offset 41"
+  std::string diff;    // a short readable diff (first divergence of a partition)
+};
+
+struct Chunk {
+  int64_t first = -1, last = -1;  // offsets of its first and last record
+  int64_t records = 0;
+  Digest128 digest;  // XXH3-128 over the chunk's record digests in order
+};
+
+struct SideSummary {
+  int64_t start = 0, end = 0;  // offsets read: [start, end)
+  int64_t records = 0;
+  Digest128 rolling;  // DigestChain over every record digest in order
+  std::vector<Chunk> chunks;
+};
+
+struct PartitionResult {
+  std::string topic;
+  int32_t partition = -1;
+  SideSummary source, target;
+  int64_t matched = 0;                    // pairs with equal digests
+  std::map<std::string, int64_t> counts;  // divergences by kind
+  std::vector<Divergence> divergences;    // the first report_limit, in order
+};
+
+struct RecordsReport {
+  std::string align;
+  std::string mirror_name;
+  bool against = false;
+  std::vector<PartitionResult> partitions;
+  int64_t divergences = 0;
+  bool pass = false;
+  double seconds = 0;
+  int64_t records_read = 0;  // both sides
+};
+
+Result<RecordsReport> VerifyRecords(const RecordsOptions& options);
+std::string FormatRecordsText(const RecordsReport& report);
+// The JSON is also the evidence `--against` reads.
+std::string FormatRecordsJson(const RecordsReport& report);
+
+// Two sandboxes: equal state hashes pass; otherwise the differing tables and
+// prompts, and the first differing rows of each table side by side.
+struct StateReport {
+  std::string a, b;
+  std::string hash_a, hash_b;
+  bool pass = false;
+  struct Table {
+    std::string name;
+    int64_t rows_a = 0, rows_b = 0;
+    std::vector<std::string> only_a, only_b;  // first differing rows, as JSON objects
+  };
+  std::vector<Table> tables;                // differing tables only
+  std::vector<std::string> prompts;         // differing prompts (present on either side)
+};
+Result<StateReport> VerifyState(const std::string& a, const std::string& b, size_t row_limit = 5);
+std::string FormatStateText(const StateReport& report);
+std::string FormatStateJson(const StateReport& report);
+
+// Groups moved to the target: for each group and partition, the committed
+// offsets translate exactly, the records just before them have the same
+// digest, and the lags are equal.
+struct GroupsOptions {
+  ClientConfig source, target;
+  std::string name = "default";
+  std::string state_dir = ".lifeline";
+  std::vector<std::string> groups;
+};
+struct GroupCheck {
+  std::string group, topic;
+  int32_t partition = -1;
+  int64_t source_committed = -1, target_committed = -1, expected_target = -1;
+  int64_t source_lag = -1, target_lag = -1;
+  // ok | not_synced | wrong_offset | ahead_of_mirror | record_differs | lag_differs | unmapped
+  std::string status;
+  std::string detail;
+};
+struct GroupsReport {
+  std::vector<GroupCheck> checks;
+  bool pass = false;
+};
+Result<GroupsReport> VerifyGroups(const GroupsOptions& options);
+std::string FormatGroupsText(const GroupsReport& report);
+std::string FormatGroupsJson(const GroupsReport& report);
+
+}  // namespace lifeline::verify

@@ -1,0 +1,931 @@
+// verify records: read both sides of each partition concurrently, pair the
+// records (offset map, identity or content), classify every difference.
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <thread>
+#include <unordered_map>
+
+#include "core/kafka.h"
+#include "core/signals.h"
+#include "core/topic_reader.h"
+#include "mirror/mirror.h"
+#include "verify/fetch.h"
+#include "verify/verify.h"
+
+namespace lifeline::verify {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Millis kAdminTimeout{15000};
+constexpr size_t kBatch = 4096;        // entries per queue batch
+constexpr size_t kQueueBatches = 16;   // batches a side may read ahead
+constexpr size_t kWindow = 1024;       // look-ahead of the content alignment
+constexpr size_t kRecentSource = 65536;  // source digests remembered for duplicates
+
+// What verify keeps of a record: its digest and a hash of each part, so an
+// altered record can say which part differs without keeping its bytes.
+struct Entry {
+  int64_t offset = -1;
+  Digest128 digest;
+  uint64_t key = 0, value = 0, headers = 0, timestamp = 0;
+};
+
+struct DigestHash {
+  size_t operator()(const Digest128& d) const { return static_cast<size_t>(d.low); }
+};
+
+Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
+  CanonicalWriter w(buf);
+  w.Key(static_cast<const char*>(m->key), m->key_len);
+  const size_t key_end = w.Mark();
+  w.Value(static_cast<const char*>(m->payload), m->len);
+  const size_t value_end = w.Mark();
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+    w.Headers(rd_kafka_header_cnt(hdrs));
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i) {
+      w.Header(name, static_cast<const char*>(value), size);
+    }
+  } else {
+    w.Headers(0);
+  }
+  const size_t headers_end = w.Mark();
+  rd_kafka_timestamp_type_t type;
+  const int64_t ts = rd_kafka_message_timestamp(m, &type);
+  w.Timestamp(type == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? TimestampType::kCreateTime
+              : type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? TimestampType::kLogAppendTime
+                                                           : TimestampType::kNotAvailable,
+              ts);
+  Entry e;
+  e.offset = m->offset;
+  e.digest = w.Digest();
+  const char* p = buf->data();
+  e.key = XXH3_64bits(p, key_end);
+  e.value = XXH3_64bits(p + key_end, value_end - key_end);
+  e.headers = XXH3_64bits(p + value_end, headers_end - value_end);
+  e.timestamp = XXH3_64bits(p + headers_end, buf->size() - headers_end);
+  return e;
+}
+
+// A bounded queue of entry batches between a reader thread and the
+// comparator. An empty batch marks the end of a partition.
+class Channel {
+ public:
+  void Push(std::vector<Entry> batch) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return q_.size() < kQueueBatches || closed_; });
+    if (closed_) return;
+    q_.push_back(std::move(batch));
+    not_empty_.notify_one();
+  }
+  // False once the reader failed or the channel was closed.
+  bool Pop(std::vector<Entry>* out) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return false;
+    *out = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void Close(Status why = Status::Ok()) {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    if (!why.ok() && error_.ok()) error_ = std::move(why);
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+  Status error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<std::vector<Entry>> q_;
+  bool closed_ = false;
+  Status error_;
+};
+
+struct Range {
+  TopicPartition tp;
+  int64_t start = 0, end = 0;  // [start, end)
+};
+
+// Reads the ranges in order, one partition at a time, into `out`.
+void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Channel* out) {
+  ConsumerOptions copts;
+  copts.read_committed = true;
+  copts.partition_eof = true;
+  copts.client_id = "lifeline-verify";
+  ClientConfig c = config;
+  // The ends are known, so no long polls: after a partition ends, its last
+  // fetch would otherwise hold the connection for fetch.wait.max.ms (500 ms)
+  // before the next partition's first fetch goes out.
+  for (auto [k, v] : {std::pair{"queued.max.messages.kbytes", "16384"},
+                      {"max.partition.fetch.bytes", "8388608"},
+                      {"fetch.max.bytes", "33554432"},
+                      {"fetch.wait.max.ms", "10"}}) {
+    if (!c.Get(k)) c.Set(k, v);
+  }
+  auto consumer = Consumer::Create(c, copts);
+  if (!consumer.ok()) return out->Close(consumer.status());
+  std::string buf;
+  for (const Range& r : ranges) {
+    std::vector<Entry> batch;
+    batch.reserve(kBatch);
+    if (r.start < r.end) {
+      Status st = (*consumer)->Assign({{r.tp, Offset(r.start)}});
+      if (!st.ok()) return out->Close(st);
+      bool done = false;
+      auto last_progress = Clock::now();
+      while (!done) {
+        if (Interrupted()) return out->Close(Status::Interrupted("interrupted"));
+        std::vector<PartitionEnd> ends;
+        auto n = (*consumer)->PollBorrowed(
+            kBatch, Millis(200),
+            [&](const rd_kafka_message_t* m) {
+              if (m->offset >= r.end || done) {
+                done = true;
+                return;
+              }
+              batch.push_back(Summarize(m, &buf));
+              if (m->offset + 1 >= r.end) done = true;
+            },
+            &ends);
+        if (!n.ok()) return out->Close(n.status());
+        for (const PartitionEnd& e : ends) {
+          if (e.offset.value() >= r.end) done = true;  // only markers were left
+        }
+        if (*n > 0 || !ends.empty()) last_progress = Clock::now();
+        if (!done && Clock::now() - last_progress > std::chrono::seconds(30)) {
+          return out->Close(Status::Infra(fmt::format(
+              "{} [{}]: no progress for 30 s reading up to offset {}", r.tp.topic.value(),
+              r.tp.partition.value(), r.end)));
+        }
+        if (batch.size() >= kBatch) {
+          out->Push(std::move(batch));
+          batch = {};
+          batch.reserve(kBatch);
+        }
+      }
+    }
+    if (!batch.empty()) out->Push(std::move(batch));
+    out->Push({});  // end of this partition
+  }
+  (void)(*consumer)->Close();
+}
+
+// One side of one partition, as a stream with look-ahead.
+class Cursor {
+ public:
+  explicit Cursor(Channel* ch) : ch_(ch) {}
+  // The k-th entry from the head, or null at the end of the partition.
+  const Entry* At(size_t k) {
+    while (buf_.size() <= k && !ended_) Fill();
+    return k < buf_.size() ? &buf_[k] : nullptr;
+  }
+  const Entry* Peek() { return At(0); }
+  Entry Pop() {
+    Entry e = buf_.front();
+    buf_.pop_front();
+    return e;
+  }
+  // Drains what is left of the partition (the channel's end marker).
+  void Finish() {
+    while (!ended_) Fill();
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  void Fill() {
+    std::vector<Entry> batch;
+    if (!ch_->Pop(&batch)) {
+      ended_ = failed_ = true;
+      return;
+    }
+    if (batch.empty()) {
+      ended_ = true;
+      return;
+    }
+    buf_.insert(buf_.end(), batch.begin(), batch.end());
+  }
+  Channel* ch_;
+  std::deque<Entry> buf_;
+  bool ended_ = false, failed_ = false;
+};
+
+// The per-side summary: counts, rolling digest and chunk digests.
+class SideDigest {
+ public:
+  explicit SideDigest(int64_t chunk) : chunk_(chunk) {}
+  void Add(const Entry& e) {
+    rolling_.Add(e.digest);
+    if (!current_) {
+      current_ = std::make_unique<DigestChain>();
+      first_ = e.offset;
+    }
+    current_->Add(e.digest);
+    last_ = e.offset;
+    ++records_;
+    if (current_->count() >= chunk_) Close();
+  }
+  void Finish(SideSummary* out) {
+    Close();
+    out->records = records_;
+    out->rolling = rolling_.value();
+    out->chunks = std::move(chunks_);
+  }
+
+ private:
+  void Close() {
+    if (!current_) return;
+    chunks_.push_back({first_, last_, current_->count(), current_->value()});
+    current_.reset();
+  }
+  int64_t chunk_;
+  DigestChain rolling_;
+  std::unique_ptr<DigestChain> current_;
+  int64_t first_ = -1, last_ = -1, records_ = 0;
+  std::vector<Chunk> chunks_;
+};
+
+std::string PartsDiffering(const Entry& a, const Entry& b) {
+  std::vector<std::string> parts;
+  if (a.key != b.key) parts.push_back("key");
+  if (a.value != b.value) parts.push_back("value");
+  if (a.headers != b.headers) parts.push_back("headers");
+  if (a.timestamp != b.timestamp) parts.push_back("timestamp");
+  return fmt::format("{} differ{}", fmt::join(parts, ", "), parts.size() == 1 ? "s" : "");
+}
+
+// Pairs and classifies one partition's records.
+class Comparator {
+ public:
+  Comparator(PartitionResult* out, size_t limit, const mirror::PartitionMap* map, Align align,
+             int64_t target_end)
+      : out_(out), limit_(limit), map_(map), align_(align), target_end_(target_end) {}
+
+  void Run(Cursor& src, Cursor& dst, SideDigest& sd, SideDigest& td) {
+    src_digest_ = &sd;
+    dst_digest_ = &td;
+    if (align_ == Align::kContent) {
+      RunContent(src, dst);
+    } else {
+      RunByOffset(src, dst);
+    }
+    FlushPending(true);
+  }
+
+ private:
+  // Where the mirror put source record `s`, or -1 if nowhere (yet).
+  int64_t Expected(int64_t s, bool* unmirrored) {
+    *unmirrored = false;
+    if (align_ == Align::kIdentity) {
+      *unmirrored = s >= target_end_;
+      return *unmirrored ? -1 : s;
+    }
+    if (!map_ || s >= map_->progress()) {
+      *unmirrored = true;
+      return -1;
+    }
+    const auto& runs = map_->runs();
+    while (run_ < runs.size() && runs[run_].source_end() <= s) ++run_;
+    if (run_ < runs.size() && runs[run_].source_start <= s) {
+      return runs[run_].target_start + (s - runs[run_].source_start);
+    }
+    return -1;
+  }
+
+  void TakeSource(Cursor& c, Entry* e) {
+    *e = c.Pop();
+    src_digest_->Add(*e);
+    recent_[e->digest] = e->offset;
+    recent_order_.push_back(e->digest);
+    if (recent_order_.size() > kRecentSource) {
+      auto it = recent_.find(recent_order_.front());
+      if (it != recent_.end() && it->second <= e->offset - static_cast<int64_t>(kRecentSource)) {
+        recent_.erase(it);
+      }
+      recent_order_.pop_front();
+    }
+  }
+  void TakeTarget(Cursor& c, Entry* e) {
+    *e = c.Pop();
+    dst_digest_->Add(*e);
+  }
+
+  void Report(Divergence d) {
+    ++out_->counts[d.kind];
+    if (out_->divergences.size() < limit_) {
+      d.topic = out_->topic;
+      d.partition = out_->partition;
+      out_->divergences.push_back(std::move(d));
+    }
+  }
+
+  void Extra(const Entry& t) {
+    auto it = recent_.find(t.digest);
+    if (it != recent_.end()) {
+      Report({"duplicated", "", -1, it->second, t.offset,
+              fmt::format("a second copy of source offset {}", it->second), ""});
+    } else if (align_ == Align::kMap && map_ && map_->IsMirroredTarget(t.offset)) {
+      Report({"extra", "", -1, -1, t.offset,
+              "the map says this came from a source record that is no longer there", ""});
+    } else {
+      Report({"extra", "", -1, -1, t.offset, "no source record maps here", ""});
+    }
+  }
+
+  // A mismatched pair waits a little: its partner in a swap may follow.
+  struct Mismatch {
+    Entry s, t;
+  };
+  void AddMismatch(const Entry& s, const Entry& t) {
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->s.digest == t.digest && it->t.digest == s.digest) {
+        Report({"reordered", "", -1, it->s.offset, it->t.offset,
+                fmt::format("source offsets {} and {} are swapped on the target (target {} and "
+                            "{})",
+                            it->s.offset, s.offset, it->t.offset, t.offset),
+                ""});
+        pending_.erase(it);
+        return;
+      }
+    }
+    pending_.push_back({s, t});
+    FlushPending(false);
+  }
+  void FlushPending(bool all) {
+    while (!pending_.empty() && (all || pending_.size() > 64)) {
+      const Mismatch& m = pending_.front();
+      Report({"altered", "", -1, m.s.offset, m.t.offset, PartsDiffering(m.s, m.t), ""});
+      pending_.pop_front();
+    }
+  }
+
+  void RunByOffset(Cursor& src, Cursor& dst) {
+    Entry s, t;
+    for (;;) {
+      const Entry* ps = src.Peek();
+      const Entry* pt = dst.Peek();
+      if (!ps && !pt) return;
+      if (!ps) {
+        TakeTarget(dst, &t);
+        Extra(t);
+        continue;
+      }
+      bool unmirrored = false;
+      const int64_t want = Expected(ps->offset, &unmirrored);
+      if (unmirrored) {
+        TakeSource(src, &s);
+        Report({"unmirrored", "", -1, s.offset, -1,
+                align_ == Align::kIdentity ? "past the end of the target"
+                                           : "past the mirror's progress",
+                ""});
+        continue;
+      }
+      if (want < 0) {
+        TakeSource(src, &s);
+        Report({"missing", "", -1, s.offset, -1, "the offset map has no place for this record",
+                ""});
+        continue;
+      }
+      if (pt && pt->offset < want) {
+        TakeTarget(dst, &t);
+        Extra(t);
+        continue;
+      }
+      TakeSource(src, &s);
+      if (!pt || pt->offset > want) {
+        Report({"missing", "", -1, s.offset, want, "not on the target where the map puts it", ""});
+        continue;
+      }
+      TakeTarget(dst, &t);
+      if (s.digest == t.digest) {
+        ++out_->matched;
+      } else {
+        AddMismatch(s, t);
+      }
+    }
+  }
+
+  // No map: equal digests pair up; otherwise look ahead on both sides for a
+  // swap, a run of records missing on the target, or extra target records.
+  void RunContent(Cursor& src, Cursor& dst) {
+    Entry s, t;
+    for (;;) {
+      const Entry* ps = src.Peek();
+      const Entry* pt = dst.Peek();
+      if (!ps && !pt) return;
+      if (!pt) {
+        TakeSource(src, &s);
+        Report({"unmirrored", "", -1, s.offset, -1, "past the end of the target", ""});
+        continue;
+      }
+      if (!ps) {
+        TakeTarget(dst, &t);
+        Extra(t);
+        continue;
+      }
+      if (ps->digest == pt->digest) {
+        TakeSource(src, &s);
+        TakeTarget(dst, &t);
+        ++out_->matched;
+        continue;
+      }
+      const Entry* s1 = src.At(1);
+      const Entry* t1 = dst.At(1);
+      if (s1 && t1 && s1->digest == pt->digest && t1->digest == ps->digest) {
+        Entry a, b, x, y;
+        TakeSource(src, &a);
+        TakeSource(src, &b);
+        TakeTarget(dst, &x);
+        TakeTarget(dst, &y);
+        Report({"reordered", "", -1, a.offset, x.offset,
+                fmt::format("source offsets {} and {} are swapped on the target (target {} and "
+                            "{})",
+                            a.offset, b.offset, x.offset, y.offset),
+                ""});
+        continue;
+      }
+      size_t in_source = 0, in_target = 0;
+      for (size_t k = 1; k < kWindow && !in_source; ++k) {
+        const Entry* e = src.At(k);
+        if (!e) break;
+        if (e->digest == pt->digest) in_source = k;
+      }
+      for (size_t k = 1; k < kWindow && !in_target; ++k) {
+        const Entry* e = dst.At(k);
+        if (!e) break;
+        if (e->digest == ps->digest) in_target = k;
+      }
+      if (in_source && (!in_target || in_source <= in_target)) {
+        for (size_t k = 0; k < in_source; ++k) {
+          TakeSource(src, &s);
+          Report({"missing", "", -1, s.offset, -1, "not on the target", ""});
+        }
+      } else if (in_target) {
+        for (size_t k = 0; k < in_target; ++k) {
+          TakeTarget(dst, &t);
+          Extra(t);
+        }
+      } else {
+        TakeSource(src, &s);
+        TakeTarget(dst, &t);
+        Report({"altered", "", -1, s.offset, t.offset, PartsDiffering(s, t), ""});
+      }
+    }
+  }
+
+  PartitionResult* out_;
+  size_t limit_;
+  const mirror::PartitionMap* map_;
+  Align align_;
+  int64_t target_end_;
+  size_t run_ = 0;
+  SideDigest* src_digest_ = nullptr;
+  SideDigest* dst_digest_ = nullptr;
+  std::unordered_map<Digest128, int64_t, DigestHash> recent_;
+  std::deque<Digest128> recent_order_;
+  std::deque<Mismatch> pending_;
+};
+
+// ------------------------------------------------------------ readable diff
+
+std::string Printable(std::string_view bytes, size_t max = 60) {
+  std::string out;
+  for (size_t i = 0; i < bytes.size() && out.size() < max; ++i) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (out.size() >= max) out += "...";
+  return out;
+}
+
+std::string Show(const std::optional<std::string>& b) {
+  return b ? "\"" + Printable(*b) + "\"" : std::string("null");
+}
+
+std::string DiffBytes(const char* what, const std::optional<std::string>& a,
+                      const std::optional<std::string>& b) {
+  if (!a || !b) return fmt::format("  {}: source {} / target {}\n", what, Show(a), Show(b));
+  size_t i = 0;
+  while (i < a->size() && i < b->size() && (*a)[i] == (*b)[i]) ++i;
+  const size_t from = i > 20 ? i - 20 : 0;
+  return fmt::format(
+      "  {} differs at byte {} (lengths {} / {}):\n    source ...{}\n    target ...{}\n", what, i,
+      a->size(), b->size(), Printable(std::string_view(*a).substr(from, 60)),
+      Printable(std::string_view(*b).substr(from, 60)));
+}
+
+std::string DiffRecords(const Record& s, const Record& t) {
+  std::string out;
+  if (s.key != t.key) out += DiffBytes("key", s.key, t.key);
+  if (s.value != t.value) out += DiffBytes("value", s.value, t.value);
+  if (s.headers != t.headers) {
+    const size_t n = std::max(s.headers.size(), t.headers.size());
+    for (size_t i = 0; i < n; ++i) {
+      const Header* a = i < s.headers.size() ? &s.headers[i] : nullptr;
+      const Header* b = i < t.headers.size() ? &t.headers[i] : nullptr;
+      if (a && b && *a == *b) continue;
+      out += fmt::format("  header #{}: source {}={} / target {}={}\n", i,
+                         a ? Printable(a->name) : "(none)", a ? Show(a->value) : "-",
+                         b ? Printable(b->name) : "(none)", b ? Show(b->value) : "-");
+    }
+  }
+  if (s.timestamp != t.timestamp || s.timestamp_type != t.timestamp_type) {
+    out += fmt::format("  timestamp: source {} ({}) / target {} ({})\n", s.timestamp.value(),
+                       TimestampTypeName(s.timestamp_type), t.timestamp.value(),
+                       TimestampTypeName(t.timestamp_type));
+  }
+  return out;
+}
+
+std::string Brief(const char* side, const Record& r) {
+  return fmt::format("  {} offset {}: key {}, {} header(s), timestamp {}, value {}\n", side,
+                     r.offset.value(), Show(r.key), r.headers.size(), r.timestamp.value(),
+                     Show(r.value));
+}
+
+void AddDiff(const RecordsOptions& o, Divergence* d) {
+  auto s = d->kind == "extra" ? std::nullopt
+                              : FetchOne(o.source, d->topic, d->partition, d->source_offset);
+  auto t = d->kind == "missing" || d->kind == "unmirrored"
+               ? std::nullopt
+               : FetchOne(o.target, d->topic, d->partition, d->target_offset);
+  if (s && t && (d->kind == "altered")) {
+    d->diff = DiffRecords(*s, *t);
+  } else {
+    if (s) d->diff += Brief("source", *s);
+    if (t) d->diff += Brief("target", *t);
+  }
+}
+
+// ------------------------------------------------------------ orchestration
+
+bool Internal(const std::string& topic) {
+  return topic.rfind("__", 0) == 0 || topic.rfind("_lifeline.", 0) == 0;
+}
+
+Result<int64_t> ResolveBound(Admin& admin, const TopicPartition& tp, const Bound& b,
+                             int64_t fallback, int64_t low, int64_t high) {
+  int64_t v = fallback;
+  if (auto it = b.partition_offsets.find(tp.partition.value()); it != b.partition_offsets.end()) {
+    v = it->second;
+  } else if (b.offset) {
+    v = *b.offset;
+  } else if (b.time) {
+    auto r = admin.OffsetsForTime({tp}, *b.time, kAdminTimeout);
+    if (!r.ok()) return r.status();
+    v = r->count(tp) ? r->at(tp).value() : high;
+  }
+  return std::clamp(v, low, high);
+}
+
+std::string AlignName(Align a) {
+  return a == Align::kMap ? "map" : a == Align::kIdentity ? "identity" : "content";
+}
+
+// Evidence of a previous run, keyed by "topic/partition".
+using Evidence = std::map<std::string, nlohmann::json>;
+
+Result<Evidence> LoadEvidence(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::Usage(fmt::format("--against {}: cannot read the file", path));
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.contains("partitions")) {
+    return Status::Usage(fmt::format(
+        "--against {}: not a verify evidence file (write one with `verify records --json`)",
+        path));
+  }
+  Evidence ev;
+  for (const auto& p : j["partitions"]) {
+    ev[fmt::format("{}/{}", p["topic"].get<std::string>(), p["partition"].get<int>())] = p;
+  }
+  return ev;
+}
+
+// Compares a side's chunks with the stored ones; reports the first that
+// differs (or a count/range mismatch).
+void CompareWithEvidence(const nlohmann::json& stored, const SideSummary& now, const char* side,
+                         PartitionResult* out) {
+  const auto& chunks = stored[side]["chunks"];
+  size_t i = 0;
+  for (; i < now.chunks.size() && i < chunks.size(); ++i) {
+    const Chunk& c = now.chunks[i];
+    const auto& sc = chunks[i];
+    if (c.first != sc["first"].get<int64_t>() || c.records != sc["records"].get<int64_t>() ||
+        c.digest.Hex() != sc["digest"].get<std::string>()) {
+      ++out->counts["chunk"];
+      if (out->divergences.empty()) {
+        out->divergences.push_back(
+            {"chunk", out->topic, out->partition, std::string(side) == "source" ? c.first : -1,
+             std::string(side) == "target" ? c.first : -1,
+             fmt::format("{} chunk {} (offsets {}..{}, {} records) differs from the evidence "
+                         "(offsets {}..{}, {} records)",
+                         side, i, c.first, c.last, c.records, sc["first"].get<int64_t>(),
+                         sc["last"].get<int64_t>(), sc["records"].get<int64_t>()),
+             ""});
+      }
+      return;
+    }
+  }
+  if (now.chunks.size() != chunks.size()) {
+    ++out->counts["chunk"];
+    out->divergences.push_back({"chunk", out->topic, out->partition, -1, -1,
+                                fmt::format("{} has {} chunk(s), the evidence {}", side,
+                                            now.chunks.size(), chunks.size()),
+                                ""});
+  }
+}
+
+}  // namespace
+
+Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
+  const auto started = Clock::now();
+  RecordsReport report;
+  report.align = AlignName(o.align);
+  report.mirror_name = o.name;
+  report.against = !o.against.empty();
+  const bool have_source = !o.source.bootstrap().empty();
+  const bool have_target = !o.target.bootstrap().empty();
+  if (!report.against && (!have_source || !have_target)) {
+    return Status::Usage("verify records needs --source and --target (or --against FILE)");
+  }
+  if (report.against && !have_source && !have_target) {
+    return Status::Usage("--against needs --source and/or --target: the side(s) to re-read");
+  }
+  if (o.chunk_records <= 0) return Status::Usage("--chunk must be positive");
+  std::regex pattern;
+  try {
+    pattern = std::regex(o.topics);
+  } catch (const std::regex_error& e) {
+    return Status::Usage(
+        fmt::format("--topics '{}' is not a valid regular expression: {}", o.topics, e.what()));
+  }
+  Evidence evidence;
+  if (report.against) {
+    auto ev = LoadEvidence(o.against);
+    if (!ev.ok()) return ev.status();
+    evidence = std::move(ev).value();
+  }
+
+  // The side topics are listed from (the source unless only the target is read).
+  const ClientConfig& lister = have_source ? o.source : o.target;
+  auto admin = Admin::Create(lister);
+  if (!admin.ok()) return admin.status().WithContext(have_source ? "source" : "target");
+  std::unique_ptr<Admin> target_admin;
+  if (have_target) {
+    auto t = Admin::Create(o.target);
+    if (!t.ok()) return t.status().WithContext("target");
+    target_admin = std::move(t).value();
+  }
+  auto topics = (*admin)->ListTopics(kAdminTimeout);
+  if (!topics.ok()) return topics.status();
+  mirror::MapSet maps;
+  if (o.align == Align::kMap && !report.against) {
+    mirror::MapSource from{o.target, o.state_dir};
+    auto loaded = mirror::LoadMaps(from, o.name);
+    if (!loaded.ok()) return loaded.status().WithContext("offset map of mirror " + o.name);
+    maps = std::move(loaded).value();
+  }
+
+  std::vector<Range> src_ranges, dst_ranges;
+  std::vector<PartitionResult> results;
+  for (const auto& [topic, partitions] : *topics) {
+    if (Internal(topic) || !std::regex_match(topic, pattern)) continue;
+    for (int32_t p = 0; p < partitions; ++p) {
+      const TopicPartition tp{Topic(topic), Partition(p)};
+      PartitionResult r;
+      r.topic = topic;
+      r.partition = p;
+      Range sr{tp, 0, 0}, tr{tp, 0, 0};
+      if (have_source) {
+        auto wm = (*admin)->Watermarks(tp, kAdminTimeout);
+        if (!wm.ok()) return wm.status().WithContext("source");
+        auto lo = ResolveBound(**admin, tp, o.from, wm->low.value(), wm->low.value(),
+                               wm->high.value());
+        auto hi = ResolveBound(**admin, tp, o.until, wm->high.value(), wm->low.value(),
+                               wm->high.value());
+        if (!lo.ok()) return lo.status();
+        if (!hi.ok()) return hi.status();
+        sr.start = *lo;
+        sr.end = std::max(*lo, *hi);
+      }
+      if (have_target) {
+        auto wm = target_admin->Watermarks(tp, kAdminTimeout);
+        if (!wm.ok()) {
+          return wm.status().WithContext(fmt::format(
+              "target (does {} exist there? verify compares topics of the same name)", topic));
+        }
+        tr.start = wm->low.value();
+        tr.end = wm->high.value();
+        if (report.against) {
+          // Re-read what the evidence covered.
+          auto it = evidence.find(fmt::format("{}/{}", topic, p));
+          if (it != evidence.end()) {
+            tr.start = std::max(tr.start, it->second["target"]["start"].get<int64_t>());
+            tr.end = std::min(tr.end, it->second["target"]["end"].get<int64_t>());
+          }
+        } else if (o.align == Align::kIdentity) {
+          tr.start = std::max(tr.start, sr.start);
+          tr.end = std::min(tr.end, sr.end);
+        } else if (o.align == Align::kMap) {
+          auto m = maps.find({topic, p});
+          if (m != maps.end()) {
+            const mirror::Translation lo = m->second.Translate(sr.start);
+            if (lo.kind == mirror::Translation::Kind::kExact) tr.start = lo.target_offset;
+            const mirror::Translation hi = m->second.Translate(sr.end);
+            if (hi.kind == mirror::Translation::Kind::kExact) {
+              tr.end = std::min(tr.end, hi.target_offset);
+            }
+          }
+        } else if (o.from.time || o.until.time) {
+          auto lo = ResolveBound(*target_admin, tp, o.from, tr.start, tr.start, tr.end);
+          auto hi = ResolveBound(*target_admin, tp, o.until, tr.end, tr.start, tr.end);
+          if (lo.ok() && hi.ok()) tr.start = *lo, tr.end = std::max(*lo, *hi);
+        }
+      }
+      if (report.against && have_source) {
+        auto it = evidence.find(fmt::format("{}/{}", topic, p));
+        if (it != evidence.end()) {
+          sr.start = std::max(sr.start, it->second["source"]["start"].get<int64_t>());
+          sr.end = std::min(sr.end, it->second["source"]["end"].get<int64_t>());
+        }
+      }
+      r.source.start = sr.start;
+      r.source.end = sr.end;
+      r.target.start = tr.start;
+      r.target.end = std::max(tr.start, tr.end);
+      tr.end = r.target.end;
+      src_ranges.push_back(sr);
+      dst_ranges.push_back(tr);
+      results.push_back(std::move(r));
+    }
+  }
+  if (results.empty()) {
+    return Status::Usage(fmt::format("--topics '{}' matches no topic on the {}", o.topics,
+                                     have_source ? "source" : "target"));
+  }
+
+  Channel src_ch, dst_ch;
+  std::thread src_thread, dst_thread;
+  if (have_source) {
+    src_thread = std::thread([&] { ReadSide(o.source, src_ranges, &src_ch); });
+  } else {
+    src_ch.Close();
+  }
+  if (have_target) {
+    dst_thread = std::thread([&] { ReadSide(o.target, dst_ranges, &dst_ch); });
+  } else {
+    dst_ch.Close();
+  }
+  Status failure;
+  for (PartitionResult& r : results) {
+    Cursor src(&src_ch), dst(&dst_ch);
+    SideDigest sd(o.chunk_records), td(o.chunk_records);
+    if (report.against) {
+      // Each side alone, against its stored chunks.
+      while (have_source && src.Peek()) sd.Add(src.Pop());
+      while (have_target && dst.Peek()) td.Add(dst.Pop());
+    } else {
+      const auto m = maps.find({r.topic, r.partition});
+      Comparator cmp(&r, o.report_limit, m == maps.end() ? nullptr : &m->second, o.align,
+                     r.target.end);
+      cmp.Run(src, dst, sd, td);
+    }
+    if ((have_source && src.failed()) || (have_target && dst.failed())) {
+      failure = !src_ch.error().ok() ? src_ch.error() : dst_ch.error();
+      if (failure.ok()) failure = Status::Infra("a reader stopped early");
+      break;
+    }
+    sd.Finish(&r.source);
+    td.Finish(&r.target);
+    report.records_read += r.source.records + r.target.records;
+    if (report.against) {
+      auto it = evidence.find(fmt::format("{}/{}", r.topic, r.partition));
+      if (it == evidence.end()) {
+        ++r.counts["chunk"];
+        r.divergences.push_back({"chunk", r.topic, r.partition, -1, -1,
+                                 "the evidence has no record of this partition", ""});
+      } else {
+        if (have_source) CompareWithEvidence(it->second, r.source, "source", &r);
+        if (have_target) CompareWithEvidence(it->second, r.target, "target", &r);
+      }
+    }
+  }
+  src_ch.Close();
+  dst_ch.Close();
+  if (src_thread.joinable()) src_thread.join();
+  if (dst_thread.joinable()) dst_thread.join();
+  if (!failure.ok()) return failure;
+
+  for (PartitionResult& r : results) {
+    for (const auto& [kind, n] : r.counts) report.divergences += n;
+    if (!report.against && !r.divergences.empty()) AddDiff(o, &r.divergences.front());
+  }
+  report.partitions = std::move(results);
+  report.pass = report.divergences == 0;
+  report.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return report;
+}
+
+std::string FormatRecordsText(const RecordsReport& r) {
+  std::string out;
+  for (const PartitionResult& p : r.partitions) {
+    out += fmt::format("{} [{}]: source {}..{} ({} records), target {}..{} ({} records), {} "
+                       "matched",
+                       p.topic, p.partition, p.source.start, p.source.end, p.source.records,
+                       p.target.start, p.target.end, p.target.records, p.matched);
+    if (p.counts.empty()) {
+      out += ", no divergence\n";
+      continue;
+    }
+    out += "; divergences:";
+    for (const auto& [kind, n] : p.counts) out += fmt::format(" {}={}", kind, n);
+    out += "\n";
+    for (const Divergence& d : p.divergences) {
+      out += fmt::format("  {} at source {} / target {}: {}\n", d.kind,
+                         d.source_offset < 0 ? "-" : std::to_string(d.source_offset),
+                         d.target_offset < 0 ? "-" : std::to_string(d.target_offset), d.detail);
+      if (!d.diff.empty()) out += d.diff;
+    }
+    int64_t total = 0;
+    for (const auto& [kind, n] : p.counts) total += n;
+    if (total > static_cast<int64_t>(p.divergences.size())) {
+      out += fmt::format("  ... and {} more\n", total - static_cast<int64_t>(p.divergences.size()));
+    }
+  }
+  out += fmt::format("{}: {} partition(s), {} records read in {:.2f} s ({:.0f} records/s), {} "
+                     "divergence(s) (align: {}{})\n",
+                     r.pass ? "PASS" : "FAIL", r.partitions.size(), r.records_read, r.seconds,
+                     r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align,
+                     r.against ? ", against stored evidence" : "");
+  return out;
+}
+
+std::string FormatRecordsJson(const RecordsReport& r) {
+  using Json = nlohmann::ordered_json;
+  Json j;
+  j["check"] = "records";
+  j["pass"] = r.pass;
+  j["align"] = r.align;
+  j["mirror"] = r.mirror_name;
+  j["against"] = r.against;
+  j["divergences"] = r.divergences;
+  j["records_read"] = r.records_read;
+  j["seconds"] = r.seconds;
+  auto side = [](const SideSummary& s) {
+    Json x;
+    x["start"] = s.start;
+    x["end"] = s.end;
+    x["records"] = s.records;
+    x["rolling_digest"] = s.rolling.Hex();
+    x["chunks"] = Json::array();
+    for (const Chunk& c : s.chunks) {
+      x["chunks"].push_back(
+          {{"first", c.first}, {"last", c.last}, {"records", c.records}, {"digest", c.digest.Hex()}});
+    }
+    return x;
+  };
+  j["partitions"] = Json::array();
+  for (const PartitionResult& p : r.partitions) {
+    Json x;
+    x["topic"] = p.topic;
+    x["partition"] = p.partition;
+    x["matched"] = p.matched;
+    x["counts"] = p.counts;
+    x["source"] = side(p.source);
+    x["target"] = side(p.target);
+    x["divergences"] = Json::array();
+    for (const Divergence& d : p.divergences) {
+      x["divergences"].push_back({{"kind", d.kind},
+                                  {"source_offset", d.source_offset},
+                                  {"target_offset", d.target_offset},
+                                  {"detail", d.detail},
+                                  {"diff", d.diff}});
+    }
+    j["partitions"].push_back(std::move(x));
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace lifeline::verify

@@ -28,8 +28,8 @@ Status ParseBound(const std::string& option, const std::string& offsets, const s
     } else if (auto t = envelope::ParseRfc3339(time)) {
       b->time = *t;
     } else {
-      return Status::Usage(fmt::format("{}-time {}: expected RFC 3339 or epoch milliseconds",
-                                       option, time));
+      return Status::Usage(
+          fmt::format("{}-time {}: expected RFC 3339 or epoch milliseconds", option, time));
     }
   }
   if (offsets.empty()) return Status::Ok();
@@ -99,9 +99,10 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
       "align", po::value(&align)->default_value(align),
       "map (the mirror's offset map), identity (same offsets), or content (by order and digest)")(
       "from-offset", po::value(&from_offset)->value_name("O|P:O,..."), "start of the source range")(
-      "from-time", po::value(&from_time)->value_name("T"), "start at the first record at or after T")(
-      "until-offset", po::value(&until_offset)->value_name("O|P:O,..."),
-      "end of the source range (exclusive)")(
+      "from-time", po::value(&from_time)->value_name("T"),
+      "start at the first record at or after T")("until-offset",
+                                                 po::value(&until_offset)->value_name("O|P:O,..."),
+                                                 "end of the source range (exclusive)")(
       "until-time", po::value(&until_time)->value_name("T"), "stop before the first record at T")(
       "chunk", po::value(&o.chunk_records)->default_value(o.chunk_records),
       "records per chunk digest in the evidence")(
@@ -182,8 +183,8 @@ Status RunVerifyGroups(const std::vector<std::string>& args) {
       "name", po::value(&o.name)->default_value(o.name), "the mirror whose offset map translates")(
       "state-dir", po::value(&o.state_dir)->default_value(o.state_dir),
       "the mirror's local map cache")("evidence", po::value(&evidence)->value_name("FILE"),
-                                      "write the JSON result here")(
-      "json", po::bool_switch(&json), "print JSON");
+                                      "write the JSON result here")("json", po::bool_switch(&json),
+                                                                    "print JSON");
   po::variables_map vm;
   auto parsed = ParseArgs(args, desc,
                           "lifeline verify groups --source HOST:PORT --target HOST:PORT --groups "
@@ -208,8 +209,9 @@ Status RunVerify(const std::vector<std::string>& args) {
       "(lifeline verify CHECK --help for options)\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::fputs(usage, args.empty() ? stderr : stdout);
-    return args.empty() ? Status::Usage("expected `verify records`, `verify state` or `verify groups`")
-                        : Status::Ok();
+    return args.empty()
+               ? Status::Usage("expected `verify records`, `verify state` or `verify groups`")
+               : Status::Ok();
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "records") return RunVerifyRecords(rest);

@@ -1,10 +1,11 @@
 // verify groups: a group moved to the target resumes exactly where it stopped.
+#include "mirror/groups.h"
+
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/kafka.h"
-#include "mirror/groups.h"
 #include "mirror/mirror.h"
 #include "verify/fetch.h"
 #include "verify/verify.h"
@@ -16,8 +17,7 @@ constexpr Millis kAdminTimeout{15000};
 
 // The last mirrored source record before committed position `c`, and where
 // the mirror put it; nullopt when the group has read nothing the map knows.
-std::optional<std::pair<int64_t, int64_t>> LastBefore(const mirror::PartitionMap& map,
-                                                      int64_t c) {
+std::optional<std::pair<int64_t, int64_t>> LastBefore(const mirror::PartitionMap& map, int64_t c) {
   std::optional<std::pair<int64_t, int64_t>> found;
   for (const mirror::OffsetRun& run : map.runs()) {
     if (run.source_start >= c) break;
@@ -79,16 +79,17 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
         if (c.target_committed >= 0) c.target_lag = twm->high.value() - c.target_committed;
         if (c.target_committed < 0) {
           c.status = "not_synced";
-          c.detail = fmt::format("no committed offset on the target; it should be {}",
-                                 c.expected_target);
+          c.detail =
+              fmt::format("no committed offset on the target; it should be {}", c.expected_target);
         } else if (c.target_committed != c.expected_target) {
           const int64_t n = map.RecordsFromTarget(std::min(c.target_committed, c.expected_target)) -
                             map.RecordsFromTarget(std::max(c.target_committed, c.expected_target));
           c.status = "wrong_offset";
-          c.detail = fmt::format("target committed {} but the exact translation is {}: the group "
-                                 "would {} {} record(s)",
-                                 c.target_committed, c.expected_target,
-                                 c.target_committed < c.expected_target ? "re-read" : "skip", n);
+          c.detail = fmt::format(
+              "target committed {} but the exact translation is {}: the group "
+              "would {} {} record(s)",
+              c.target_committed, c.expected_target,
+              c.target_committed < c.expected_target ? "re-read" : "skip", n);
         } else {
           c.status = "ok";
           if (auto before = LastBefore(map, c.source_committed)) {
@@ -108,9 +109,10 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
           }
           if (c.status == "ok" && c.source_lag != c.target_lag) {
             c.status = "lag_differs";
-            c.detail = fmt::format("lag {} on the source but {} on the target (is the mirror "
-                                   "behind, or were records produced on the target?)",
-                                   c.source_lag, c.target_lag);
+            c.detail = fmt::format(
+                "lag {} on the source but {} on the target (is the mirror "
+                "behind, or were records produced on the target?)",
+                c.source_lag, c.target_lag);
           }
         }
       }
@@ -130,8 +132,8 @@ std::string FormatGroupsText(const GroupsReport& r) {
                        c.target_committed, c.target_lag, c.expected_target,
                        c.detail.empty() ? "" : "; " + c.detail);
   }
-  out += fmt::format("{}: {} group partition(s) checked\n", r.pass ? "PASS" : "FAIL",
-                     r.checks.size());
+  out +=
+      fmt::format("{}: {} group partition(s) checked\n", r.pass ? "PASS" : "FAIL", r.checks.size());
   return out;
 }
 

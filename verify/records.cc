@@ -26,9 +26,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr Millis kAdminTimeout{15000};
-constexpr size_t kBatch = 4096;        // entries per queue batch
-constexpr size_t kQueueBatches = 16;   // batches a side may read ahead
-constexpr size_t kWindow = 1024;       // look-ahead of the content alignment
+constexpr size_t kBatch = 4096;          // entries per queue batch
+constexpr size_t kQueueBatches = 16;     // batches a side may read ahead
+constexpr size_t kWindow = 1024;         // look-ahead of the content alignment
 constexpr size_t kRecentSource = 65536;  // source digests remembered for duplicates
 
 // What verify keeps of a record: its digest and a hash of each part, so an
@@ -172,9 +172,9 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Chan
         }
         if (*n > 0 || !ends.empty()) last_progress = Clock::now();
         if (!done && Clock::now() - last_progress > std::chrono::seconds(30)) {
-          return out->Close(Status::Infra(fmt::format(
-              "{} [{}]: no progress for 30 s reading up to offset {}", r.tp.topic.value(),
-              r.tp.partition.value(), r.end)));
+          return out->Close(
+              Status::Infra(fmt::format("{} [{}]: no progress for 30 s reading up to offset {}",
+                                        r.tp.topic.value(), r.tp.partition.value(), r.end)));
         }
         if (batch.size() >= kBatch) {
           out->Push(std::move(batch));
@@ -400,8 +400,8 @@ class Comparator {
       }
       if (want < 0) {
         TakeSource(src, &s);
-        Report({"missing", "", -1, s.offset, -1, "the offset map has no place for this record",
-                ""});
+        Report(
+            {"missing", "", -1, s.offset, -1, "the offset map has no place for this record", ""});
         continue;
       }
       if (pt && pt->offset < want) {
@@ -613,8 +613,7 @@ Result<Evidence> LoadEvidence(const std::string& path) {
   auto j = nlohmann::json::parse(in, nullptr, false);
   if (j.is_discarded() || !j.contains("partitions")) {
     return Status::Usage(fmt::format(
-        "--against {}: not a verify evidence file (write one with `verify records --json`)",
-        path));
+        "--against {}: not a verify evidence file (write one with `verify records --json`)", path));
   }
   Evidence ev;
   for (const auto& p : j["partitions"]) {
@@ -650,10 +649,10 @@ void CompareWithEvidence(const nlohmann::json& stored, const SideSummary& now, c
   }
   if (now.chunks.size() != chunks.size()) {
     ++out->counts["chunk"];
-    out->divergences.push_back({"chunk", out->topic, out->partition, -1, -1,
-                                fmt::format("{} has {} chunk(s), the evidence {}", side,
-                                            now.chunks.size(), chunks.size()),
-                                ""});
+    out->divergences.push_back(
+        {"chunk", out->topic, out->partition, -1, -1,
+         fmt::format("{} has {} chunk(s), the evidence {}", side, now.chunks.size(), chunks.size()),
+         ""});
   }
 }
 
@@ -721,10 +720,10 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
       if (have_source) {
         auto wm = (*admin)->Watermarks(tp, kAdminTimeout);
         if (!wm.ok()) return wm.status().WithContext("source");
-        auto lo = ResolveBound(**admin, tp, o.from, wm->low.value(), wm->low.value(),
-                               wm->high.value());
-        auto hi = ResolveBound(**admin, tp, o.until, wm->high.value(), wm->low.value(),
-                               wm->high.value());
+        auto lo =
+            ResolveBound(**admin, tp, o.from, wm->low.value(), wm->low.value(), wm->high.value());
+        auto hi =
+            ResolveBound(**admin, tp, o.until, wm->high.value(), wm->low.value(), wm->high.value());
         if (!lo.ok()) return lo.status();
         if (!hi.ok()) return hi.status();
         sr.start = *lo;
@@ -851,10 +850,11 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
 std::string FormatRecordsText(const RecordsReport& r) {
   std::string out;
   for (const PartitionResult& p : r.partitions) {
-    out += fmt::format("{} [{}]: source {}..{} ({} records), target {}..{} ({} records), {} "
-                       "matched",
-                       p.topic, p.partition, p.source.start, p.source.end, p.source.records,
-                       p.target.start, p.target.end, p.target.records, p.matched);
+    out += fmt::format(
+        "{} [{}]: source {}..{} ({} records), target {}..{} ({} records), {} "
+        "matched",
+        p.topic, p.partition, p.source.start, p.source.end, p.source.records, p.target.start,
+        p.target.end, p.target.records, p.matched);
     if (p.counts.empty()) {
       out += ", no divergence\n";
       continue;
@@ -874,11 +874,12 @@ std::string FormatRecordsText(const RecordsReport& r) {
       out += fmt::format("  ... and {} more\n", total - static_cast<int64_t>(p.divergences.size()));
     }
   }
-  out += fmt::format("{}: {} partition(s), {} records read in {:.2f} s ({:.0f} records/s), {} "
-                     "divergence(s) (align: {}{})\n",
-                     r.pass ? "PASS" : "FAIL", r.partitions.size(), r.records_read, r.seconds,
-                     r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align,
-                     r.against ? ", against stored evidence" : "");
+  out += fmt::format(
+      "{}: {} partition(s), {} records read in {:.2f} s ({:.0f} records/s), {} "
+      "divergence(s) (align: {}{})\n",
+      r.pass ? "PASS" : "FAIL", r.partitions.size(), r.records_read, r.seconds,
+      r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align,
+      r.against ? ", against stored evidence" : "");
   return out;
 }
 
@@ -901,8 +902,10 @@ std::string FormatRecordsJson(const RecordsReport& r) {
     x["rolling_digest"] = s.rolling.Hex();
     x["chunks"] = Json::array();
     for (const Chunk& c : s.chunks) {
-      x["chunks"].push_back(
-          {{"first", c.first}, {"last", c.last}, {"records", c.records}, {"digest", c.digest.Hex()}});
+      x["chunks"].push_back({{"first", c.first},
+                             {"last", c.last},
+                             {"records", c.records},
+                             {"digest", c.digest.Hex()}});
     }
     return x;
   };

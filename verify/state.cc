@@ -83,12 +83,13 @@ Result<StateReport> VerifyState(const std::string& a, const std::string& b, size
     t.name = tables[i].name;
     t.rows_a = ha->tables[i].rows;
     t.rows_b = hb->tables[i].rows;
-    const std::string diff = "SELECT * FROM {0}.{1} EXCEPT SELECT * FROM {2}.{1} ORDER BY {3} LIMIT {4}";
-    auto only_a = RowsAsJson(*db, fmt::format(fmt::runtime(diff), "main", t.name, "other", tables[i].order_by,
-                                              row_limit));
+    const std::string diff =
+        "SELECT * FROM {0}.{1} EXCEPT SELECT * FROM {2}.{1} ORDER BY {3} LIMIT {4}";
+    auto only_a = RowsAsJson(*db, fmt::format(fmt::runtime(diff), "main", t.name, "other",
+                                              tables[i].order_by, row_limit));
     if (!only_a.ok()) return only_a.status();
-    auto only_b = RowsAsJson(*db, fmt::format(fmt::runtime(diff), "other", t.name, "main", tables[i].order_by,
-                                              row_limit));
+    auto only_b = RowsAsJson(*db, fmt::format(fmt::runtime(diff), "other", t.name, "main",
+                                              tables[i].order_by, row_limit));
     if (!only_b.ok()) return only_b.status();
     t.only_a = std::move(only_a).value();
     t.only_b = std::move(only_b).value();
@@ -101,8 +102,8 @@ std::string FormatStateText(const StateReport& r) {
   if (r.pass) {
     return fmt::format("PASS: {} and {} have the same state hash {}\n", r.a, r.b, r.hash_a);
   }
-  std::string out = fmt::format("FAIL: state hashes differ\n  {}  {}\n  {}  {}\n", r.hash_a, r.a,
-                                r.hash_b, r.b);
+  std::string out =
+      fmt::format("FAIL: state hashes differ\n  {}  {}\n  {}  {}\n", r.hash_a, r.a, r.hash_b, r.b);
   out += fmt::format("  differing prompts ({}):", r.prompts.size());
   for (size_t i = 0; i < r.prompts.size() && i < 20; ++i) out += " " + r.prompts[i];
   if (r.prompts.size() > 20) out += " ...";

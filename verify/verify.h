@@ -37,13 +37,13 @@ struct Bound {
 };
 
 struct RecordsOptions {
-  ClientConfig source;  // bootstrap empty: with `against`, the target alone
-  ClientConfig target;  // bootstrap empty: with `against`, the source alone
-  std::string topics;   // regex over source topic names (whole-name match)
+  ClientConfig source;                  // bootstrap empty: with `against`, the target alone
+  ClientConfig target;                  // bootstrap empty: with `against`, the source alone
+  std::string topics;                   // regex over source topic names (whole-name match)
   std::string name = "default";         // the mirror whose map aligns
   std::string state_dir = ".lifeline";  // local map cache, when the target has no map topic
   Align align = Align::kMap;
-  Bound from, until;  // source range [from, until); default the whole log
+  Bound from, until;               // source range [from, until); default the whole log
   int64_t chunk_records = 100000;  // records per chunk digest in the evidence
   size_t report_limit = 20;        // divergences listed per partition (all are counted)
   // Stored evidence (a previous run's JSON) to compare each side read
@@ -112,8 +112,8 @@ struct StateReport {
     int64_t rows_a = 0, rows_b = 0;
     std::vector<std::string> only_a, only_b;  // first differing rows, as JSON objects
   };
-  std::vector<Table> tables;                // differing tables only
-  std::vector<std::string> prompts;         // differing prompts (present on either side)
+  std::vector<Table> tables;         // differing tables only
+  std::vector<std::string> prompts;  // differing prompts (present on either side)
 };
 Result<StateReport> VerifyState(const std::string& a, const std::string& b, size_t row_limit = 5);
 std::string FormatStateText(const StateReport& report);

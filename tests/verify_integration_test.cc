@@ -1,0 +1,399 @@
+// verify against real Apache Kafka: a target damaged in each way is reported
+// with exactly that damage at exactly that coordinate; an undamaged copy
+// passes; stored evidence catches a change without the other cluster; a
+// group moved with a wrong offset is caught.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "mirror/map_store.h"
+#include "mirror/offset_map.h"
+#include "tests/test_support.h"
+#include "verify/verify.h"
+
+namespace lifeline {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Spawn;
+using testing::UniqueName;
+using testing::WaitExit;
+constexpr Millis kTimeout{20000};
+constexpr int kRecords = 30;
+
+Record SourceRecord(int i) {
+  Record r;
+  r.key = fmt::format("prompt-{}", i % 4);
+  r.value = fmt::format("{{\"event\":{},\"body\":\"{}\"}}", i, std::string(40, 'a' + i % 26));
+  r.headers = {{"ce_id", fmt::format("id-{}", i)}, {"ce_source", std::string("/registry/test")}};
+  r.timestamp = TimestampMs(1700000000000 + i * 1000);
+  return r;
+}
+
+// What the damaged target gets: a record, and the source offset the mirror's
+// map claims it is (-1: the map does not know it). `aborted`: written in an
+// aborted transaction, so the offset exists but no read_committed reader sees it.
+struct Write {
+  Record record;
+  int64_t declared = -1;
+  bool aborted = false;
+};
+
+class VerifyIntegration : public testing::RealKafkaTest {
+ protected:
+  void SetUp() override {
+    RealKafkaTest::SetUp();
+    dir_ = fs::temp_directory_path() / UniqueName("lifeline-verify");
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void CreateTopic(const ClientConfig& c, const std::string& topic) {
+    auto admin = Admin::Create(c);
+    ASSERT_TRUE(admin.ok());
+    ASSERT_TRUE((*admin)->CreateTopic({topic, 1, -1, {{"retention.ms", "-1"}}}, kTimeout).ok());
+    ASSERT_TRUE((*admin)->WaitForTopic(topic, 1, kTimeout).ok());
+  }
+
+  void ProduceSource(const std::string& topic, int n = kRecords) {
+    CreateTopic(source_, topic);
+    auto p = Producer::Create(source_, {});
+    ASSERT_TRUE(p.ok());
+    for (int i = 0; i < n; ++i) {
+      Record r = SourceRecord(i);
+      r.topic = Topic(topic);
+      r.partition = Partition(0);
+      ASSERT_TRUE((*p)->Send(r).ok());
+    }
+    ASSERT_TRUE((*p)->Flush(kTimeout).ok());
+  }
+
+  // Writes the target as `writes` say and publishes the map the mirror
+  // `name` would have written for it, with progress `progress`.
+  void BuildTarget(const std::string& topic, const std::string& name,
+                   const std::vector<Write>& writes, int64_t progress) {
+    CreateTopic(target_, topic);
+    std::vector<int64_t> offsets;
+    auto plain = Producer::Create(target_, {}, [&](const DeliveryReport& dr) {
+      if (!dr.err) offsets.push_back(dr.offset.value());
+    });
+    ASSERT_TRUE(plain.ok());
+    ProducerOptions txn_opts;
+    txn_opts.transactional_id = UniqueName("verify-damage");
+    int64_t aborted_offset = -1;
+    auto txn = Producer::Create(
+        target_, txn_opts, [&](const DeliveryReport& dr) { aborted_offset = dr.offset.value(); });
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE((*txn)->InitTransactions(kTimeout).ok());
+    mirror::PartitionMap map(0, 0);
+    for (const Write& w : writes) {
+      Record r = w.record;
+      r.topic = Topic(topic);
+      r.partition = Partition(0);
+      int64_t at = -1;
+      if (w.aborted) {
+        ASSERT_TRUE((*txn)->BeginTransaction().ok());
+        ASSERT_TRUE((*txn)->Send(r).ok());
+        ASSERT_TRUE((*txn)->Flush(kTimeout).ok());
+        ASSERT_TRUE((*txn)->AbortTransaction(kTimeout).ok());
+        at = aborted_offset;
+      } else {
+        ASSERT_TRUE((*plain)->Send(r).ok());
+        ASSERT_TRUE((*plain)->Flush(kTimeout).ok());
+        at = offsets.back();
+      }
+      if (w.declared >= 0) map.Add(w.declared, at);
+    }
+    map.Advance(progress);
+    ASSERT_TRUE(mirror::EnsureOffsetMapTopic(target_).ok());
+    mirror::MapEncoder encoder(name);
+    std::vector<Record> records;
+    encoder.Encode({topic, 0}, map, &records);
+    for (Record& r : records) ASSERT_TRUE((*plain)->Send(r).ok());
+    ASSERT_TRUE((*plain)->Flush(kTimeout).ok());
+  }
+
+  // An undamaged copy, as a list of writes.
+  static std::vector<Write> Faithful(int n = kRecords) {
+    std::vector<Write> w;
+    for (int i = 0; i < n; ++i) w.push_back({SourceRecord(i), i, false});
+    return w;
+  }
+
+  verify::RecordsReport Verify(const std::string& topic, const std::string& name,
+                               verify::Align align = verify::Align::kMap) {
+    verify::RecordsOptions o;
+    o.source = source_;
+    o.target = target_;
+    o.topics = topic;
+    o.name = name;
+    o.align = align;
+    o.chunk_records = 10;
+    auto r = verify::VerifyRecords(o);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? *r : verify::RecordsReport{};
+  }
+
+  // Runs a damage case and returns the report of its one partition.
+  verify::PartitionResult Damage(const std::vector<Write>& writes, int64_t progress = kRecords,
+                                 verify::Align align = verify::Align::kMap) {
+    const std::string topic = UniqueName("verify.damage");
+    const std::string name = UniqueName("vd").substr(0, 60);
+    ProduceSource(topic);
+    BuildTarget(topic, name, writes, progress);
+    verify::RecordsReport r = Verify(topic, name, align);
+    EXPECT_FALSE(r.pass);
+    EXPECT_EQ(r.partitions.size(), 1u);
+    return r.partitions.empty() ? verify::PartitionResult{} : r.partitions[0];
+  }
+
+  fs::path dir_;
+};
+
+std::map<std::string, int64_t> Counts(
+    std::initializer_list<std::pair<const std::string, int64_t>> l) {
+  return std::map<std::string, int64_t>(l);
+}
+
+TEST_F(VerifyIntegration, UndamagedCopyPasses) {
+  const std::string topic = UniqueName("verify.clean"), name = "clean";
+  ProduceSource(topic);
+  BuildTarget(topic, name, Faithful(), kRecords);
+  for (auto align : {verify::Align::kMap, verify::Align::kIdentity, verify::Align::kContent}) {
+    verify::RecordsReport r = Verify(topic, name, align);
+    EXPECT_TRUE(r.pass) << verify::FormatRecordsText(r);
+    ASSERT_EQ(r.partitions.size(), 1u);
+    EXPECT_EQ(r.partitions[0].matched, kRecords);
+    EXPECT_EQ(r.partitions[0].source.rolling, r.partitions[0].target.rolling);
+    EXPECT_EQ(r.partitions[0].source.chunks.size(), 3u);  // 10 records per chunk
+  }
+}
+
+TEST_F(VerifyIntegration, AlteredHeaderIsReportedAtItsCoordinateWithADiff) {
+  std::vector<Write> w = Faithful();
+  w[5].record.headers[1].value = "/registry/elsewhere";
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"altered", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 5);
+  EXPECT_EQ(p.divergences[0].target_offset, 5);
+  EXPECT_EQ(p.divergences[0].detail, "headers differs");
+  EXPECT_NE(p.divergences[0].diff.find("header #1: source ce_source=\"/registry/test\" / target "
+                                       "ce_source=\"/registry/elsewhere\""),
+            std::string::npos)
+      << p.divergences[0].diff;
+}
+
+TEST_F(VerifyIntegration, ChangedTimestampIsReported) {
+  std::vector<Write> w = Faithful();
+  w[7].record.timestamp = TimestampMs(w[7].record.timestamp.value() + 1);
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"altered", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 7);
+  EXPECT_EQ(p.divergences[0].detail, "timestamp differs");
+  EXPECT_NE(p.divergences[0].diff.find("timestamp: source 1700000007000 (CreateTime) / target "
+                                       "1700000007001"),
+            std::string::npos)
+      << p.divergences[0].diff;
+}
+
+TEST_F(VerifyIntegration, OneChangedValueByteIsReportedWithItsPosition) {
+  std::vector<Write> w = Faithful();
+  (*w[9].record.value)[20] = 'Z';
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"altered", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 9);
+  EXPECT_EQ(p.divergences[0].detail, "value differs");
+  EXPECT_NE(p.divergences[0].diff.find("value differs at byte 20"), std::string::npos)
+      << p.divergences[0].diff;
+}
+
+TEST_F(VerifyIntegration, DroppedRecordIsMissingWhereTheMapPutsIt) {
+  std::vector<Write> w = Faithful();
+  w[11].aborted = true;  // the offset exists, the record is gone for every reader
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"missing", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 11);
+  EXPECT_EQ(p.divergences[0].target_offset, 11);
+}
+
+TEST_F(VerifyIntegration, DuplicatedRecordNamesTheSourceRecordItCopies) {
+  std::vector<Write> w = Faithful();
+  w.insert(w.begin() + 14, Write{SourceRecord(13), -1, false});  // re-sent, not in the map
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"duplicated", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 13);
+  EXPECT_EQ(p.divergences[0].target_offset, 14);
+  EXPECT_EQ(p.matched, kRecords);
+}
+
+TEST_F(VerifyIntegration, SwappedRecordsAreReportedAsReorderedOnce) {
+  std::vector<Write> w = Faithful();
+  std::swap(w[15].record, w[16].record);
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"reordered", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 15);
+  EXPECT_EQ(p.divergences[0].target_offset, 15);
+}
+
+TEST_F(VerifyIntegration, UnmirroredTailIsReportedFromTheMirrorsProgress) {
+  auto p = Damage(Faithful(25), 25);
+  EXPECT_EQ(p.counts, Counts({{"unmirrored", 5}}));
+  ASSERT_EQ(p.divergences.size(), 5u);
+  EXPECT_EQ(p.divergences[0].source_offset, 25);
+  EXPECT_EQ(p.divergences[4].source_offset, 29);
+}
+
+TEST_F(VerifyIntegration, ContentAlignmentFindsDropsAndDuplicatesWithoutAMap) {
+  std::vector<Write> w = Faithful();
+  w.erase(w.begin() + 8);                                        // drop source 8
+  w.insert(w.begin() + 20, Write{SourceRecord(20), -1, false});  // a second copy of source 20
+  auto p = Damage(w, kRecords, verify::Align::kContent);
+  EXPECT_EQ(p.counts, Counts({{"duplicated", 1}, {"missing", 1}}));
+  ASSERT_EQ(p.divergences.size(), 2u);
+  EXPECT_EQ(p.divergences[0].kind, "missing");
+  EXPECT_EQ(p.divergences[0].source_offset, 8);
+  EXPECT_EQ(p.divergences[1].kind, "duplicated");
+}
+
+TEST_F(VerifyIntegration, StoredEvidenceCatchesAChangeWithoutTheOtherCluster) {
+  const std::string topic = UniqueName("verify.evidence"), name = "evidence";
+  ProduceSource(topic);
+  BuildTarget(topic, name, Faithful(), kRecords);
+  verify::RecordsReport first = Verify(topic, name);
+  ASSERT_TRUE(first.pass);
+  const std::string path = (dir_ / "evidence.json").string();
+  {
+    std::ofstream out(path);
+    out << verify::FormatRecordsJson(first);
+  }
+  verify::RecordsOptions o;
+  o.target = target_;
+  o.topics = topic;
+  o.chunk_records = 10;
+  o.against = path;
+  auto same = verify::VerifyRecords(o);
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  EXPECT_TRUE(same->pass) << verify::FormatRecordsText(*same);
+
+  // The target changes after the evidence was taken: a record more.
+  auto p = Producer::Create(target_, {});
+  ASSERT_TRUE(p.ok());
+  Record extra = SourceRecord(99);
+  extra.topic = Topic(topic);
+  extra.partition = Partition(0);
+  ASSERT_TRUE((*p)->Send(extra).ok());
+  ASSERT_TRUE((*p)->Flush(kTimeout).ok());
+  // The evidence bounds the range, so the extra record is outside it...
+  auto bounded = verify::VerifyRecords(o);
+  ASSERT_TRUE(bounded.ok());
+  EXPECT_TRUE(bounded->pass);
+  // ...but a source whose history differs is caught chunk by chunk.
+  const std::string other = UniqueName("verify.evidence.other");
+  ProduceSource(other);
+  nlohmann::json ev = nlohmann::json::parse(verify::FormatRecordsJson(first));
+  ev["partitions"][0]["topic"] = other;
+  ev["partitions"][0]["source"]["chunks"][1]["digest"] = std::string(32, '0');
+  {
+    std::ofstream out(path);
+    out << ev.dump();
+  }
+  verify::RecordsOptions s;
+  s.source = source_;
+  s.topics = other;
+  s.chunk_records = 10;
+  s.against = path;
+  auto changed = verify::VerifyRecords(s);
+  ASSERT_TRUE(changed.ok()) << changed.status().message();
+  EXPECT_FALSE(changed->pass);
+  ASSERT_FALSE(changed->partitions[0].divergences.empty());
+  EXPECT_EQ(changed->partitions[0].divergences[0].kind, "chunk");
+  EXPECT_EQ(changed->partitions[0].divergences[0].source_offset, 10);
+}
+
+TEST_F(VerifyIntegration, RealMirrorPassesThenShowsTheUnmirroredTailAndGroupChecks) {
+  const std::string topic = UniqueName("verify.mirror");
+  const std::string name = "vm" + std::to_string(getpid());
+  const std::string log = (dir_ / "cli.log").string();
+  ProduceSource(topic);
+  const std::vector<std::string> mirror = {"mirror",
+                                           "--source",
+                                           source_.bootstrap(),
+                                           "--target",
+                                           target_.bootstrap(),
+                                           "--topics",
+                                           topic,
+                                           "--name",
+                                           name,
+                                           "--create-topics",
+                                           "--state-dir",
+                                           dir_.string()};
+  ASSERT_EQ(WaitExit(Spawn(mirror, log)), 0) << testing::ReadFile(log);
+  verify::RecordsReport clean = Verify(topic, name);
+  EXPECT_TRUE(clean.pass) << verify::FormatRecordsText(clean);
+
+  // A group on the source at offset 12, moved with groups sync: passes.
+  const std::string group = UniqueName("verify.group");
+  auto src = Admin::Create(source_);
+  ASSERT_TRUE(src.ok());
+  const TopicPartition tp{Topic(topic), Partition(0)};
+  ASSERT_TRUE((*src)->AlterGroupOffsets(group, {{tp, Offset(12)}}, kTimeout).ok());
+  ASSERT_EQ(WaitExit(Spawn({"groups", "sync", "--source", source_.bootstrap(), "--target",
+                            target_.bootstrap(), "--name", name, "--group", group},
+                           log)),
+            0)
+      << testing::ReadFile(log);
+  verify::GroupsOptions g;
+  g.source = source_;
+  g.target = target_;
+  g.name = name;
+  g.groups = {group};
+  auto ok = verify::VerifyGroups(g);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_TRUE(ok->pass) << verify::FormatGroupsText(*ok);
+
+  // Moved with a wrong offset: one record too far.
+  auto dst = Admin::Create(target_);
+  ASSERT_TRUE(dst.ok());
+  ASSERT_TRUE((*dst)->AlterGroupOffsets(group, {{tp, Offset(13)}}, kTimeout).ok());
+  auto wrong = verify::VerifyGroups(g);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_FALSE(wrong->pass);
+  ASSERT_EQ(wrong->checks.size(), 1u);
+  EXPECT_EQ(wrong->checks[0].status, "wrong_offset");
+  EXPECT_EQ(wrong->checks[0].expected_target, 12);
+  EXPECT_NE(wrong->checks[0].detail.find("skip 1 record"), std::string::npos)
+      << wrong->checks[0].detail;
+
+  // New source records the mirror has not copied yet: an unmirrored tail,
+  // and a group that read them is ahead of the mirror.
+  auto p = Producer::Create(source_, {});
+  ASSERT_TRUE(p.ok());
+  for (int i = kRecords; i < kRecords + 3; ++i) {
+    Record r = SourceRecord(i);
+    r.topic = Topic(topic);
+    r.partition = Partition(0);
+    ASSERT_TRUE((*p)->Send(r).ok());
+  }
+  ASSERT_TRUE((*p)->Flush(kTimeout).ok());
+  verify::RecordsReport tail = Verify(topic, name);
+  EXPECT_FALSE(tail.pass);
+  EXPECT_EQ(tail.partitions[0].counts, Counts({{"unmirrored", 3}}));
+  ASSERT_TRUE((*src)->AlterGroupOffsets(group, {{tp, Offset(kRecords + 2)}}, kTimeout).ok());
+  auto ahead = verify::VerifyGroups(g);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_EQ(ahead->checks[0].status, "ahead_of_mirror");
+}
+
+}  // namespace
+}  // namespace lifeline

@@ -32,7 +32,7 @@ TEST(Cli, HelpListsEveryCommandFromTheTable) {
   CliRun run = Lifeline("help");
   EXPECT_EQ(run.exit_code, 0);
   for (const char* name : {"help", "version", "sandbox", "generate", "scan", "mirror", "offsets",
-                           "groups", "replay", "state", "audit"}) {
+                           "groups", "replay", "state", "audit", "verify"}) {
     EXPECT_NE(run.output.find(std::string("  ") + name + " "), std::string::npos) << name;
   }
 }
@@ -82,6 +82,23 @@ TEST(Cli, UnreachableClusterExitsWithInfrastructureCode) {
   CliRun run = Lifeline("scan -b 127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000");
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("reachable"), std::string::npos) << run.output;
+}
+
+TEST(Cli, VerifyUsageErrorsAreExitTwo) {
+  EXPECT_EQ(Lifeline("verify").exit_code, 2);
+  EXPECT_EQ(Lifeline("verify nonsense").exit_code, 2);
+  CliRun no_topics = Lifeline("verify records --source 127.0.0.1:1 --target 127.0.0.1:2");
+  EXPECT_EQ(no_topics.exit_code, 2);
+  EXPECT_NE(no_topics.output.find("--topics"), std::string::npos) << no_topics.output;
+  EXPECT_EQ(Lifeline("verify records --source a:1 --target b:2 --topics x --align magic").exit_code,
+            2);
+  EXPECT_EQ(Lifeline("verify state only-one.db").exit_code, 2);
+  EXPECT_EQ(Lifeline("verify groups --source a:1 --target b:2").exit_code, 2);
+  for (const char* check : {"records", "state", "groups"}) {
+    CliRun help = Lifeline(std::string("verify ") + check + " --help");
+    EXPECT_EQ(help.exit_code, 0) << check;
+    EXPECT_NE(help.output.find("usage: lifeline verify"), std::string::npos) << help.output;
+  }
 }
 
 TEST(Cli, ReplayAndStateUsageErrorsNameTheFix) {

@@ -13,49 +13,16 @@
 #include "replay/state_hash.h"
 #include "replay/store.h"
 #include "tests/lifecycle_stream.h"
+#include "tests/sandbox_support.h"
 
 namespace lifeline::replay {
 namespace {
 
+using testing::Build;
+using testing::Built;
 using testing::KnownAnswerStream;
 using testing::kStreamStart;
-
-// Gives every record coordinates: round-robin over `partitions` by prompt,
-// offsets counting from `first_offset`.
-std::vector<Record> Place(std::vector<Record> records, int partitions, int64_t first_offset) {
-  std::map<int32_t, int64_t> next;
-  for (Record& r : records) {
-    const int32_t p = static_cast<int32_t>(std::hash<std::string>()(r.key.value_or("")) %
-                                           static_cast<size_t>(partitions));
-    r.topic = Topic("prompt.lifecycle");
-    r.partition = Partition(p);
-    auto [it, fresh] = next.try_emplace(p, first_offset);
-    r.offset = Offset(it->second++);
-  }
-  return records;
-}
-
-struct Built {
-  sqlite::Db db;
-  Registry registry;
-};
-
-std::unique_ptr<Built> Build(const std::vector<Record>& records) {
-  auto db = sqlite::Db::Open(":memory:", sqlite::Db::Mode::kCreate);
-  EXPECT_TRUE(db.ok()) << db.status().message();
-  auto built = std::make_unique<Built>(Built{std::move(db).value(), {}});
-  SandboxWriter writer(&built->db);
-  EXPECT_TRUE(writer.Begin().ok());
-  for (const Record& r : records) {
-    Status st = writer.Add(r, built->registry.Apply(r));
-    EXPECT_TRUE(st.ok()) << st.message();
-  }
-  built->registry.Finish();
-  Status st = writer.Finish(built->registry, {{"complete", "true"}});
-  EXPECT_TRUE(st.ok()) << st.message();
-  EXPECT_TRUE(writer.Commit().ok());
-  return built;
-}
+using testing::Place;
 
 // Every row of `sql` as "a|b|c" strings (NULL as "-").
 std::vector<std::string> Query(sqlite::Db& db, const std::string& sql) {

@@ -49,3 +49,35 @@ Result<size_t> Consumer::PollBorrowed(
 }
 
 }  // namespace lifeline
+
+namespace lifeline {
+
+Result<std::map<TopicPartition, Offset>> CommittedOffsets(
+    const ClientConfig& config, const std::string& group,
+    const std::vector<TopicPartition>& partitions, Millis timeout) {
+  ConsumerOptions opts;
+  opts.group_id = group;
+  opts.client_id = "lifeline-inspect";
+  auto consumer = Consumer::Create(config, opts);
+  if (!consumer.ok()) return consumer.status();
+  PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const TopicPartition& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value());
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_committed((*consumer)->handle(), list.get(), static_cast<int>(timeout.count()));
+  if (err) return KafkaError("committed offsets of group " + group, err);
+  std::map<TopicPartition, Offset> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    if (e.err) {
+      return KafkaError(fmt::format("committed offset of group {} on {} [{}]", group, e.topic,
+                                    e.partition),
+                        e.err);
+    }
+    if (e.offset >= 0) out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
+  }
+  return out;
+}
+
+}  // namespace lifeline

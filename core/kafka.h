@@ -144,6 +144,14 @@ struct PollBatch {
   std::vector<PartitionEnd> reached_end;
 };
 
+// The committed offsets of `group` on `partitions`, read through a consumer
+// handle that never joins the group (so inspecting an external group cannot
+// disturb it). Works on the embedded sandbox, which lacks DescribeGroups.
+// Partitions without a commit are absent.
+Result<std::map<TopicPartition, Offset>> CommittedOffsets(
+    const ClientConfig& config, const std::string& group,
+    const std::vector<TopicPartition>& partitions, Millis timeout);
+
 class Consumer {
  public:
   static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& config,

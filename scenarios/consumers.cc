@@ -1,0 +1,169 @@
+#include "scenarios/consumers.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <variant>
+
+#include "core/envelope.h"
+#include "core/kafka.h"
+#include "core/sqlite.h"
+
+namespace lifeline::scenarios {
+
+struct ReferenceConsumer::Archive {
+  sqlite::Db db;
+  sqlite::Stmt insert;
+};
+
+ReferenceConsumer::ReferenceConsumer(std::string name, std::string kind, std::string group,
+                                     std::string topic, std::string archive_path)
+    : name_(std::move(name)),
+      kind_(std::move(kind)),
+      group_(std::move(group)),
+      topic_(std::move(topic)),
+      archive_path_(std::move(archive_path)) {}
+
+ReferenceConsumer::~ReferenceConsumer() { Stop(); }
+
+Status ReferenceConsumer::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+std::optional<std::string> ReferenceConsumer::Active(const std::string& prompt,
+                                                     const std::string& scope) const {
+  std::lock_guard lock(mu_);
+  auto it = active_.find({prompt, scope});
+  if (it == active_.end()) return std::nullopt;
+  return it->second;
+}
+
+Status ReferenceConsumer::Start(const ClientConfig& cluster) {
+  if (running_) return Status::Ok();
+  if (kind_ == "audit" && !archive_) {
+    auto db = sqlite::Db::Open(archive_path_, sqlite::Db::Mode::kCreate);
+    if (!db.ok()) return db.status();
+    LIFELINE_RETURN_IF_ERROR(db->Exec(
+        "CREATE TABLE IF NOT EXISTS events(partition INTEGER, \"offset\" INTEGER, event_id TEXT, "
+        "kind TEXT, prompt TEXT, version TEXT, value BLOB)"));
+    auto insert = db->Prepare("INSERT INTO events VALUES(?,?,?,?,?,?,?)");
+    if (!insert.ok()) return insert.status();
+    archive_ = std::make_unique<Archive>(Archive{std::move(db).value(), std::move(insert).value()});
+  }
+  stop_ = false;
+  assigned_ = false;
+  {
+    std::lock_guard lock(mu_);
+    error_ = Status::Ok();
+  }
+  running_ = true;
+  thread_ = std::thread([this, cluster] { Loop(cluster); });
+  for (int i = 0; i < 300 && !assigned_ && running_; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!assigned_) {
+    Stop();
+    Status e = error();
+    return e.ok() ? Status::Infra(fmt::format("consumer {} (group {}) got no partitions of {} "
+                                              "within 30 s",
+                                              name_, group_, topic_))
+                  : e;
+  }
+  return Status::Ok();
+}
+
+void ReferenceConsumer::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  running_ = false;
+}
+
+void ReferenceConsumer::Apply(const Record& r) {
+  auto parsed = envelope::Parse(r);
+  const auto* e = std::get_if<envelope::Event>(&parsed);
+  ++events_;
+  if (kind_ == "audit" && archive_) {
+    sqlite::Stmt& s = archive_->insert;
+    s.Bind(1, int64_t{r.partition.value()}).Bind(2, r.offset.value());
+    if (e) {
+      s.Bind(3, e->id).Bind(4, std::string(envelope::KindName(e->kind))).Bind(5, e->prompt_id).Bind(6, e->version);
+    }
+    if (r.value) s.BindBlob(7, *r.value);
+    (void)s.Run();
+    return;
+  }
+  if (!e) return;
+  std::lock_guard lock(mu_);
+  if (kind_ == "release-controller") {
+    if ((e->kind == envelope::Kind::kDeployed || e->kind == envelope::Kind::kRolloutChanged) &&
+        e->rollout) {
+      active_[{e->prompt_id, e->rollout->scope}] = e->version;
+    } else if (e->kind == envelope::Kind::kRolledBack && e->rollback) {
+      active_[{e->prompt_id, e->rollback->scope}] = e->rollback->target_version;
+    }
+  } else if (kind_ == "evaluation") {
+    if (e->kind == envelope::Kind::kProposed) candidates_[{e->prompt_id, e->version}] = "candidate";
+    if (e->kind == envelope::Kind::kEvaluated && e->evaluation) {
+      candidates_[{e->prompt_id, e->version}] = e->evaluation->passed ? "passed" : "failed";
+    }
+  } else if (kind_ == "observability") {
+    ++seen_[{e->prompt_id, e->version}];
+  }
+}
+
+void ReferenceConsumer::Loop(ClientConfig cluster) {
+  ConsumerOptions opts;
+  opts.group_id = group_;
+  opts.client_id = "lifeline-drill-" + name_;
+  opts.read_committed = true;
+  opts.auto_offset_reset = "earliest";
+  // Notice the rebalance quickly; the drill stops and starts consumers.
+  if (!cluster.Get("session.timeout.ms")) cluster.Set("session.timeout.ms", "10000");
+  if (!cluster.Get("heartbeat.interval.ms")) cluster.Set("heartbeat.interval.ms", "1000");
+  if (!cluster.Get("topic.metadata.refresh.interval.ms")) {
+    cluster.Set("topic.metadata.refresh.interval.ms", "1000");
+  }
+  auto fail = [&](Status st) {
+    std::lock_guard lock(mu_);
+    error_ = st.WithContext("consumer " + name_);
+  };
+  auto consumer = Consumer::Create(cluster, opts);
+  if (!consumer.ok()) {
+    fail(consumer.status());
+    running_ = false;
+    return;
+  }
+  Status st = (*consumer)->Subscribe({topic_});
+  if (!st.ok()) {
+    fail(st);
+    running_ = false;
+    return;
+  }
+  while (!stop_) {
+    auto batch = (*consumer)->Poll(500, Millis(100));
+    if (!batch.ok()) {
+      fail(batch.status());
+      break;
+    }
+    if (!assigned_) {
+      auto assignment = (*consumer)->Assignment();
+      if (assignment.ok() && !assignment->empty()) assigned_ = true;
+    }
+    if (batch->records.empty()) continue;
+    std::map<TopicPartition, Offset> next;
+    if (archive_) (void)archive_->db.Exec("BEGIN");
+    for (const Record& r : batch->records) {
+      Apply(r);
+      next[{r.topic, r.partition}] = Offset(r.offset.value() + 1);
+    }
+    if (archive_) (void)archive_->db.Exec("COMMIT");
+    // Acted on, then committed: the committed offset is the proof.
+    st = (*consumer)->Commit(next);
+    if (!st.ok()) fail(st);
+  }
+  (void)(*consumer)->Close();
+  running_ = false;
+}
+
+}  // namespace lifeline::scenarios

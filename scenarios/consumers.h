@@ -1,0 +1,64 @@
+// The reference consumers a drill runs: real consumer-group members on their
+// own threads, committing their own offsets after they have acted on each
+// batch, so "processed" can be read from committed offsets alone.
+//
+//   release-controller  keeps the active version per prompt and scope
+//   audit               appends every event to its own SQLite archive
+//   evaluation          tracks candidate versions and their evaluations
+//   observability       counts lifecycle events per prompt version (the
+//                       join with a runtime-trace topic is not built yet)
+//
+// Thread-safety: Start/Stop from one thread; the accessors are safe from any.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/config.h"
+#include "core/record.h"
+#include "core/status.h"
+
+namespace lifeline::scenarios {
+
+class ReferenceConsumer {
+ public:
+  ReferenceConsumer(std::string name, std::string kind, std::string group, std::string topic,
+                    std::string archive_path);
+  ~ReferenceConsumer();
+
+  // Joins the group on `cluster` and waits (up to 30 s) for an assignment.
+  Status Start(const ClientConfig& cluster);
+  // Commits what it processed, leaves the group, joins the thread.
+  void Stop();
+  bool running() const { return running_; }
+
+  const std::string& name() const { return name_; }
+  const std::string& group() const { return group_; }
+  int64_t events() const { return events_; }
+  Status error() const;
+  // Release controller: the version it believes is active.
+  std::optional<std::string> Active(const std::string& prompt, const std::string& scope) const;
+
+ private:
+  void Loop(ClientConfig cluster);
+  void Apply(const Record& record);
+
+  std::string name_, kind_, group_, topic_, archive_path_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false}, running_{false}, assigned_{false};
+  std::atomic<int64_t> events_{0};
+  mutable std::mutex mu_;
+  Status error_;
+  std::map<std::pair<std::string, std::string>, std::string> active_;  // (prompt, scope) -> version
+  std::map<std::pair<std::string, std::string>, std::string> candidates_;  // evaluation
+  std::map<std::pair<std::string, std::string>, int64_t> seen_;  // observability
+  struct Archive;
+  std::unique_ptr<Archive> archive_;
+};
+
+}  // namespace lifeline::scenarios

@@ -66,5 +66,6 @@ Status RunReplay(const std::vector<std::string>& args);
 Status RunState(const std::vector<std::string>& args);
 Status RunAudit(const std::vector<std::string>& args);
 Status RunVerify(const std::vector<std::string>& args);
+Status RunDrill(const std::vector<std::string>& args);
 
 }  // namespace lifeline::cli

@@ -58,6 +58,8 @@ const std::vector<Command>& Commands() {
       {"audit", "answer who, what, which evaluation, which rollback, which consumers", &RunAudit},
       {"verify", "prove two topics, sandboxes or group positions equal, or show where not",
        &RunVerify},
+      {"drill", "run a rollback or migration drill against real consumer groups; write reports",
+       &RunDrill},
   };
   return kCommands;
 }

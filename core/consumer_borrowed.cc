@@ -71,13 +71,28 @@ Result<std::map<TopicPartition, Offset>> CommittedOffsets(
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
     if (e.err) {
-      return KafkaError(fmt::format("committed offset of group {} on {} [{}]", group, e.topic,
-                                    e.partition),
-                        e.err);
+      return KafkaError(
+          fmt::format("committed offset of group {} on {} [{}]", group, e.topic, e.partition),
+          e.err);
     }
     if (e.offset >= 0) out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
   }
   return out;
+}
+
+}  // namespace lifeline
+
+namespace lifeline {
+
+Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
+                          const std::map<TopicPartition, Offset>& offsets, Millis timeout) {
+  (void)timeout;  // rd_kafka_commit (sync) waits for the coordinator's answer
+  ConsumerOptions opts;
+  opts.group_id = group;
+  opts.client_id = "lifeline-commit";
+  auto consumer = Consumer::Create(config, opts);
+  if (!consumer.ok()) return consumer.status();
+  return (*consumer)->Commit(offsets, /*async=*/false).WithContext("group " + group);
 }
 
 }  // namespace lifeline

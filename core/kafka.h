@@ -152,6 +152,12 @@ Result<std::map<TopicPartition, Offset>> CommittedOffsets(
     const ClientConfig& config, const std::string& group,
     const std::vector<TopicPartition>& partitions, Millis timeout);
 
+// Commits `offsets` for `group` without joining it (a simple-consumer
+// commit, accepted while the group has no members). For moving a group on
+// clusters without the admin group APIs (the embedded sandbox).
+Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
+                          const std::map<TopicPartition, Offset>& offsets, Millis timeout);
+
 class Consumer {
  public:
   static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& config,

@@ -284,8 +284,9 @@ Status Mirror::PrepareTopic(const std::string& topic) {
         fmt::format("source topic {}: cannot read its configs ({}); nothing copied", topic,
                     described.status().message()));
   }
-  if (auto ts = described.ok() ? described->find("message.timestamp.type") : described->end();
-      described.ok() && ts != described->end() && ts->second.value == "LogAppendTime") {
+  const bool log_append_time = described.ok() && described->count("message.timestamp.type") &&
+                               described->at("message.timestamp.type").value == "LogAppendTime";
+  if (log_append_time) {
     summary_.warnings.push_back(fmt::format(
         "source topic {} uses LogAppendTime: the mirror copies the broker-assigned times as "
         "CreateTime, and the target topic is created with CreateTime so they survive",

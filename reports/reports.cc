@@ -18,11 +18,21 @@ std::string Xml(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // XML 1.0 forbids most control characters.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
@@ -99,8 +109,8 @@ std::string TimelineSvg(const DrillReport& r) {
   auto y = [&](int64_t v) {
     return top + (height - top - bottom) * (1.0 - static_cast<double>(v) / y_max);
   };
-  static const char* kColors[] = {"#1b6ca8", "#c0392b", "#27ae60", "#8e44ad", "#d68910",
-                                  "#16a085", "#7f8c8d"};
+  static const char* kColors[] = {"#1b6ca8", "#c0392b", "#27ae60", "#8e44ad",
+                                  "#d68910", "#16a085", "#7f8c8d"};
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"timeline\" width=\"{}\" height=\"{}\" "
       "role=\"img\" aria-label=\"committed offsets over time\">\n",
@@ -123,7 +133,8 @@ std::string TimelineSvg(const DrillReport& r) {
   for (const auto& [group, samples] : by_group) {
     const char* color = kColors[i % 7];
     std::string points;
-    for (const Sample* s : samples) points += fmt::format("{:.1f},{:.1f} ", x(s->t), y(s->committed));
+    for (const Sample* s : samples)
+      points += fmt::format("{:.1f},{:.1f} ", x(s->t), y(s->committed));
     svg += fmt::format(
         "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>"
         "<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\">{}</text>\n",
@@ -180,23 +191,27 @@ std::string SummaryMarkdown(const DrillReport& r) {
                        s.seconds, Md(s.message));
   }
   if (!r.acks.empty()) {
-    out += "\n## Rollback acknowledgement matrix\n\nFrom committed offsets: processed means the "
-           "group's committed offset is past the event's offset.\n\n"
-           "| consumer | group | event | partition/offset | committed | processed | lag |\n"
-           "|---|---|---|---|---|---|---|\n";
+    out +=
+        "\n## Rollback acknowledgement matrix\n\nFrom committed offsets: processed means the "
+        "group's committed offset is past the event's offset.\n\n"
+        "| consumer | group | event | partition/offset | committed | processed | lag |\n"
+        "|---|---|---|---|---|---|---|\n";
     for (const Ack& a : r.acks) {
       out += fmt::format("| {}{} | {} | {} | {}/{} | {} | {} | {} |\n", Md(a.consumer),
-                         a.critical ? " (critical)" : a.external ? " (external)" : "", Md(a.group),
-                         Md(a.event_label), a.partition, a.offset, a.committed,
+                         a.critical   ? " (critical)"
+                         : a.external ? " (external)"
+                                      : "",
+                         Md(a.group), Md(a.event_label), a.partition, a.offset, a.committed,
                          a.processed ? "yes" : "**no**", a.lag);
     }
   }
   if (!r.scores.empty()) {
     int total = 0;
     for (const Score& s : r.scores) total += s.score;
-    out += fmt::format("\n## Readiness scorecard ({} / {})\n\n| item | score | evidence |\n"
-                       "|---|---|---|\n",
-                       total, 2 * r.scores.size());
+    out += fmt::format(
+        "\n## Readiness scorecard ({} / {})\n\n| item | score | evidence |\n"
+        "|---|---|---|\n",
+        total, 2 * r.scores.size());
     for (const Score& s : r.scores) {
       out += fmt::format("| {} | {} | {} |\n", Md(s.item), s.score, Md(s.evidence));
     }
@@ -221,31 +236,38 @@ std::string ReportHtml(const DrillReport& r) {
       Xml(r.started_at), r.seconds, Xml(r.lifeline_version), Xml(r.librdkafka_version),
       Xml(r.topic));
   out += "<h2>Timeline</h2>\n" + TimelineSvg(r);
-  out += "<h2>Steps</h2>\n<table id=\"steps\"><tr><th>#</th><th>step</th><th>result</th><th>time"
-         "</th><th>detail</th></tr>\n";
+  out +=
+      "<h2>Steps</h2>\n<table id=\"steps\"><tr><th>#</th><th>step</th><th>result</th><th>time"
+      "</th><th>detail</th></tr>\n";
   for (const StepResult& s : r.steps) {
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2f} s</td><td>{}"
-                       "</td></tr>\n",
-                       s.index, Xml(s.title),
-                       !s.passed ? "fail" : s.warning ? "warn" : "pass", Verdict(s), s.seconds,
-                       Xml(s.message));
+    out += fmt::format(
+        "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{:.2f} s</td><td>{}"
+        "</td></tr>\n",
+        s.index, Xml(s.title),
+        !s.passed   ? "fail"
+        : s.warning ? "warn"
+                    : "pass",
+        Verdict(s), s.seconds, Xml(s.message));
   }
-  out += "</table>\n<h2>Acknowledgement matrix</h2>\n<table id=\"acks\"><tr><th>consumer</th>"
-         "<th>group</th><th>event</th><th>partition/offset</th><th>committed</th><th>processed"
-         "</th><th>lag</th></tr>\n";
+  out +=
+      "</table>\n<h2>Acknowledgement matrix</h2>\n<table id=\"acks\"><tr><th>consumer</th>"
+      "<th>group</th><th>event</th><th>partition/offset</th><th>committed</th><th>processed"
+      "</th><th>lag</th></tr>\n";
   for (const Ack& a : r.acks) {
-    out += fmt::format("<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td "
-                       "class=\"{}\">{}</td><td>{}</td></tr>\n",
-                       Xml(a.consumer), a.critical ? " (critical)" : "", Xml(a.group),
-                       Xml(a.event_label), a.partition, a.offset, a.committed,
-                       a.processed ? "pass" : "fail", a.processed ? "yes" : "no", a.lag);
+    out += fmt::format(
+        "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td "
+        "class=\"{}\">{}</td><td>{}</td></tr>\n",
+        Xml(a.consumer), a.critical ? " (critical)" : "", Xml(a.group), Xml(a.event_label),
+        a.partition, a.offset, a.committed, a.processed ? "pass" : "fail",
+        a.processed ? "yes" : "no", a.lag);
   }
   out += "</table>\n<h2>Verify and hashes</h2>\n<ul id=\"hashes\">\n";
   for (const auto& [what, h] : r.hashes) {
     out += fmt::format("<li>{}: <code>{}</code></li>\n", Xml(what), Xml(h));
   }
-  out += "</ul>\n<h2>Readiness scorecard</h2>\n<table id=\"scorecard\"><tr><th>item</th><th>score"
-         "</th><th>evidence</th></tr>\n";
+  out +=
+      "</ul>\n<h2>Readiness scorecard</h2>\n<table id=\"scorecard\"><tr><th>item</th><th>score"
+      "</th><th>evidence</th></tr>\n";
   for (const Score& s : r.scores) {
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", Xml(s.item), s.score,
                        Xml(s.evidence));

@@ -16,9 +16,9 @@
 namespace lifeline::reports {
 
 struct StepResult {
-  int index = 0;         // 1-based position in the drill file
-  std::string kind;      // deploy, rollback, processed, ...
-  std::string title;     // "rollback support-triage to 1.0.0 in global"
+  int index = 0;      // 1-based position in the drill file
+  std::string kind;   // deploy, rollback, processed, ...
+  std::string title;  // "rollback support-triage to 1.0.0 in global"
   bool passed = true;
   bool warning = false;  // passed, with something to look at (e.g. an analytical consumer lags)
   bool skipped = false;  // not run (a step it depends on failed)

@@ -57,20 +57,23 @@ Status ReferenceConsumer::Start(const ClientConfig& cluster) {
     std::lock_guard lock(mu_);
     error_ = Status::Ok();
   }
-  running_ = true;
-  thread_ = std::thread([this, cluster] { Loop(cluster); });
-  for (int i = 0; i < 300 && !assigned_ && running_; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (!assigned_) {
+  // A join can stall (the embedded sandbox's coordinator sometimes holds a
+  // JoinGroup for minutes): give each attempt 10 s, three attempts.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    stop_ = false;
+    running_ = true;
+    thread_ = std::thread([this, cluster] { Loop(cluster); });
+    for (int i = 0; i < 100 && !assigned_ && running_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (assigned_) return Status::Ok();
     Stop();
-    Status e = error();
-    return e.ok() ? Status::Infra(fmt::format("consumer {} (group {}) got no partitions of {} "
-                                              "within 30 s",
-                                              name_, group_, topic_))
-                  : e;
   }
-  return Status::Ok();
+  Status e = error();
+  return e.ok() ? Status::Infra(fmt::format("consumer {} (group {}) got no partitions of {} in "
+                                            "three 10 s attempts",
+                                            name_, group_, topic_))
+                : e;
 }
 
 void ReferenceConsumer::Stop() {
@@ -87,7 +90,10 @@ void ReferenceConsumer::Apply(const Record& r) {
     sqlite::Stmt& s = archive_->insert;
     s.Bind(1, int64_t{r.partition.value()}).Bind(2, r.offset.value());
     if (e) {
-      s.Bind(3, e->id).Bind(4, std::string(envelope::KindName(e->kind))).Bind(5, e->prompt_id).Bind(6, e->version);
+      s.Bind(3, e->id)
+          .Bind(4, std::string(envelope::KindName(e->kind)))
+          .Bind(5, e->prompt_id)
+          .Bind(6, e->version);
     }
     if (r.value) s.BindBlob(7, *r.value);
     (void)s.Run();

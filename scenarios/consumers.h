@@ -56,7 +56,7 @@ class ReferenceConsumer {
   Status error_;
   std::map<std::pair<std::string, std::string>, std::string> active_;  // (prompt, scope) -> version
   std::map<std::pair<std::string, std::string>, std::string> candidates_;  // evaluation
-  std::map<std::pair<std::string, std::string>, int64_t> seen_;  // observability
+  std::map<std::pair<std::string, std::string>, int64_t> seen_;            // observability
   struct Archive;
   std::unique_ptr<Archive> archive_;
 };

@@ -18,8 +18,7 @@ struct StepSpec {
 const std::map<std::string, StepSpec>& Specs() {
   static const std::map<std::string, StepSpec> kSpecs = {
       {"deploy", {{"prompt", "version"}, {"scope", "percent", "model"}}},
-      {"publish",
-       {{"prompt", "version", "kind"}, {"scope", "percent", "to", "reason", "passed"}}},
+      {"publish", {{"prompt", "version", "kind"}, {"scope", "percent", "to", "reason", "passed"}}},
       {"rollback", {{"prompt", "to"}, {"from", "scope", "reason"}}},
       {"processed", {{"by"}, {"event", "within"}}},
       {"expect_state", {{"prompt", "active"}, {"scope"}}},
@@ -36,8 +35,7 @@ const std::map<std::string, StepSpec>& Specs() {
   return kSpecs;
 }
 
-const std::set<std::string> kKinds = {"release-controller", "audit", "evaluation",
-                                      "observability"};
+const std::set<std::string> kKinds = {"release-controller", "audit", "evaluation", "observability"};
 
 class Parser {
  public:
@@ -56,8 +54,8 @@ class Parser {
     DrillFile d;
     d.path = path_;
     if (!root.IsMap()) return Error(root, "a drill file is a mapping with name, topic, steps");
-    static const std::set<std::string> kTop = {"name",      "description", "clusters",
-                                               "topic",     "consumers",   "steps"};
+    static const std::set<std::string> kTop = {"name",  "description", "clusters",
+                                               "topic", "consumers",   "steps"};
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
       if (!kTop.count(key)) {
@@ -117,7 +115,8 @@ class Parser {
 
  private:
   Status ParseConsumer(const YAML::Node& c, DrillFile* d) {
-    if (!c.IsMap()) return Error(c, "a consumer is {name: ..., kind: ...} or {name, group, external: true}");
+    if (!c.IsMap())
+      return Error(c, "a consumer is {name: ..., kind: ...} or {name, group, external: true}");
     DrillConsumer out;
     out.line = c.Mark().line + 1;
     for (const auto& kv : c) {
@@ -141,7 +140,8 @@ class Parser {
       }
     }
     if (out.name.empty()) return Error(c, "a consumer needs a name");
-    if (d->consumer(out.name)) return Error(c, fmt::format("consumer {} is declared twice", out.name));
+    if (d->consumer(out.name))
+      return Error(c, fmt::format("consumer {} is declared twice", out.name));
     if (out.external) {
       if (out.group.empty()) out.group = out.name;
       if (!out.kind.empty()) return Error(c, "an external consumer has a group, not a kind");
@@ -167,8 +167,8 @@ class Parser {
     if (spec == Specs().end()) {
       std::vector<std::string> names;
       for (const auto& [k, v] : Specs()) names.push_back(k);
-      return Error(kv.first, fmt::format("unknown step '{}' (steps: {})", step.kind,
-                                         fmt::join(names, ", ")));
+      return Error(kv.first,
+                   fmt::format("unknown step '{}' (steps: {})", step.kind, fmt::join(names, ", ")));
     }
     const YAML::Node body = kv.second;
     if (step.kind == "sleep" && body.IsScalar()) {
@@ -208,8 +208,8 @@ class Parser {
       }
       if (std::string(key) == "timeout") step.timeout = *ms;
     }
-    for (const std::string& key : {std::string("by"), std::string("consumer"),
-                                   std::string("stop"), std::string("start")}) {
+    for (const std::string& key :
+         {std::string("by"), std::string("consumer"), std::string("stop"), std::string("start")}) {
       for (const std::string& name : step.list(key)) {
         if (!d->consumer(name)) {
           return Error(s, fmt::format("step {}: unknown consumer '{}' (declare it under "
@@ -290,8 +290,7 @@ Result<DrillFile> LoadDrill(const std::string& path) {
   } catch (const YAML::BadFile&) {
     return Status::Usage(fmt::format("{}: cannot read the drill file", path));
   } catch (const YAML::Exception& e) {
-    return Status::Usage(
-        fmt::format("{}:{}: not valid YAML: {}", path, e.mark.line + 1, e.msg));
+    return Status::Usage(fmt::format("{}:{}: not valid YAML: {}", path, e.mark.line + 1, e.msg));
   }
   return Parser(path).Parse(root);
 }

@@ -1,0 +1,1007 @@
+#include "scenarios/drill.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "core/envelope.h"
+#include "core/kafka.h"
+#include "core/sandbox.h"
+#include "core/topic_reader.h"
+#include "core/version.h"
+#include "mirror/groups.h"
+#include "mirror/mirror.h"
+#include "replay/registry.h"
+#include "replay/replay.h"
+#include "scenarios/consumers.h"
+#include "scenarios/drill_file.h"
+#include "verify/verify.h"
+
+namespace lifeline::scenarios {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::ordered_json;
+constexpr Millis kAdminTimeout{15000};
+
+struct PublishedEvent {
+  std::string id, label, prompt, version, kind;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  bool on_target = false;
+};
+
+std::string Now3339() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return envelope::FormatRfc3339(
+      TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+}
+
+// ${VAR} -> its value; "" when unset.
+std::string ExpandEnv(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{') {
+      const size_t end = s.find('}', i);
+      if (end != std::string::npos) {
+        const char* v = std::getenv(s.substr(i + 2, end - i - 2).c_str());
+        out += v ? v : "";
+        i = end;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+std::string Hex64(std::string_view seed) {
+  const XXH128_hash_t a = XXH3_128bits(seed.data(), seed.size());
+  const XXH128_hash_t b = XXH3_128bits_withSeed(seed.data(), seed.size(), 1);
+  return fmt::format("{:016x}{:016x}{:016x}{:016x}", a.high64, a.low64, b.high64, b.low64);
+}
+
+class Runner {
+ public:
+  Runner(DrillFile file, DrillOptions options)
+      : file_(std::move(file)), options_(std::move(options)) {}
+
+  Result<DrillOutcome> Run() {
+    t0_ = Clock::now();
+    run_id_ = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+    report_.name = file_.name;
+    report_.file = file_.path;
+    report_.description = file_.description;
+    report_.started_at = Now3339();
+    report_.lifeline_version = kVersion;
+    report_.librdkafka_version = rd_kafka_version_str();
+    LIFELINE_RETURN_IF_ERROR(SetUpClusters());
+    LIFELINE_RETURN_IF_ERROR(SetUpTopic());
+    LIFELINE_RETURN_IF_ERROR(StartConsumers());
+    sampler_ = std::thread([this] { Sample(); });
+    for (size_t i = 0; i < file_.steps.size(); ++i)
+      RunStep(static_cast<int>(i + 1), file_.steps[i]);
+    stop_sampler_ = true;
+    sampler_.join();
+    for (auto& [name, c] : consumers_) c->Stop();
+    Score();
+    report_.seconds = Elapsed();
+    report_.pass = std::all_of(report_.steps.begin(), report_.steps.end(),
+                               [](const reports::StepResult& s) { return s.passed; });
+    facts_["run_id"] = run_id_;
+    facts_["events"] = Json::array();
+    for (const PublishedEvent& e : events_) {
+      facts_["events"].push_back({{"id", e.id},
+                                  {"label", e.label},
+                                  {"kind", e.kind},
+                                  {"prompt", e.prompt},
+                                  {"version", e.version},
+                                  {"cluster", e.on_target ? "target" : "source"},
+                                  {"partition", e.partition},
+                                  {"offset", e.offset}});
+    }
+    report_.extra_evidence = facts_.dump(-1, ' ', false, Json::error_handler_t::replace);
+    DrillOutcome out;
+    out.report = report_;
+    auto written = reports::WriteAll(report_, out_dir_);
+    if (!written.ok()) return written.status();
+    out.written = *written;
+    return out;
+  }
+
+ private:
+  double Elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+  const ClientConfig& Active() const { return on_target_ ? target_ : source_; }
+
+  // ------------------------------------------------------------ set-up
+
+  Status SetUpClusters() {
+    std::string src = options_.source.empty() ? ExpandEnv(file_.source) : options_.source;
+    std::string dst = options_.target.empty() ? ExpandEnv(file_.target) : options_.target;
+    if (src.empty() || dst.empty()) {
+      return Status::Usage(fmt::format(
+          "{}: clusters resolve to an empty address (an unset ${{VAR}}?); give --source and "
+          "--target, or use embedded",
+          file_.path));
+    }
+    embedded_ = src == "embedded" || dst == "embedded";
+    if (embedded_ && !(src == "embedded" && dst == "embedded")) {
+      return Status::Usage("mix of embedded and real clusters: use embedded for both or neither");
+    }
+    if (embedded_) {
+      auto sb = EmbeddedSandbox::Start({"source", "target"});
+      if (!sb.ok()) return sb.status();
+      sandbox_.emplace(std::move(sb).value());
+      src = sandbox_->Find("source")->bootstrap();
+      dst = sandbox_->Find("target")->bootstrap();
+    }
+    ClientConfigInputs in = options_.client;
+    in.bootstrap = src;
+    auto s = BuildClientConfig(in);
+    if (!s.ok()) return s.status();
+    in.bootstrap = dst;
+    auto t = BuildClientConfig(in);
+    if (!t.ok()) return t.status();
+    source_ = *s;
+    target_ = *t;
+    report_.clusters["source"] = (embedded_ ? "embedded " : "") + source_.Describe();
+    report_.clusters["target"] = (embedded_ ? "embedded " : "") + target_.Describe();
+    out_dir_ = options_.out_dir.empty() ? fmt::format("reports/{}-{}", file_.name, run_id_)
+                                        : options_.out_dir;
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir_, ec);
+    if (ec) return Status::Infra(fmt::format("report directory {}: {}", out_dir_, ec.message()));
+    mirror_name_ = "drill-" + run_id_;
+    return Status::Ok();
+  }
+
+  Status CreateTopic(bool on_target, const std::string& topic, int partitions, bool compact) {
+    if (embedded_) {
+      return sandbox_->Find(on_target ? "target" : "source")->CreateTopic(topic, partitions);
+    }
+    auto admin = Admin::Create(on_target ? target_ : source_);
+    if (!admin.ok()) return admin.status();
+    std::vector<std::pair<std::string, std::string>> configs = {{"retention.ms", "-1"}};
+    if (compact) configs.push_back({"cleanup.policy", "compact"});
+    LIFELINE_RETURN_IF_ERROR(
+        (*admin)->CreateTopic({topic, partitions, -1, configs}, kAdminTimeout, true));
+    return (*admin)->WaitForTopic(topic, partitions, kAdminTimeout);
+  }
+
+  Status SetUpTopic() {
+    // Every run writes a fresh topic: drill events never mix with real ones,
+    // and reruns never see each other's event ids.
+    topic_ = fmt::format("{}.{}", file_.topic, run_id_);
+    report_.topic = topic_;
+    LIFELINE_RETURN_IF_ERROR(
+        CreateTopic(false, topic_, file_.partitions, false).WithContext("source"));
+    if (embedded_) {
+      // The mock cannot create topics over the protocol: the mirror's target
+      // topic and offset-map topic are made here.
+      LIFELINE_RETURN_IF_ERROR(CreateTopic(true, topic_, file_.partitions, false));
+      LIFELINE_RETURN_IF_ERROR(CreateTopic(true, mirror::kOffsetMapTopic, 1, true));
+      LIFELINE_RETURN_IF_ERROR(CreateTopic(false, mirror::kOffsetMapTopic, 1, true));
+    } else {
+      auto admin = Admin::Create(source_);
+      if (admin.ok()) {
+        auto configs = (*admin)->DescribeTopicConfigs(topic_, kAdminTimeout);
+        if (configs.ok()) {
+          for (const auto& [k, v] : *configs) {
+            if (!v.is_default || k == "retention.ms" || k == "cleanup.policy") {
+              report_.topic_configs[k] = v.is_sensitive ? "*****" : v.value;
+            }
+          }
+        }
+      }
+    }
+    return MakeProducer();
+  }
+
+  Status MakeProducer() {
+    producer_.reset();
+    ProducerOptions popts;
+    popts.client_id = "lifeline-drill";
+    auto p = Producer::Create(Active(), popts, [this](const DeliveryReport& dr) {
+      if (!dr.err) delivered_[dr.tag] = {dr.where.partition.value(), dr.offset.value()};
+    });
+    if (!p.ok()) return p.status();
+    producer_ = std::move(p).value();
+    return Status::Ok();
+  }
+
+  Status StartConsumers() {
+    for (const DrillConsumer& c : file_.consumers) {
+      if (c.external) continue;
+      const std::string group = fmt::format("{}.{}", c.name, run_id_);
+      consumers_[c.name] = std::make_unique<ReferenceConsumer>(
+          c.name, c.kind, group, topic_, fmt::format("{}/audit-{}.db", out_dir_, c.name));
+    }
+    for (auto& [name, c] : consumers_) {
+      LIFELINE_RETURN_IF_ERROR(c->Start(Active()));
+    }
+    return Status::Ok();
+  }
+
+  std::string GroupOf(const DrillConsumer& c) const {
+    auto it = consumers_.find(c.name);
+    return it != consumers_.end() ? it->second->group() : c.group;
+  }
+
+  std::vector<TopicPartition> Partitions() const {
+    std::vector<TopicPartition> out;
+    for (int p = 0; p < file_.partitions; ++p) out.push_back({Topic(topic_), Partition(p)});
+    return out;
+  }
+
+  // Committed position of every group over time, for the report's timeline.
+  void Sample() {
+    while (!stop_sampler_) {
+      for (const DrillConsumer& c : file_.consumers) {
+        auto committed = CommittedOffsets(Active(), GroupOf(c), Partitions(), Millis(5000));
+        if (!committed.ok()) continue;
+        int64_t total = 0;
+        for (const auto& [tp, o] : *committed) total += o.value();
+        std::lock_guard lock(mu_);
+        report_.samples.push_back({Elapsed(), c.name, total});
+      }
+      for (int i = 0; i < 5 && !stop_sampler_; ++i) std::this_thread::sleep_for(Millis(100));
+    }
+  }
+
+  // ------------------------------------------------------------ steps
+
+  void RunStep(int index, const DrillStep& step) {
+    reports::StepResult r;
+    r.index = index;
+    r.kind = step.kind;
+    r.title = Title(step);
+    r.started = Elapsed();
+    {
+      std::lock_guard lock(mu_);
+      report_.marks.push_back({r.started, fmt::format("{} {}", index, step.kind)});
+    }
+    Json evidence = Json::object();
+    Status st;
+    try {
+      st = Dispatch(step, &r, &evidence);
+    } catch (const std::exception& e) {
+      st = Status::Infra(std::string("unexpected: ") + e.what());
+    }
+    if (!st.ok()) {
+      r.passed = false;
+      r.message = st.message();
+    }
+    r.seconds = Elapsed() - r.started;
+    r.evidence = evidence.dump(-1, ' ', false, Json::error_handler_t::replace);
+    std::lock_guard lock(mu_);
+    report_.steps.push_back(std::move(r));
+  }
+
+  std::string Title(const DrillStep& s) const {
+    if (s.kind == "deploy") {
+      return fmt::format("deploy {} {} to {}", s.get("prompt"), s.get("version"),
+                         s.get("scope", "global"));
+    }
+    if (s.kind == "rollback") {
+      return fmt::format("roll back {} to {} in {}", s.get("prompt"), s.get("to"),
+                         s.get("scope", "global"));
+    }
+    if (s.kind == "processed") {
+      return fmt::format("{} event processed by {} within {}", s.get("event", "last"), s.get("by"),
+                         s.get("within", "20s"));
+    }
+    if (s.kind == "expect_state") {
+      return fmt::format("{} active in {} is {}", s.get("prompt"), s.get("scope", "global"),
+                         s.get("active"));
+    }
+    std::string args;
+    for (const auto& [k, v] : s.args) {
+      if (k != "timeout") args += fmt::format(" {}={}", k, v);
+    }
+    return s.kind + args;
+  }
+
+  Status Dispatch(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    if (s.kind == "deploy") return Deploy(s, r, ev);
+    if (s.kind == "publish") return PublishStep(s, r, ev);
+    if (s.kind == "rollback") return Rollback(s, r, ev);
+    if (s.kind == "processed") return Processed(s, r, ev);
+    if (s.kind == "expect_state") return ExpectState(s, r, ev);
+    if (s.kind == "expect_lag") return ExpectLag(s, r, ev);
+    if (s.kind == "replay") return Replay(s, r, ev);
+    if (s.kind == "mirror") return MirrorStep(false, r, ev);
+    if (s.kind == "groups_sync") return GroupsSync(false, r, ev);
+    if (s.kind == "cutover") return Cutover(r, ev);
+    if (s.kind == "failback") return Failback(r, ev);
+    if (s.kind == "verify") return Verify(s, r, ev);
+    if (s.kind == "fault") return Fault(s, r, ev);
+    if (s.kind == "sleep") {
+      std::this_thread::sleep_for(*ParseDuration(s.get("for")));
+      return Status::Ok();
+    }
+    return Status::Usage("unknown step " + s.kind);
+  }
+
+  // Publishes one lifecycle event on the active cluster and waits for its
+  // offset.
+  Status Publish(envelope::Event e, const std::string& label, Json* ev) {
+    e.id = fmt::format("drill-{}-{}", run_id_, ++counter_);
+    e.source = "/lifeline/drill/" + file_.name;
+    e.time_ms = TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
+    Record rec = envelope::EncodeBinary(e);
+    rec.topic = Topic(topic_);
+    const uint64_t tag = counter_;
+    LIFELINE_RETURN_IF_ERROR(producer_->Send(rec, tag));
+    LIFELINE_RETURN_IF_ERROR(producer_->Flush(Millis(30000)));
+    auto it = delivered_.find(tag);
+    if (it == delivered_.end()) return Status::Infra("event " + e.id + " was not delivered");
+    PublishedEvent p{e.id,
+                     label,
+                     e.prompt_id,
+                     e.version,
+                     std::string(envelope::KindName(e.kind)),
+                     it->second.first,
+                     it->second.second,
+                     on_target_};
+    events_.push_back(p);
+    (*ev)["events"].push_back(
+        {{"id", p.id}, {"kind", p.kind}, {"partition", p.partition}, {"offset", p.offset}});
+    return Status::Ok();
+  }
+
+  envelope::Event Base(envelope::Kind kind, const std::string& prompt, const std::string& version,
+                       const std::string& actor) {
+    envelope::Event e;
+    e.kind = kind;
+    e.prompt_id = prompt;
+    e.version = version;
+    e.actor = actor;
+    return e;
+  }
+
+  Status EnsureProposed(const std::string& prompt, const std::string& version,
+                        const std::string& model, Json* ev) {
+    if (proposed_.count({prompt, version})) return Status::Ok();
+    envelope::Event p = Base(envelope::Kind::kProposed, prompt, version, "author@drill");
+    p.tmpl = envelope::Template{Hex64(prompt + "@" + version), {"input"}, ""};
+    p.dependencies = envelope::Dependencies{model, "rp-1", "tools@1", "sp-1"};
+    LIFELINE_RETURN_IF_ERROR(Publish(p, fmt::format("propose {} {}", prompt, version), ev));
+    envelope::Event a = Base(envelope::Kind::kApproved, prompt, version, "lead@drill");
+    a.approval = envelope::Approval{"lead@drill", "DRILL-" + run_id_};
+    LIFELINE_RETURN_IF_ERROR(Publish(a, fmt::format("approve {} {}", prompt, version), ev));
+    envelope::Event x = Base(envelope::Kind::kEvaluated, prompt, version, "eval@drill");
+    x.evaluation = envelope::Evaluation{prompt + "-regression", "drill", true, 0.95};
+    LIFELINE_RETURN_IF_ERROR(Publish(x, fmt::format("evaluate {} {}", prompt, version), ev));
+    proposed_.insert({prompt, version});
+    return Status::Ok();
+  }
+
+  Status Deploy(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    const std::string prompt = s.get("prompt"), version = s.get("version");
+    const std::string scope = s.get("scope", "global");
+    LIFELINE_RETURN_IF_ERROR(EnsureProposed(prompt, version, s.get("model", "model-x@drill"), ev));
+    envelope::Event d = Base(envelope::Kind::kDeployed, prompt, version, "release-bot@drill");
+    d.rollout = envelope::Rollout{scope, std::stoi(s.get("percent", "100"))};
+    LIFELINE_RETURN_IF_ERROR(
+        Publish(d, fmt::format("deploy {} {} ({})", prompt, version, scope), ev));
+    live_[{prompt, scope}] = version;
+    r->message = fmt::format("event {} at partition {} offset {}", events_.back().id,
+                             events_.back().partition, events_.back().offset);
+    return Status::Ok();
+  }
+
+  Status PublishStep(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    auto kind = envelope::KindFromName(s.get("kind"));
+    if (!kind) return Status::Usage("publish: unknown kind " + s.get("kind"));
+    envelope::Event e = Base(*kind, s.get("prompt"), s.get("version"), "drill");
+    const std::string scope = s.get("scope", "global");
+    switch (*kind) {
+      case envelope::Kind::kProposed:
+        e.tmpl = envelope::Template{Hex64(e.prompt_id + "@" + e.version), {"input"}, ""};
+        e.dependencies = envelope::Dependencies{"model-x@drill", "rp-1", "tools@1", "sp-1"};
+        proposed_.insert({e.prompt_id, e.version});
+        break;
+      case envelope::Kind::kApproved:
+      case envelope::Kind::kRejected:
+        e.approval = envelope::Approval{"lead@drill", "DRILL-" + run_id_};
+        break;
+      case envelope::Kind::kEvaluated:
+        e.evaluation =
+            envelope::Evaluation{"drill", "drill", s.get("passed", "true") == "true", 0.9};
+        break;
+      case envelope::Kind::kDeployed:
+      case envelope::Kind::kRolloutChanged:
+        e.rollout = envelope::Rollout{scope, std::stoi(s.get("percent", "100"))};
+        live_[{e.prompt_id, scope}] = e.version;
+        break;
+      case envelope::Kind::kRolledBack:
+        e.rollback = envelope::Rollback{s.get("to"), s.get("reason", "drill"), scope, {}};
+        live_[{e.prompt_id, scope}] = s.get("to");
+        break;
+      case envelope::Kind::kRetired:
+        break;
+    }
+    LIFELINE_RETURN_IF_ERROR(
+        Publish(e, fmt::format("{} {} {}", s.get("kind"), e.prompt_id, e.version), ev));
+    r->message = fmt::format("event {} at partition {} offset {}", events_.back().id,
+                             events_.back().partition, events_.back().offset);
+    return Status::Ok();
+  }
+
+  Status Rollback(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    const std::string prompt = s.get("prompt"), to = s.get("to");
+    const std::string scope = s.get("scope", "global");
+    std::string from = s.get("from");
+    if (from.empty()) {
+      auto it = live_.find({prompt, scope});
+      if (it == live_.end()) {
+        return Status::CheckFailed(fmt::format(
+            "nothing of {} is live in {} to roll back from (give `from:`)", prompt, scope));
+      }
+      from = it->second;
+    }
+    std::vector<std::string> expected;
+    for (const DrillConsumer& c : file_.consumers) expected.push_back(c.name);
+    envelope::Event e = Base(envelope::Kind::kRolledBack, prompt, from, "oncall@drill");
+    e.rollback = envelope::Rollback{to, s.get("reason", "drill rollback"), scope, expected};
+    LIFELINE_RETURN_IF_ERROR(
+        Publish(e, fmt::format("rollback {} {} -> {} ({})", prompt, from, to, scope), ev));
+    live_[{prompt, scope}] = to;
+    r->message = fmt::format("event {} at partition {} offset {}", events_.back().id,
+                             events_.back().partition, events_.back().offset);
+    return Status::Ok();
+  }
+
+  const PublishedEvent* FindEvent(const std::string& which) const {
+    if (events_.empty()) return nullptr;
+    if (which.empty() || which == "last") return &events_.back();
+    for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+      if (it->id == which || it->kind == which) return &*it;
+    }
+    return nullptr;
+  }
+
+  Result<int64_t> HighWatermark(int32_t partition) {
+    auto admin = Admin::Create(Active());
+    if (!admin.ok()) return admin.status();
+    auto wm = (*admin)->Watermarks({Topic(topic_), Partition(partition)}, kAdminTimeout);
+    if (!wm.ok()) return wm.status();
+    return wm->high.value();
+  }
+
+  Status Processed(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    const PublishedEvent* e = FindEvent(s.get("event", "last"));
+    if (!e) return Status::CheckFailed("no such event published yet: " + s.get("event", "last"));
+    const auto within = *ParseDuration(s.get("within", "20s"));
+    const auto deadline = Clock::now() + within;
+    const TopicPartition tp{Topic(topic_), Partition(e->partition)};
+    std::map<std::string, int64_t> committed;
+    std::vector<std::string> names = s.list("by");
+    for (;;) {
+      bool all = true;
+      for (const std::string& name : names) {
+        const DrillConsumer* c = file_.consumer(name);
+        auto got = CommittedOffsets(Active(), GroupOf(*c), {tp}, Millis(5000));
+        const int64_t off = got.ok() && got->count(tp) ? got->at(tp).value() : -1;
+        committed[name] = off;
+        if (off <= e->offset) all = false;
+      }
+      if (all || Clock::now() > deadline) break;
+      std::this_thread::sleep_for(Millis(200));
+    }
+    auto hw = HighWatermark(e->partition);
+    std::vector<std::string> late_critical, late_other, done;
+    for (const std::string& name : names) {
+      const DrillConsumer* c = file_.consumer(name);
+      reports::Ack a;
+      a.consumer = name;
+      a.group = GroupOf(*c);
+      a.event_id = e->id;
+      a.event_label = e->label;
+      a.critical = c->critical;
+      a.external = c->external;
+      a.partition = e->partition;
+      a.offset = e->offset;
+      a.committed = committed[name];
+      a.processed = a.committed > e->offset;
+      a.lag = hw.ok() ? *hw - std::max<int64_t>(a.committed, 0) : -1;
+      (a.processed   ? done
+       : c->critical ? late_critical
+                     : late_other)
+          .push_back(fmt::format("{} (committed {}, lag {})", name, a.committed, a.lag));
+      (*ev)["acks"].push_back({{"consumer", name},
+                               {"group", a.group},
+                               {"committed", a.committed},
+                               {"processed", a.processed},
+                               {"lag", a.lag}});
+      std::lock_guard lock(mu_);
+      report_.acks.push_back(a);
+    }
+    (*ev)["event"] = {{"id", e->id}, {"partition", e->partition}, {"offset", e->offset}};
+    r->message =
+        fmt::format("{} at partition {} offset {}: processed by {}", e->label, e->partition,
+                    e->offset, done.empty() ? "none" : fmt::format("{}", fmt::join(done, ", ")));
+    if (!late_other.empty()) {
+      r->warning = true;
+      r->message +=
+          fmt::format("; not yet by {} (analytical: a warning)", fmt::join(late_other, ", "));
+    }
+    if (!late_critical.empty()) {
+      return Status::CheckFailed(r->message + fmt::format("; critical consumer(s) behind: {}",
+                                                          fmt::join(late_critical, ", ")));
+    }
+    if (!late_other.empty()) rollback_confirmed_partial_ = true;
+    if (e->kind == "rolled_back" && late_critical.empty()) rollback_confirmed_ = true;
+    lag_checked_ = true;
+    return Status::Ok();
+  }
+
+  Status ExpectState(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    const std::string prompt = s.get("prompt"), want = s.get("active");
+    const std::string scope = s.get("scope", "global");
+    // The stream's own answer: fold the topic as replay does.
+    replay::Registry registry;
+    TopicReadOptions read;
+    read.topic = topic_;
+    LIFELINE_RETURN_IF_ERROR(ReadTopic(Active(), read, [&](const Record& rec) {
+      (void)registry.Apply(rec);
+      return Status::Ok();
+    }));
+    std::string from_stream = "(nothing)";
+    auto p = registry.prompts().find(prompt);
+    if (p != registry.prompts().end()) {
+      auto a = p->second.active.find(scope);
+      if (a != p->second.active.end()) from_stream = p->second.history[a->second].version;
+    }
+    (*ev)["stream"] = from_stream;
+    std::vector<std::string> wrong;
+    if (from_stream != want) wrong.push_back("the stream says " + from_stream);
+    // Every running release controller must agree (it may need a moment).
+    for (auto& [name, c] : consumers_) {
+      const DrillConsumer* spec = file_.consumer(name);
+      if (spec->kind != "release-controller" || !c->running()) continue;
+      const auto deadline = Clock::now() + s.timeout;
+      std::optional<std::string> got;
+      while ((got = c->Active(prompt, scope)) != want && Clock::now() < deadline) {
+        std::this_thread::sleep_for(Millis(100));
+      }
+      (*ev)["controllers"][name] = got.value_or("(nothing)");
+      if (got != want) wrong.push_back(fmt::format("{} says {}", name, got.value_or("(nothing)")));
+    }
+    if (!wrong.empty()) {
+      return Status::CheckFailed(
+          fmt::format("expected {} {} in {}, but {}", prompt, want, scope, fmt::join(wrong, "; ")));
+    }
+    r->message =
+        fmt::format("{} in {} is {} (stream and release controller agree)", prompt, scope, want);
+    return Status::Ok();
+  }
+
+  Result<int64_t> Lag(const std::string& group) {
+    auto committed = CommittedOffsets(Active(), group, Partitions(), Millis(5000));
+    if (!committed.ok()) return committed.status();
+    auto admin = Admin::Create(Active());
+    if (!admin.ok()) return admin.status();
+    int64_t lag = 0;
+    for (const TopicPartition& tp : Partitions()) {
+      auto wm = (*admin)->Watermarks(tp, kAdminTimeout);
+      if (!wm.ok()) return wm.status();
+      const int64_t c = committed->count(tp) ? committed->at(tp).value() : wm->low.value();
+      lag += std::max<int64_t>(0, wm->high.value() - c);
+    }
+    return lag;
+  }
+
+  Status ExpectLag(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    const DrillConsumer* c = file_.consumer(s.get("consumer"));
+    const int64_t max = std::stoll(s.get("max"));
+    const auto deadline = Clock::now() + s.timeout;
+    int64_t lag = -1;
+    for (;;) {
+      auto l = Lag(GroupOf(*c));
+      if (!l.ok()) return l.status();
+      lag = *l;
+      if (lag <= max || Clock::now() > deadline) break;
+      std::this_thread::sleep_for(Millis(200));
+    }
+    (*ev)["lag"] = lag;
+    lag_checked_ = true;
+    r->message = fmt::format("{} lag {} (max {})", c->name, lag, max);
+    if (lag > max) {
+      if (!c->critical) {
+        r->warning = true;
+        r->message += " — analytical consumer: a warning";
+        return Status::Ok();
+      }
+      return Status::CheckFailed(r->message);
+    }
+    return Status::Ok();
+  }
+
+  Status Replay(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    const std::string from = s.get("from", "source");
+    if (from != "source" && from != "target") return Status::Usage("replay.from: source or target");
+    replay::ReplayOptions o;
+    o.source = from == "source" ? source_ : target_;
+    o.topic = topic_;
+    o.into = out_dir_ + "/" + s.get("into");
+    o.force = true;
+    auto sum = replay::Run(o);
+    if (!sum.ok()) return sum.status();
+    (*ev)["replay"] = Json::parse(replay::FormatSummaryJson(*sum));
+    {
+      std::lock_guard lock(mu_);
+      report_.hashes[fmt::format("state of {} (replayed from {})", s.get("into"), from)] =
+          sum->state.total.Hex();
+    }
+    replayed_ = true;
+    quarantined_ += sum->quarantined;
+    violations_ += sum->violations;
+    r->message = fmt::format("{} records, {} quarantined, {} violations, state hash {}", sum->read,
+                             sum->quarantined, sum->violations, sum->state.total.Hex());
+    if (sum->violations > 0) {
+      return Status::CheckFailed(r->message + ": the drill's own events broke lifecycle rules");
+    }
+    return Status::Ok();
+  }
+
+  mirror::MirrorOptions MirrorOptionsFor(bool reverse) {
+    mirror::MirrorOptions o;
+    o.source = source_;
+    o.target = target_;
+    o.topics = std::regex_replace(topic_, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
+    o.name = mirror_name_;
+    o.create_topics = !embedded_;
+    o.state_dir = out_dir_ + "/mirror-state";
+    o.reverse = reverse;
+    return o;
+  }
+
+  Status MirrorStep(bool reverse, reports::StepResult* r, Json* ev) {
+    auto sum = mirror::Run(MirrorOptionsFor(reverse));
+    if (!sum.ok()) return sum.status();
+    (*ev)[reverse ? "failback_mirror" : "mirror"] = Json::parse(mirror::SummaryJson(*sum));
+    mirrored_ = true;
+    r->message = fmt::format("{}mirrored {} records in {:.1f} s", reverse ? "failback: " : "",
+                             sum->records, sum->seconds);
+    return Status::Ok();
+  }
+
+  std::vector<std::string> BuiltInGroups() const {
+    std::vector<std::string> out;
+    for (const auto& [name, c] : consumers_) out.push_back(c->group());
+    return out;
+  }
+
+  void StopConsumers() {
+    for (auto& [name, c] : consumers_) c->Stop();
+  }
+
+  Status GroupsSync(bool reverse, reports::StepResult* r, Json* ev) {
+    // A group moves whole and only while nobody consumes it.
+    StopConsumers();
+    if (embedded_) return SyncEmbedded(reverse, r, ev);
+    mirror::GroupSyncOptions o;
+    o.source = source_;
+    o.target = target_;
+    o.name = mirror_name_;
+    o.groups = BuiltInGroups();
+    o.reverse = reverse;
+    auto plans = mirror::SyncGroups(o);
+    if (!plans.ok()) return plans.status();
+    (*ev)["plans"] = mirror::DescribePlans(*plans, false);
+    std::vector<std::string> refused;
+    for (const auto& p : *plans) {
+      if (!p.applied) refused.push_back(p.group + ": " + p.refusal);
+    }
+    if (!refused.empty()) {
+      return Status::CheckFailed(fmt::format("group(s) not moved: {}", fmt::join(refused, "; ")));
+    }
+    synced_ = true;
+    r->message = fmt::format("{} group(s) moved {}", plans->size(),
+                             reverse ? "back to the source" : "to the target");
+    return Status::Ok();
+  }
+
+  // The embedded sandbox has no admin group APIs (DescribeGroups, offset
+  // admin): translate with the same map and commit as a non-member. Safe
+  // here because the drill itself stopped every consumer of these groups.
+  Status SyncEmbedded(bool reverse, reports::StepResult* r, Json* ev) {
+    const ClientConfig& from = reverse ? target_ : source_;
+    const ClientConfig& to = reverse ? source_ : target_;
+    const std::string name = reverse ? mirror::ReverseName(mirror_name_) : mirror_name_;
+    auto maps = mirror::LoadMaps({reverse ? source_ : target_, ""}, name);
+    if (!maps.ok()) return maps.status();
+    for (const std::string& group : BuiltInGroups()) {
+      auto committed = CommittedOffsets(from, group, Partitions(), kAdminTimeout);
+      if (!committed.ok()) return committed.status();
+      std::map<TopicPartition, Offset> apply;
+      for (const auto& [tp, o] : *committed) {
+        const auto t =
+            mirror::TranslateOne(*maps, {tp.topic.value(), tp.partition.value()}, o.value());
+        (*ev)["translations"].push_back(mirror::Describe(t));
+        if (!t.mapped || t.translation.kind != mirror::Translation::Kind::kExact) {
+          return Status::CheckFailed(
+              fmt::format("group {} not moved: {}", group, mirror::Describe(t)));
+        }
+        apply[tp] = Offset(t.translation.target_offset);
+      }
+      LIFELINE_RETURN_IF_ERROR(CommitGroupOffsets(to, group, apply, kAdminTimeout));
+    }
+    synced_ = true;
+    r->message = fmt::format(
+        "{} group(s) moved {} (embedded: translated and committed as a "
+        "non-member)",
+        BuiltInGroups().size(), reverse ? "back to the source" : "to the target");
+    return Status::Ok();
+  }
+
+  Status Cutover(reports::StepResult* r, Json* ev) {
+    if (on_target_) return Status::CheckFailed("already cut over to the target");
+    StopConsumers();
+    LIFELINE_RETURN_IF_ERROR(MirrorStep(false, r, ev));
+    LIFELINE_RETURN_IF_ERROR(GroupsSync(false, r, ev));
+    on_target_ = true;
+    LIFELINE_RETURN_IF_ERROR(MakeProducer());
+    for (auto& [name, c] : consumers_) LIFELINE_RETURN_IF_ERROR(c->Start(target_));
+    cut_over_ = true;
+    r->message =
+        "consumers stopped, mirror caught up, groups moved exactly, consumers and "
+        "producer now on the target";
+    return Status::Ok();
+  }
+
+  Status Failback(reports::StepResult* r, Json* ev) {
+    if (!on_target_) return Status::CheckFailed("not cut over: nothing to fail back");
+    StopConsumers();
+    LIFELINE_RETURN_IF_ERROR(MirrorStep(true, r, ev));
+    LIFELINE_RETURN_IF_ERROR(GroupsSync(true, r, ev));
+    on_target_ = false;
+    LIFELINE_RETURN_IF_ERROR(MakeProducer());
+    for (auto& [name, c] : consumers_) LIFELINE_RETURN_IF_ERROR(c->Start(source_));
+    failed_back_ = true;
+    r->message =
+        "records born on the target copied back, groups moved back exactly, consumers "
+        "and producer on the source again";
+    return Status::Ok();
+  }
+
+  Status Verify(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    std::vector<std::string> failed, passed;
+    if (s.get("records") == "true") {
+      verify::RecordsOptions o;
+      o.source = source_;
+      o.target = target_;
+      o.topics = MirrorOptionsFor(false).topics;
+      o.name = mirror_name_;
+      auto rep = verify::VerifyRecords(o);
+      if (!rep.ok()) return rep.status();
+      (*ev)["records"] = Json::parse(verify::FormatRecordsJson(*rep));
+      for (const auto& p : rep->partitions) {
+        std::lock_guard lock(mu_);
+        report_
+            .hashes[fmt::format("{} [{}] rolling digest (source / target)", p.topic, p.partition)] =
+            p.source.rolling.Hex() + " / " + p.target.rolling.Hex();
+      }
+      (rep->pass ? passed : failed)
+          .push_back(fmt::format("records: {} divergence(s) in {} records", rep->divergences,
+                                 rep->records_read));
+      records_verified_ = rep->pass;
+    }
+    if (auto files = s.list("state"); !files.empty()) {
+      if (files.size() != 2) return Status::Usage("verify.state takes two sandbox files");
+      auto rep = verify::VerifyState(out_dir_ + "/" + files[0], out_dir_ + "/" + files[1]);
+      if (!rep.ok()) return rep.status();
+      (*ev)["state"] = Json::parse(verify::FormatStateJson(*rep));
+      (rep->pass ? passed : failed)
+          .push_back(fmt::format("state: {} vs {}", rep->hash_a, rep->hash_b));
+    }
+    if (s.get("groups") == "true") {
+      verify::GroupsOptions o;
+      o.source = source_;
+      o.target = target_;
+      o.name = mirror_name_;
+      o.groups = BuiltInGroups();
+      auto rep = verify::VerifyGroups(o);
+      if (!rep.ok()) return rep.status();
+      (*ev)["groups"] = Json::parse(verify::FormatGroupsJson(*rep));
+      (rep->pass ? passed : failed)
+          .push_back(fmt::format("groups: {} partition check(s)", rep->checks.size()));
+      groups_verified_ = rep->pass;
+    }
+    r->message = fmt::format("{}", fmt::join(passed, "; "));
+    if (!failed.empty()) {
+      return Status::CheckFailed(fmt::format("{}{}", fmt::join(failed, "; "),
+                                             passed.empty() ? "" : "; passed: " + r->message));
+    }
+    return Status::Ok();
+  }
+
+  Status Fault(const DrillStep& s, reports::StepResult* r, Json*) {
+    if (!s.get("stop").empty()) {
+      for (const std::string& name : s.list("stop")) {
+        auto it = consumers_.find(name);
+        if (it == consumers_.end())
+          return Status::Usage(name + " is external: lifeline never runs it");
+        it->second->Stop();
+      }
+      r->message = "stopped " + s.get("stop");
+    }
+    if (!s.get("start").empty()) {
+      for (const std::string& name : s.list("start")) {
+        auto it = consumers_.find(name);
+        if (it == consumers_.end())
+          return Status::Usage(name + " is external: lifeline never runs it");
+        LIFELINE_RETURN_IF_ERROR(it->second->Start(Active()));
+      }
+      r->message += (r->message.empty() ? "" : "; ") + std::string("started ") + s.get("start");
+    }
+    return Status::Ok();
+  }
+
+  // ------------------------------------------------------------ scorecard
+
+  void Score() {
+    auto add = [&](std::string item, int score, std::string evidence) {
+      report_.scores.push_back({std::move(item), score, std::move(evidence)});
+    };
+    add("versioned, immutable event schema",
+        replayed_ && quarantined_ == 0 && violations_ == 0 ? 2
+        : events_.empty()                                  ? 0
+                                                           : 1,
+        replayed_ ? fmt::format("every event carries schema {} and a versioned ce_type; a replay "
+                                "found {} quarantined event(s) and {} violation(s)",
+                                envelope::kSchemaVersion, quarantined_, violations_)
+                  : "events are versioned, but no replay checked them");
+    std::set<std::string> kinds;
+    for (const DrillConsumer& c : file_.consumers) {
+      if (!c.external) kinds.insert(c.kind);
+    }
+    add("independent consumer groups for release, audit, evaluation, observability",
+        kinds.size() == 4 && lag_checked_ ? 2
+        : kinds.empty()                   ? 0
+                                          : 1,
+        fmt::format("{} of the 4 kinds ran as their own groups ({}){}", kinds.size(),
+                    fmt::join(kinds, ", "),
+                    lag_checked_ ? "; their committed offsets were checked" : ""));
+    const auto retention = report_.topic_configs.find("retention.ms");
+    if (retention == report_.topic_configs.end()) {
+      add("retention long enough for incident reconstruction", 0,
+          embedded_ ? "embedded sandbox: no topic configuration to read"
+                    : "the topic's retention.ms could not be read");
+    } else {
+      const int64_t ms = std::stoll(retention->second);
+      const bool long_enough = ms < 0 || ms >= 30LL * 24 * 3600 * 1000;
+      add("retention long enough for incident reconstruction",
+          long_enough && replayed_ ? 2
+          : long_enough            ? 1
+                                   : 0,
+          fmt::format("retention.ms={} ({}){}", retention->second,
+                      ms < 0 ? "forever" : fmt::format("{:.1f} days", ms / 86400000.0),
+                      replayed_ ? "; a replay from the log start rebuilt the registry" : ""));
+    }
+    add("rollback tested with real consumers",
+        rollback_confirmed_ ? 2
+        : std::any_of(events_.begin(), events_.end(),
+                      [](const PublishedEvent& e) { return e.kind == "rolled_back"; })
+            ? 1
+            : 0,
+        rollback_confirmed_ ? "a rollback was processed by every critical consumer, read from "
+                              "committed offsets"
+                            : "no rollback was confirmed from committed offsets");
+    bool critical = false, analytical = false;
+    for (const DrillConsumer& c : file_.consumers) (c.critical ? critical : analytical) = true;
+    add("lag alerts that tell critical from analytical consumers",
+        critical && analytical && lag_checked_ ? 2
+        : critical                             ? 1
+                                               : 0,
+        critical && analytical
+            ? fmt::format("critical and analytical consumers declared; lag {}evaluated "
+                          "(critical behind fails, analytical behind warns){}",
+                          lag_checked_ ? "" : "not ",
+                          rollback_confirmed_partial_ ? "; an analytical consumer was behind" : "")
+            : "no split between critical and analytical consumers");
+    const bool secured = source_.Get("security.protocol").value_or("plaintext") != "plaintext" &&
+                         source_.Get("security.protocol").value_or("PLAINTEXT") != "PLAINTEXT";
+    add("access controls that separate publishers from readers", secured ? 1 : 0,
+        secured ? "clients authenticate (" + source_.Get("security.protocol").value_or("") +
+                      "); the drill does not test that readers cannot publish"
+                : "plaintext clients: not designed here, and the drill cannot test ACLs");
+    add("migration plan that keeps data, client behaviour and consumer progress",
+        mirrored_ && records_verified_ && synced_ && groups_verified_ ? 2
+        : mirrored_                                                   ? 1
+                                                                      : 0,
+        mirrored_
+            ? fmt::format(
+                  "mirrored with an exact offset map; records {}; groups {}{}{}",
+                  records_verified_ ? "verified" : "not verified", synced_ ? "moved" : "not moved",
+                  groups_verified_ ? " and verified" : "",
+                  cut_over_ ? (failed_back_ ? "; cut over and failed back" : "; cut over") : "")
+            : "no migration rehearsed");
+  }
+
+  DrillFile file_;
+  DrillOptions options_;
+  std::optional<EmbeddedSandbox> sandbox_;
+  bool embedded_ = false;
+  ClientConfig source_, target_;
+  std::string run_id_, topic_, out_dir_, mirror_name_;
+  bool on_target_ = false;
+  std::unique_ptr<Producer> producer_;
+  std::map<uint64_t, std::pair<int32_t, int64_t>> delivered_;
+  std::map<std::string, std::unique_ptr<ReferenceConsumer>> consumers_;
+  std::vector<PublishedEvent> events_;
+  std::map<std::pair<std::string, std::string>, std::string> live_;
+  std::set<std::pair<std::string, std::string>> proposed_;
+  uint64_t counter_ = 0;
+  reports::DrillReport report_;
+  Json facts_ = Json::object();
+  Clock::time_point t0_;
+  std::thread sampler_;
+  std::atomic<bool> stop_sampler_{false};
+  std::mutex mu_;
+  bool replayed_ = false, mirrored_ = false, synced_ = false, cut_over_ = false,
+       failed_back_ = false, records_verified_ = false, groups_verified_ = false,
+       rollback_confirmed_ = false, rollback_confirmed_partial_ = false, lag_checked_ = false;
+  int64_t quarantined_ = 0, violations_ = 0;
+};
+
+}  // namespace
+
+Result<DrillOutcome> RunDrill(const DrillOptions& options) {
+  auto file = LoadDrill(options.file);
+  if (!file.ok()) return file.status();
+  Runner runner(std::move(file).value(), options);
+  return runner.Run();
+}
+
+std::string FormatDrillText(const DrillOutcome& o) {
+  const reports::DrillReport& r = o.report;
+  std::string out = fmt::format("drill {}: {} ({} steps, {:.1f} s, topic {})\n", r.name,
+                                r.pass ? "PASS" : "FAIL", r.steps.size(), r.seconds, r.topic);
+  for (const auto& s : r.steps) {
+    out += fmt::format("  {:>2} {:<8} {}{}\n", s.index,
+                       !s.passed   ? "FAILED"
+                       : s.warning ? "warning"
+                                   : "ok",
+                       s.title, s.message.empty() ? "" : " — " + s.message);
+  }
+  int score = 0;
+  for (const auto& s : r.scores) score += s.score;
+  out += fmt::format("  readiness score {} / {}\n", score, 2 * r.scores.size());
+  out += "reports:\n";
+  for (const std::string& f : o.written.files) out += fmt::format("  {}/{}\n", o.written.dir, f);
+  return out;
+}
+
+std::string FormatDrillJson(const DrillOutcome& o) {
+  Json j;
+  j["drill"] = o.report.name;
+  j["pass"] = o.report.pass;
+  j["report_dir"] = o.written.dir;
+  j["files"] = o.written.files;
+  j["steps"] = Json::array();
+  for (const auto& s : o.report.steps) {
+    j["steps"].push_back({{"index", s.index},
+                          {"kind", s.kind},
+                          {"passed", s.passed},
+                          {"warning", s.warning},
+                          {"message", s.message}});
+  }
+  return j.dump(2) + "\n";
+}
+
+}  // namespace lifeline::scenarios

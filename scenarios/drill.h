@@ -1,0 +1,36 @@
+// Drills: run a drill file (scenarios/*.yaml, docs/drills.md) against real
+// consumer groups — on the embedded sandbox or on real clusters — and write
+// its reports. A failing step fails the drill; later steps still run and are
+// reported.
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+#include "core/status.h"
+#include "reports/reports.h"
+
+namespace lifeline::scenarios {
+
+struct DrillOptions {
+  std::string file;
+  // Override the drill file's clusters ("" keeps the file's choice).
+  std::string source, target;
+  ClientConfigInputs client;  // -X / --config for both clusters (secrets are redacted in reports)
+  std::string out_dir;        // default reports/NAME-TIMESTAMP
+};
+
+struct DrillOutcome {
+  reports::DrillReport report;
+  reports::Written written;
+};
+
+// Usage errors (exit 2) for invalid drill files; infrastructure errors (3)
+// when a cluster cannot be used at all. A drill whose expectations fail
+// returns a report with pass == false.
+Result<DrillOutcome> RunDrill(const DrillOptions& options);
+
+std::string FormatDrillText(const DrillOutcome& outcome);
+std::string FormatDrillJson(const DrillOutcome& outcome);
+
+}  // namespace lifeline::scenarios

@@ -411,11 +411,48 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
   c->rk_ = std::move(rk).value();
   rd_kafka_poll_set_consumer(c->rk_.get());
   c->queue_ = rd_kafka_queue_get_consumer(c->rk_.get());
+  if (options.keep_fetching) {
+    Consumer* raw = c.get();
+    c->waker_ = std::thread([raw] {
+      int last = 0;
+      std::unique_lock lock(raw->waker_mu_);
+      while (!raw->waker_cv_.wait_for(lock, Millis(10), [raw] { return raw->waker_stop_; })) {
+        const int len = rd_kafka_queue_length(raw->queue_);
+        const bool shrinking = len < last;
+        last = len;
+        if (!shrinking) continue;
+        // The queue is being drained and nothing refilled it: a fetch may
+        // be parked. Any request to the partitions' brokers wakes their
+        // threads, which then decide to fetch again.
+        lock.unlock();
+        rd_kafka_topic_partition_list_t* parts = nullptr;
+        if (!rd_kafka_assignment(raw->rk_.get(), &parts) && parts) {
+          if (parts->cnt > 0) {
+            for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+            (void)rd_kafka_offsets_for_times(raw->rk_.get(), parts, 1000);
+          }
+          rd_kafka_topic_partition_list_destroy(parts);
+        }
+        lock.lock();
+      }
+    });
+  }
   return c;
+}
+
+void Consumer::StopWaker() {
+  if (!waker_.joinable()) return;
+  {
+    std::lock_guard lock(waker_mu_);
+    waker_stop_ = true;
+  }
+  waker_cv_.notify_all();
+  waker_.join();
 }
 
 Consumer::~Consumer() {
   if (!closed_) (void)Close();
+  StopWaker();
   if (queue_) rd_kafka_queue_destroy(queue_);
 }
 
@@ -565,6 +602,7 @@ Result<std::vector<TopicPartition>> Consumer::Assignment() {
 Status Consumer::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
+  StopWaker();
   if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get())) {
     return KafkaError("close consumer", err);
   }

@@ -8,13 +8,16 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/config.h"
@@ -129,6 +132,13 @@ struct ConsumerOptions {
   // (from Poll) when partitions are assigned (`assigned` true) or revoked.
   // The callback must call IncrementalAssign / IncrementalUnassign.
   std::function<void(bool assigned, const std::vector<TopicPartition>&)> on_rebalance;
+  // For bulk readers. librdkafka 2.0.2 stops fetching once its prefetch
+  // queue holds queued.max.messages.kbytes (or queued.min.messages), and
+  // only looks again when the broker's thread next wakes up: up to a second
+  // later, with the queue long drained. With this set, a helper thread sees
+  // the queue shrink and wakes the partitions' brokers with a cheap request
+  // (the latest offsets of the assignment), so fetching resumes at once.
+  bool keep_fetching = false;
 };
 
 // A partition whose consumer caught up with the end of its log; `offset` is
@@ -185,8 +195,13 @@ class Consumer {
                           void*);
   std::function<void(bool, const std::vector<TopicPartition>&)> on_rebalance_;
   KafkaHandle rk_;
+  void StopWaker();
   rd_kafka_queue_t* queue_ = nullptr;  // owned; the consumer queue
   bool closed_ = false;
+  std::thread waker_;  // keep_fetching
+  std::mutex waker_mu_;
+  std::condition_variable waker_cv_;
+  bool waker_stop_ = false;
 };
 
 // ------------------------------------------------------------------- admin

@@ -34,6 +34,12 @@ struct KafkaHandleDeleter {
 };
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
 
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+// A consumed message, owned.
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+
 struct PartitionListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const {
     rd_kafka_topic_partition_list_destroy(l);
@@ -63,6 +69,9 @@ struct ProducerOptions {
   std::string transactional_id;  // non-empty: transactional producer
   std::optional<int> linger_ms;  // librdkafka default when unset
   std::string client_id = "lifeline";
+  // DeliveryReport::where.topic is filled in; a caller that knows the topic
+  // from its tag can spare the string.
+  bool report_topic = true;
 };
 
 struct DeliveryReport {
@@ -87,6 +96,16 @@ class Producer {
   // A record partition of -1 lets the partitioner pick by key. Blocks, serving
   // delivery reports, while the local queue is full.
   Status Send(const Record& record, uint64_t tag = 0);
+
+  // A handle for `topic` on this producer, for Forward; kept until the
+  // producer is destroyed.
+  rd_kafka_topic_t* TopicHandle(const std::string& topic);
+
+  // Sends a consumed message as it is (key, value, headers in order, the
+  // timestamp as CreateTime) to `topic` (from TopicHandle) and `partition`,
+  // without building a Record: key and value are copied, the headers are
+  // taken from `msg`. Blocks like Send while the local queue is full.
+  Status Forward(rd_kafka_message_t* msg, rd_kafka_topic_t* topic, int32_t partition, uint64_t tag);
 
   // Serves delivery reports without blocking longer than `timeout`.
   void Poll(Millis timeout);
@@ -113,7 +132,14 @@ class Producer {
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t*, void*);
 
+  // Waits while the local queue is full (true), or gives up (false, with
+  // *status set) on another error.
+  bool RetryProduce(rd_kafka_resp_err_t err, const std::string& topic, int* unknown_partition,
+                    Status* status);
+
   KafkaHandle rk_;
+  std::map<std::string, rd_kafka_topic_t*> topics_;  // TopicHandle's, owned
+  bool report_topic_ = true;
   std::function<void(const DeliveryReport&)> on_delivery_;
   int64_t delivered_ = 0;
   int64_t failed_ = 0;
@@ -154,6 +180,15 @@ struct PollBatch {
   std::vector<PartitionEnd> reached_end;
 };
 
+// PollBatch without copies: the records as librdkafka returned them.
+struct MessageBatch {
+  std::vector<Message> messages;
+  std::vector<PartitionEnd> reached_end;
+};
+
+// Bytes of a record's key, value, header names and header values.
+int64_t MessageBytes(const rd_kafka_message_t* msg);
+
 class Consumer {
  public:
   static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& config,
@@ -178,6 +213,8 @@ class Consumer {
   // Waits up to `timeout` for the first message, then returns what is
   // already buffered, up to `max_records`. An empty batch is not an error.
   Result<PollBatch> Poll(size_t max_records, Millis timeout);
+  // The same, keeping librdkafka's messages (no copy).
+  Result<MessageBatch> PollMessages(size_t max_records, Millis timeout);
 
   // Commits next-offsets (the offset of the next record to read); `async`
   // returns at once and drops the outcome.

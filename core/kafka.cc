@@ -89,13 +89,17 @@ const Status& StatusOf(const Result<T>& r) {
 
 // Sends `request` again while it fails with a transient error, for about
 // five seconds: fresh topics and coordinators need a moment after a start.
+// Most are ready within tens of milliseconds, so the first retries come
+// quickly (10, 20, 40 ... ms, then every 250 ms).
 template <typename Fn>
 auto WithRetries(Fn request) -> decltype(request()) {
+  Millis backoff(10);
   for (int attempt = 0;; ++attempt) {
     auto result = request();
     const Status& st = StatusOf(result);
-    if (st.ok() || !st.transient() || attempt == 20) return result;
-    std::this_thread::sleep_for(Millis(250));
+    if (st.ok() || !st.transient() || attempt == 24) return result;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, Millis(250));
   }
 }
 
@@ -745,7 +749,7 @@ Status Admin::WaitForTopic(const std::string& topic, int partitions, Millis time
                       "partition after {} ms",
                       topic, timeout.count()));
     }
-    std::this_thread::sleep_for(Millis(100));
+    std::this_thread::sleep_for(Millis(20));
   }
 }
 
@@ -873,7 +877,7 @@ Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis time
   return WithRetries([&]() -> Result<WatermarkOffsets> {
     int64_t low = -1, high = -1;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int attempt = 0; attempt < 10; ++attempt) {
+    for (int attempt = 0; attempt < 30; ++attempt) {
       err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(),
                                              tp.partition.value(), &low, &high,
                                              static_cast<int>(timeout.count()));
@@ -884,7 +888,7 @@ Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis time
       // The handle's metadata may predate the topic or partition.
       const rd_kafka_metadata_t* md = nullptr;
       if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
-      std::this_thread::sleep_for(Millis(100));
+      std::this_thread::sleep_for(Millis(std::min(100, 10 << std::min(attempt, 4))));
     }
     if (err) {
       return KafkaError(

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -113,6 +114,7 @@ class Mirror {
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Consumer> consumer_;
   std::optional<MapCache> cache_;
+  std::future<Status> map_topic_;  // the offset-map topic exists on the target
   MapEncoder encoder_;
   std::optional<MapSet> forward_;
   std::map<PartitionKey, Part> parts_;
@@ -277,7 +279,13 @@ Status Mirror::Connect() {
   auto cache = MapCache::Open(options_.state_dir + "/" + options_.name + ".db", true);
   if (!cache.ok()) return cache.status();
   cache_.emplace(std::move(cache).value());
-  return EnsureOffsetMapTopic(options_.target).WithContext("target");
+  // Created while the source topics are looked at and the target topics
+  // created; the first save waits for it. Reading maps meanwhile is safe: a
+  // topic being created holds none.
+  map_topic_ = std::async(std::launch::async, [target = options_.target] {
+    return EnsureOffsetMapTopic(target).WithContext("target");
+  });
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> Mirror::MatchingTopics() {
@@ -781,6 +789,7 @@ Result<MirrorSummary> Mirror::Execute() {
   summary_.exactly_once = options_.exactly_once;
   LIFELINE_RETURN_IF_ERROR(Connect());
   LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/true));
+  LIFELINE_RETURN_IF_ERROR(map_topic_.get());
   // Gaps found at start are recorded before anything else is copied.
   LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
   LIFELINE_RETURN_IF_ERROR(Assign());

@@ -18,10 +18,7 @@ struct AdminOptionsDeleter {
 };
 using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 
-struct MessageDeleter {
-  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
-};
-using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using MessagePtr = Message;
 
 // Errors that mean the request was wrong rather than the cluster unwell.
 bool IsUsageError(rd_kafka_resp_err_t err) {
@@ -92,13 +89,17 @@ const Status& StatusOf(const Result<T>& r) {
 
 // Sends `request` again while it fails with a transient error, for about
 // five seconds: fresh topics and coordinators need a moment after a start.
+// Most are ready within tens of milliseconds, so the first retries come
+// quickly (10, 20, 40 ... ms, then every 250 ms).
 template <typename Fn>
 auto WithRetries(Fn request) -> decltype(request()) {
+  Millis backoff(10);
   for (int attempt = 0;; ++attempt) {
     auto result = request();
     const Status& st = StatusOf(result);
-    if (st.ok() || !st.transient() || attempt == 20) return result;
-    std::this_thread::sleep_for(Millis(250));
+    if (st.ok() || !st.transient() || attempt == 24) return result;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, Millis(250));
   }
 }
 
@@ -235,6 +236,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(
     std::function<void(const DeliveryReport&)> on_delivery) {
   std::unique_ptr<Producer> p(new Producer());
   p->on_delivery_ = std::move(on_delivery);
+  p->report_topic_ = options.report_topic;
   std::vector<std::pair<std::string, std::string>> extra = {
       {"client.id", options.client_id},
       {"enable.idempotence", options.idempotent ? "true" : "false"},
@@ -256,13 +258,15 @@ Result<std::unique_ptr<Producer>> Producer::Create(
 Producer::~Producer() {
   // Give in-flight records a moment; an owner that cares calls Flush first.
   if (rk_) rd_kafka_flush(rk_.get(), 2000);
+  for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
 }
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<Producer*>(opaque);
   DeliveryReport dr;
   dr.tag = reinterpret_cast<uintptr_t>(msg->_private);
-  dr.where = {Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)};
+  dr.where = {Topic(self->report_topic_ || msg->err ? rd_kafka_topic_name(msg->rkt) : ""),
+              Partition(msg->partition)};
   dr.offset = Offset(msg->offset);
   dr.err = msg->err;
   if (msg->err) {
@@ -295,6 +299,7 @@ Status Producer::Send(const Record& record, uint64_t tag) {
                     ? const_cast<char*>(record.value->empty() ? kEmpty : record.value->data())
                     : nullptr;
   int unknown_partition_retries = 0;
+  Status st;
   for (;;) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(record.topic.value().c_str()),
@@ -307,19 +312,57 @@ Status Producer::Send(const Record& record, uint64_t tag) {
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(tag))),
         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // headers now owned
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(rk_.get(), 50);
-      continue;
-    }
-    if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && unknown_partition_retries++ < 50) {
-      // A partition added a moment ago: refresh metadata and try again.
-      const rd_kafka_metadata_t* md = nullptr;
-      if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
-      rd_kafka_poll(rk_.get(), 100);
-      continue;
-    }
+    if (RetryProduce(err, record.topic.value(), &unknown_partition_retries, &st)) continue;
     if (hdrs) rd_kafka_headers_destroy(hdrs);
-    return KafkaError("produce to " + record.topic.value(), err);
+    return st;
+  }
+}
+
+bool Producer::RetryProduce(rd_kafka_resp_err_t err, const std::string& topic,
+                            int* unknown_partition, Status* status) {
+  if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    rd_kafka_poll(rk_.get(), 50);
+    return true;
+  }
+  if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && (*unknown_partition)++ < 50) {
+    // A partition added a moment ago: refresh metadata and try again.
+    const rd_kafka_metadata_t* md = nullptr;
+    if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
+    rd_kafka_poll(rk_.get(), 100);
+    return true;
+  }
+  *status = KafkaError("produce to " + topic, err);
+  return false;
+}
+
+rd_kafka_topic_t* Producer::TopicHandle(const std::string& topic) {
+  auto it = topics_.find(topic);
+  if (it != topics_.end()) return it->second;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+  topics_.emplace(topic, rkt);
+  return rkt;
+}
+
+Status Producer::Forward(rd_kafka_message_t* msg, rd_kafka_topic_t* topic, int32_t partition,
+                         uint64_t tag) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_detach_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) hdrs = nullptr;
+  // A consumed empty key or value has a non-null pointer, a null one none:
+  // both survive as they are.
+  const int64_t timestamp = rd_kafka_message_timestamp(msg, nullptr);
+  int unknown_partition_retries = 0;
+  Status st;
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(msg->key, msg->key_len),
+        RD_KAFKA_V_VALUE(msg->payload, msg->len), RD_KAFKA_V_TIMESTAMP(timestamp),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(tag))),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // headers now owned
+    if (RetryProduce(err, rd_kafka_topic_name(topic), &unknown_partition_retries, &st)) continue;
+    if (hdrs) rd_kafka_headers_destroy(hdrs);
+    return st;
   }
 }
 
@@ -411,11 +454,48 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
   c->rk_ = std::move(rk).value();
   rd_kafka_poll_set_consumer(c->rk_.get());
   c->queue_ = rd_kafka_queue_get_consumer(c->rk_.get());
+  if (options.keep_fetching) {
+    Consumer* raw = c.get();
+    c->waker_ = std::thread([raw] {
+      int last = 0;
+      std::unique_lock lock(raw->waker_mu_);
+      while (!raw->waker_cv_.wait_for(lock, Millis(10), [raw] { return raw->waker_stop_; })) {
+        const int len = rd_kafka_queue_length(raw->queue_);
+        const bool shrinking = len < last;
+        last = len;
+        if (!shrinking) continue;
+        // The queue is being drained and nothing refilled it: a fetch may
+        // be parked. Any request to the partitions' brokers wakes their
+        // threads, which then decide to fetch again.
+        lock.unlock();
+        rd_kafka_topic_partition_list_t* parts = nullptr;
+        if (!rd_kafka_assignment(raw->rk_.get(), &parts) && parts) {
+          if (parts->cnt > 0) {
+            for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+            (void)rd_kafka_offsets_for_times(raw->rk_.get(), parts, 1000);
+          }
+          rd_kafka_topic_partition_list_destroy(parts);
+        }
+        lock.lock();
+      }
+    });
+  }
   return c;
+}
+
+void Consumer::StopWaker() {
+  if (!waker_.joinable()) return;
+  {
+    std::lock_guard lock(waker_mu_);
+    waker_stop_ = true;
+  }
+  waker_cv_.notify_all();
+  waker_.join();
 }
 
 Consumer::~Consumer() {
   if (!closed_) (void)Close();
+  StopWaker();
   if (queue_) rd_kafka_queue_destroy(queue_);
 }
 
@@ -490,15 +570,32 @@ Status Consumer::Seek(const TopicPartition& tp, Offset offset, Millis timeout) {
   return Status::Ok();
 }
 
-Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
+int64_t MessageBytes(const rd_kafka_message_t* msg) {
+  int64_t bytes =
+      static_cast<int64_t>((msg->key ? msg->key_len : 0) + (msg->payload ? msg->len : 0));
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      bytes += static_cast<int64_t>(std::strlen(name) + (value ? size : 0));
+    }
+  }
+  return bytes;
+}
+
+Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) {
+  if (max_records == 0) return MessageBatch{};
   std::vector<rd_kafka_message_t*> raw(max_records);
-  if (max_records == 0) return PollBatch{};
   // rd_kafka_consume_batch_queue waits until the batch is full or the
   // timeout passes; a copy loop that waited for full batches would stall
   // while records sit ready. Wait for the first message only, then take
   // what is already buffered.
   raw[0] = rd_kafka_consume_queue(queue_, static_cast<int>(timeout.count()));
-  if (!raw[0]) return PollBatch{};
+  if (!raw[0]) return MessageBatch{};
   ssize_t n = 1;
   if (max_records > 1) {
     ssize_t more = rd_kafka_consume_batch_queue(queue_, 0, raw.data() + 1, raw.size() - 1);
@@ -508,8 +605,8 @@ Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
     }
     n += more;
   }
-  PollBatch batch;
-  batch.records.reserve(static_cast<size_t>(n));
+  MessageBatch batch;
+  batch.messages.reserve(static_cast<size_t>(n));
   Status first_error;
   for (ssize_t i = 0; i < n; ++i) {
     MessagePtr msg(raw[i]);
@@ -526,10 +623,20 @@ Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
         first_error = KafkaError(where, msg->err, rd_kafka_message_errstr(msg.get()));
       }
     } else {
-      batch.records.push_back(ToRecord(msg.get()));
+      batch.messages.push_back(std::move(msg));
     }
   }
   if (!first_error.ok()) return first_error;
+  return batch;
+}
+
+Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
+  auto messages = PollMessages(max_records, timeout);
+  if (!messages.ok()) return messages.status();
+  PollBatch batch;
+  batch.records.reserve(messages->messages.size());
+  for (const Message& msg : messages->messages) batch.records.push_back(ToRecord(msg.get()));
+  batch.reached_end = std::move(messages->reached_end);
   return batch;
 }
 
@@ -565,6 +672,7 @@ Result<std::vector<TopicPartition>> Consumer::Assignment() {
 Status Consumer::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
+  StopWaker();
   if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get())) {
     return KafkaError("close consumer", err);
   }
@@ -641,7 +749,7 @@ Status Admin::WaitForTopic(const std::string& topic, int partitions, Millis time
                       "partition after {} ms",
                       topic, timeout.count()));
     }
-    std::this_thread::sleep_for(Millis(100));
+    std::this_thread::sleep_for(Millis(20));
   }
 }
 
@@ -769,7 +877,7 @@ Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis time
   return WithRetries([&]() -> Result<WatermarkOffsets> {
     int64_t low = -1, high = -1;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int attempt = 0; attempt < 10; ++attempt) {
+    for (int attempt = 0; attempt < 30; ++attempt) {
       err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(),
                                              tp.partition.value(), &low, &high,
                                              static_cast<int>(timeout.count()));
@@ -780,7 +888,7 @@ Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis time
       // The handle's metadata may predate the topic or partition.
       const rd_kafka_metadata_t* md = nullptr;
       if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
-      std::this_thread::sleep_for(Millis(100));
+      std::this_thread::sleep_for(Millis(std::min(100, 10 << std::min(attempt, 4))));
     }
     if (err) {
       return KafkaError(

@@ -8,13 +8,16 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/config.h"
@@ -30,6 +33,12 @@ struct KafkaHandleDeleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 };
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
+
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+// A consumed message, owned.
+using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
 struct PartitionListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const {
@@ -60,6 +69,9 @@ struct ProducerOptions {
   std::string transactional_id;  // non-empty: transactional producer
   std::optional<int> linger_ms;  // librdkafka default when unset
   std::string client_id = "lifeline";
+  // DeliveryReport::where.topic is filled in; a caller that knows the topic
+  // from its tag can spare the string.
+  bool report_topic = true;
 };
 
 struct DeliveryReport {
@@ -84,6 +96,16 @@ class Producer {
   // A record partition of -1 lets the partitioner pick by key. Blocks, serving
   // delivery reports, while the local queue is full.
   Status Send(const Record& record, uint64_t tag = 0);
+
+  // A handle for `topic` on this producer, for Forward; kept until the
+  // producer is destroyed.
+  rd_kafka_topic_t* TopicHandle(const std::string& topic);
+
+  // Sends a consumed message as it is (key, value, headers in order, the
+  // timestamp as CreateTime) to `topic` (from TopicHandle) and `partition`,
+  // without building a Record: key and value are copied, the headers are
+  // taken from `msg`. Blocks like Send while the local queue is full.
+  Status Forward(rd_kafka_message_t* msg, rd_kafka_topic_t* topic, int32_t partition, uint64_t tag);
 
   // Serves delivery reports without blocking longer than `timeout`.
   void Poll(Millis timeout);
@@ -110,7 +132,14 @@ class Producer {
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t*, void*);
 
+  // Waits while the local queue is full (true), or gives up (false, with
+  // *status set) on another error.
+  bool RetryProduce(rd_kafka_resp_err_t err, const std::string& topic, int* unknown_partition,
+                    Status* status);
+
   KafkaHandle rk_;
+  std::map<std::string, rd_kafka_topic_t*> topics_;  // TopicHandle's, owned
+  bool report_topic_ = true;
   std::function<void(const DeliveryReport&)> on_delivery_;
   int64_t delivered_ = 0;
   int64_t failed_ = 0;
@@ -129,6 +158,13 @@ struct ConsumerOptions {
   // (from Poll) when partitions are assigned (`assigned` true) or revoked.
   // The callback must call IncrementalAssign / IncrementalUnassign.
   std::function<void(bool assigned, const std::vector<TopicPartition>&)> on_rebalance;
+  // For bulk readers. librdkafka 2.0.2 stops fetching once its prefetch
+  // queue holds queued.max.messages.kbytes (or queued.min.messages), and
+  // only looks again when the broker's thread next wakes up: up to a second
+  // later, with the queue long drained. With this set, a helper thread sees
+  // the queue shrink and wakes the partitions' brokers with a cheap request
+  // (the latest offsets of the assignment), so fetching resumes at once.
+  bool keep_fetching = false;
 };
 
 // A partition whose consumer caught up with the end of its log; `offset` is
@@ -158,6 +194,15 @@ Result<std::map<TopicPartition, Offset>> CommittedOffsets(
 Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
                           const std::map<TopicPartition, Offset>& offsets, Millis timeout);
 
+// PollBatch without copies: the records as librdkafka returned them.
+struct MessageBatch {
+  std::vector<Message> messages;
+  std::vector<PartitionEnd> reached_end;
+};
+
+// Bytes of a record's key, value, header names and header values.
+int64_t MessageBytes(const rd_kafka_message_t* msg);
+
 class Consumer {
  public:
   static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& config,
@@ -182,13 +227,8 @@ class Consumer {
   // Waits up to `timeout` for the first message, then returns what is
   // already buffered, up to `max_records`. An empty batch is not an error.
   Result<PollBatch> Poll(size_t max_records, Millis timeout);
-
-  // Like Poll, but lends each record to `on_message` without copying it (the
-  // message is valid only during the call); ends of partitions go to `ends`.
-  // Returns the number of records. For bulk readers (verify).
-  Result<size_t> PollBorrowed(size_t max_records, Millis timeout,
-                              const std::function<void(const rd_kafka_message_t*)>& on_message,
-                              std::vector<PartitionEnd>* ends);
+  // The same, keeping librdkafka's messages (no copy).
+  Result<MessageBatch> PollMessages(size_t max_records, Millis timeout);
 
   // Commits next-offsets (the offset of the next record to read); `async`
   // returns at once and drops the outcome.
@@ -206,8 +246,13 @@ class Consumer {
                           void*);
   std::function<void(bool, const std::vector<TopicPartition>&)> on_rebalance_;
   KafkaHandle rk_;
+  void StopWaker();
   rd_kafka_queue_t* queue_ = nullptr;  // owned; the consumer queue
   bool closed_ = false;
+  std::thread waker_;  // keep_fetching
+  std::mutex waker_mu_;
+  std::condition_variable waker_cv_;
+  bool waker_stop_ = false;
 };
 
 // ------------------------------------------------------------------- admin

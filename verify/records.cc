@@ -131,6 +131,7 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Chan
   copts.read_committed = true;
   copts.partition_eof = true;
   copts.client_id = "lifeline-verify";
+  copts.keep_fetching = true;  // see ConsumerOptions: librdkafka 2.0.2 idles after a full queue
   ClientConfig c = config;
   // The ends are known, so no long polls: after a partition ends, its last
   // fetch would otherwise hold the connection for fetch.wait.max.ms (500 ms)
@@ -154,23 +155,21 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Chan
       auto last_progress = Clock::now();
       while (!done) {
         if (Interrupted()) return out->Close(Status::Interrupted("interrupted"));
-        std::vector<PartitionEnd> ends;
-        auto n = (*consumer)->PollBorrowed(
-            kBatch, Millis(200),
-            [&](const rd_kafka_message_t* m) {
-              if (m->offset >= r.end || done) {
-                done = true;
-                return;
-              }
-              batch.push_back(Summarize(m, &buf));
-              if (m->offset + 1 >= r.end) done = true;
-            },
-            &ends);
-        if (!n.ok()) return out->Close(n.status());
+        auto polled = (*consumer)->PollMessages(kBatch, Millis(200));
+        if (!polled.ok()) return out->Close(polled.status());
+        for (const Message& m : polled->messages) {
+          if (m->offset >= r.end || done) {
+            done = true;
+            break;
+          }
+          batch.push_back(Summarize(m.get(), &buf));
+          if (m->offset + 1 >= r.end) done = true;
+        }
+        const std::vector<PartitionEnd>& ends = polled->reached_end;
         for (const PartitionEnd& e : ends) {
           if (e.offset.value() >= r.end) done = true;  // only markers were left
         }
-        if (*n > 0 || !ends.empty()) last_progress = Clock::now();
+        if (!polled->messages.empty() || !ends.empty()) last_progress = Clock::now();
         if (!done && Clock::now() - last_progress > std::chrono::seconds(30)) {
           return out->Close(
               Status::Infra(fmt::format("{} [{}]: no progress for 30 s reading up to offset {}",

@@ -1,52 +1,10 @@
-// Consumer::PollBorrowed: the copy-free read path of bulk readers. Kept apart
-// from kafka.cc's Poll, which hands out owned Records.
+// Group offsets without group membership: read (CommittedOffsets) and
+// commit (CommitGroupOffsets) through consumer handles that never join.
 #include <fmt/format.h>
 
 #include "core/kafka.h"
 
 namespace lifeline {
-
-Result<size_t> Consumer::PollBorrowed(
-    size_t max_records, Millis timeout,
-    const std::function<void(const rd_kafka_message_t*)>& on_message,
-    std::vector<PartitionEnd>* ends) {
-  if (max_records == 0) return size_t{0};
-  std::vector<rd_kafka_message_t*> raw(max_records);
-  // Wait for the first message only, then take what is already buffered.
-  raw[0] = rd_kafka_consume_queue(queue_, static_cast<int>(timeout.count()));
-  if (!raw[0]) return size_t{0};
-  ssize_t n = 1;
-  if (max_records > 1) {
-    ssize_t more = rd_kafka_consume_batch_queue(queue_, 0, raw.data() + 1, raw.size() - 1);
-    if (more > 0) n += more;
-  }
-  size_t records = 0;
-  Status first_error;
-  for (ssize_t i = 0; i < n; ++i) {
-    rd_kafka_message_t* msg = raw[i];
-    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (ends) {
-        ends->push_back({{Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)},
-                         Offset(msg->offset)});
-      }
-    } else if (msg->err == RD_KAFKA_RESP_ERR__TRANSPORT) {
-      // Transient: librdkafka reconnects on its own.
-    } else if (msg->err) {
-      if (first_error.ok()) {
-        std::string where =
-            msg->rkt ? fmt::format("consume {} [{}]", rd_kafka_topic_name(msg->rkt), msg->partition)
-                     : std::string("consume");
-        first_error = KafkaError(where, msg->err, rd_kafka_message_errstr(msg));
-      }
-    } else {
-      on_message(msg);
-      ++records;
-    }
-    rd_kafka_message_destroy(msg);
-  }
-  if (!first_error.ok()) return first_error;
-  return records;
-}
 
 }  // namespace lifeline
 

@@ -302,7 +302,11 @@ Status Mirror::PrepareTopic(const std::string& topic) {
   auto src_partitions = source_admin_->PartitionCount(topic, kAdminTimeout);
   if (!src_partitions.ok()) return src_partitions.status();
   std::map<std::string, std::string> src_configs;
-  auto described = source_admin_->DescribeTopicConfigs(topic, kAdminTimeout);
+  using Configs = std::map<std::string, ConfigEntry>;
+  const Status no_configs = Status::Usage("this cluster cannot describe configs");
+  Result<Configs> described = options_.read_configs
+                                  ? source_admin_->DescribeTopicConfigs(topic, kAdminTimeout)
+                                  : Result<Configs>(no_configs);
   if (described.ok()) {
     for (const char* name : kCopiedConfigs) {
       auto it = described->find(name);
@@ -349,7 +353,9 @@ Status Mirror::PrepareTopic(const std::string& topic) {
         "--partitions {}) so every record keeps its partition",
         topic, existing->second, *src_partitions, *src_partitions, *src_partitions));
   }
-  auto dst_configs = target_admin_->DescribeTopicConfigs(topic, kAdminTimeout);
+  Result<Configs> dst_configs = options_.read_configs
+                                    ? target_admin_->DescribeTopicConfigs(topic, kAdminTimeout)
+                                    : Result<Configs>(no_configs);
   if (dst_configs.ok() && described.ok()) {
     const std::string src_policy =
         described->count("cleanup.policy") ? described->at("cleanup.policy").value : "delete";

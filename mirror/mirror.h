@@ -36,6 +36,9 @@ struct MirrorOptions {
   // the source (mirror `name`'s map on the target says which). The reverse
   // mirror keeps its own map, named NAME.reverse, on the source cluster.
   bool reverse = false;
+  // Read topic configs (to copy them and compare cleanup policies). Off for
+  // the embedded sandbox, whose mock cluster never answers DescribeConfigs.
+  bool read_configs = true;
 };
 
 struct PartitionSummary {

@@ -665,6 +665,7 @@ class Runner {
     o.topics = std::regex_replace(topic_, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
     o.name = mirror_name_;
     o.create_topics = !embedded_;
+    o.read_configs = !embedded_;
     o.state_dir = out_dir_ + "/mirror-state";
     o.reverse = reverse;
     return o;

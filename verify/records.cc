@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
-#include <unordered_map>
 
 #include "core/kafka.h"
 #include "core/signals.h"
@@ -37,10 +36,6 @@ struct Entry {
   int64_t offset = -1;
   Digest128 digest;
   uint64_t key = 0, value = 0, headers = 0, timestamp = 0;
-};
-
-struct DigestHash {
-  size_t operator()(const Digest128& d) const { return static_cast<size_t>(d.low); }
 };
 
 Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
@@ -312,15 +307,23 @@ class Comparator {
   void TakeSource(Cursor& c, Entry* e) {
     *e = c.Pop();
     src_digest_->Add(*e);
-    recent_[e->digest] = e->offset;
-    recent_order_.push_back(e->digest);
-    if (recent_order_.size() > kRecentSource) {
-      auto it = recent_.find(recent_order_.front());
-      if (it != recent_.end() && it->second <= e->offset - static_cast<int64_t>(kRecentSource)) {
-        recent_.erase(it);
-      }
-      recent_order_.pop_front();
+    // A ring, not a hash map: it is searched only for extra target records
+    // (rare), while every source record passes through it.
+    if (recent_.size() < kRecentSource) {
+      recent_.push_back({e->digest, e->offset});
+    } else {
+      recent_[recent_next_] = {e->digest, e->offset};
     }
+    recent_next_ = (recent_next_ + 1) % kRecentSource;
+  }
+  // The most recent source record with this digest, if it is still in the ring.
+  std::optional<int64_t> RecentSource(const Digest128& d) const {
+    for (size_t i = 0; i < recent_.size(); ++i) {
+      const auto& [digest, offset] =
+          recent_[(recent_next_ + recent_.size() - 1 - i) % recent_.size()];
+      if (digest == d) return offset;
+    }
+    return std::nullopt;
   }
   void TakeTarget(Cursor& c, Entry* e) {
     *e = c.Pop();
@@ -337,10 +340,9 @@ class Comparator {
   }
 
   void Extra(const Entry& t) {
-    auto it = recent_.find(t.digest);
-    if (it != recent_.end()) {
-      Report({"duplicated", "", -1, it->second, t.offset,
-              fmt::format("a second copy of source offset {}", it->second), ""});
+    if (auto original = RecentSource(t.digest)) {
+      Report({"duplicated", "", -1, *original, t.offset,
+              fmt::format("a second copy of source offset {}", *original), ""});
     } else if (align_ == Align::kMap && map_ && map_->IsMirroredTarget(t.offset)) {
       Report({"extra", "", -1, -1, t.offset,
               "the map says this came from a source record that is no longer there", ""});
@@ -498,8 +500,8 @@ class Comparator {
   size_t run_ = 0;
   SideDigest* src_digest_ = nullptr;
   SideDigest* dst_digest_ = nullptr;
-  std::unordered_map<Digest128, int64_t, DigestHash> recent_;
-  std::deque<Digest128> recent_order_;
+  std::vector<std::pair<Digest128, int64_t>> recent_;  // ring of (digest, source offset)
+  size_t recent_next_ = 0;
   std::deque<Mismatch> pending_;
 };
 

@@ -94,7 +94,9 @@ TEST_F(DrillIntegration, LaggingAnalyticalConsumerWarnsButDoesNotFail) {
       saw_unprocessed = true;
       EXPECT_GT(a["lag"].get<int64_t>(), 0);
     }
-    if (a["consumer"] == "release-controller") EXPECT_TRUE(a["processed"].get<bool>());
+    if (a["consumer"] == "release-controller") {
+      EXPECT_TRUE(a["processed"].get<bool>());
+    }
   }
   EXPECT_TRUE(saw_unprocessed);
 }
@@ -126,6 +128,47 @@ TEST_F(DrillIntegration, ReportsCheckWithSha256sumAndHoldNoSecrets) {
     EXPECT_EQ(text.find("other-secret"), std::string::npos) << f;
   }
   EXPECT_NE(ReadFile(out + "/evidence.json").find("sasl.password=*****"), std::string::npos);
+}
+
+// Renders report.html in Debian's chromium, headless and offline, and reads
+// the DOM it built.
+std::string RenderedDom(const std::string& html) {
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) {
+    ADD_FAILURE() << "chromium is missing: `scripts/setup kafka` installs it";
+    return "";
+  }
+  const std::string out = html + ".dom";
+  const std::string cmd =
+      "timeout 120 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage "
+      "--no-first-run --disable-background-networking --dump-dom 'file://" +
+      html + "' >'" + out + "' 2>/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return ReadFile(out);
+}
+
+TEST_F(DrillIntegration, HtmlReportRendersInHeadlessChromium) {
+  ASSERT_EQ(Drill(kSource + "/scenarios/n-n1-rollback.yaml", true), 0) << Log();
+  const std::string dom = RenderedDom((dir_ / "out/report.html").string());
+  EXPECT_NE(dom.find("id=\"verdict\" class=\"pass\">PASS</p>"), std::string::npos) << dom;
+  // The acknowledgement matrix: the four consumers processed the rollback.
+  const size_t acks = dom.find("id=\"acks\"");
+  ASSERT_NE(acks, std::string::npos);
+  const std::string matrix = dom.substr(acks, dom.find("</table>", acks) - acks);
+  for (const char* consumer : {"release-controller", "audit", "evaluation", "observability"}) {
+    EXPECT_NE(matrix.find(consumer), std::string::npos) << consumer;
+  }
+  EXPECT_EQ(matrix.find(">no<"), std::string::npos) << matrix;
+  // The scorecard: seven items.
+  const size_t card = dom.find("id=\"scorecard\"");
+  ASSERT_NE(card, std::string::npos);
+  const std::string scorecard = dom.substr(card, dom.find("</table>", card) - card);
+  size_t rows = 0;
+  for (size_t at = scorecard.find("<tr>"); at != std::string::npos;
+       at = scorecard.find("<tr>", at + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 8u) << scorecard;  // a header row and seven items
+  EXPECT_NE(dom.find("<svg"), std::string::npos);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ Status RunMirror(const std::vector<std::string>& args) {
   std::string summary_json;
   bool until_caught_up = false;
   po::options_description desc("mirror options");
+  bool skip_configs = false;
   AddTwoClusterOptions(&desc, &clusters);
   desc.add_options()("topics", po::value(&options.topics)->value_name("REGEX"),
                      "source topics to mirror (whole-name regex; __* and _lifeline.* never)")(
@@ -49,6 +50,9 @@ Status RunMirror(const std::vector<std::string>& args) {
       "reverse", po::bool_switch(&options.reverse),
       "failback: copy target -> source only the records that did not come from the source, "
       "keeping the map NAME.reverse on the source")(
+      "skip-configs", po::bool_switch(&skip_configs),
+      "do not read topic configs (for clusters without DescribeConfigs, such as the embedded "
+      "sandbox): nothing is copied and cleanup policies are not compared")(
       "allow-gaps", po::bool_switch(&options.allow_gaps),
       "continue past records deleted before they were mirrored, recording the gap")(
       "state-dir", po::value(&options.state_dir)->default_value(options.state_dir),
@@ -67,6 +71,7 @@ Status RunMirror(const std::vector<std::string>& args) {
                           "--until-caught-up]",
                           &vm);
   if (!parsed.ok() || !*parsed) return parsed.status();
+  options.read_configs = !skip_configs;
   if (options.follow && until_caught_up) {
     return Status::Usage("--follow and --until-caught-up exclude each other");
   }

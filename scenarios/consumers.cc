@@ -146,7 +146,20 @@ void ReferenceConsumer::Loop(ClientConfig cluster) {
     running_ = false;
     return;
   }
+  bool paused = false;
   while (!stop_) {
+    if (paused != paused_) {
+      paused = paused_;
+      rd_kafka_topic_partition_list_t* assignment = nullptr;
+      if (rd_kafka_assignment((*consumer)->handle(), &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (paused) {
+          rd_kafka_pause_partitions((*consumer)->handle(), assignment);
+        } else {
+          rd_kafka_resume_partitions((*consumer)->handle(), assignment);
+        }
+        rd_kafka_topic_partition_list_destroy(assignment);
+      }
+    }
     auto batch = (*consumer)->Poll(500, Millis(100));
     if (!batch.ok()) {
       fail(batch.status());

@@ -36,6 +36,9 @@ class ReferenceConsumer {
   // Commits what it processed, leaves the group, joins the thread.
   void Stop();
   bool running() const { return running_; }
+  // Stays in the group (polling, heartbeating) but stops fetching its
+  // partitions: a consumer that is alive and behind.
+  void Pause(bool paused) { paused_ = paused; }
 
   const std::string& name() const { return name_; }
   const std::string& group() const { return group_; }
@@ -50,7 +53,7 @@ class ReferenceConsumer {
 
   std::string name_, kind_, group_, topic_, archive_path_;
   std::thread thread_;
-  std::atomic<bool> stop_{false}, running_{false}, assigned_{false};
+  std::atomic<bool> stop_{false}, running_{false}, assigned_{false}, paused_{false};
   std::atomic<int64_t> events_{0};
   mutable std::mutex mu_;
   Status error_;

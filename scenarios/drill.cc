@@ -1,6 +1,11 @@
 #include "scenarios/drill.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <atomic>
@@ -25,6 +30,8 @@
 #include "scenarios/consumers.h"
 #include "scenarios/drill_file.h"
 #include "verify/verify.h"
+
+extern char** environ;
 
 namespace lifeline::scenarios {
 namespace {
@@ -94,6 +101,7 @@ class Runner {
       RunStep(static_cast<int>(i + 1), file_.steps[i]);
     stop_sampler_ = true;
     sampler_.join();
+    (void)StopBackgroundMirror(SIGTERM, nullptr);
     for (auto& [name, c] : consumers_) c->Stop();
     Score();
     report_.seconds = Elapsed();
@@ -320,7 +328,11 @@ class Runner {
     if (s.kind == "expect_state") return ExpectState(s, r, ev);
     if (s.kind == "expect_lag") return ExpectLag(s, r, ev);
     if (s.kind == "replay") return Replay(s, r, ev);
-    if (s.kind == "mirror") return MirrorStep(false, r, ev);
+    if (s.kind == "mirror") {
+      background_requested_ = s.get("background") == "true";
+      if (s.get("exactly_once") == "true") exactly_once_ = true;
+      return MirrorStep(false, r, ev);
+    }
     if (s.kind == "groups_sync") return GroupsSync(false, r, ev);
     if (s.kind == "cutover") return Cutover(r, ev);
     if (s.kind == "failback") return Failback(r, ev);
@@ -666,12 +678,89 @@ class Runner {
     o.name = mirror_name_;
     o.create_topics = !embedded_;
     o.read_configs = !embedded_;
+    o.exactly_once = exactly_once_ && !reverse;
     o.state_dir = out_dir_ + "/mirror-state";
     o.reverse = reverse;
     return o;
   }
 
+  // The background mirror is `lifeline mirror --follow` as a child process,
+  // so a fault can kill it for real (SIGKILL) and a restart must recover
+  // from its durable state.
+  Status StartBackgroundMirror(Json* ev) {
+    if (mirror_pid_ > 0) return Status::CheckFailed("a background mirror is already running");
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return Status::Infra("cannot find the lifeline binary (/proc/self/exe)");
+    self[n] = '\0';
+    std::vector<std::string> args = {self,
+                                     "mirror",
+                                     "--source",
+                                     source_.bootstrap(),
+                                     "--target",
+                                     target_.bootstrap(),
+                                     "--topics",
+                                     MirrorOptionsFor(false).topics,
+                                     "--name",
+                                     mirror_name_,
+                                     "--follow",
+                                     "--state-dir",
+                                     out_dir_ + "/mirror-state",
+                                     embedded_ ? "--skip-configs" : "--create-topics"};
+    if (exactly_once_) args.push_back("--exactly-once");
+    for (const std::string& x : options_.client.x_options) args.insert(args.end(), {"-X", x});
+    for (const std::string& f : options_.client.config_files) {
+      args.insert(args.end(), {"--source-config", f, "--target-config", f});
+    }
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string log = out_dir_ + "/mirror-background.log";
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
+      return Status::Infra(fmt::format("starting the background mirror: {}", strerror(rc)));
+    mirror_pid_ = pid;
+    if (ev) (*ev)["background_mirror"] = {{"pid", pid}, {"log", log}};
+    mirrored_ = true;
+    return Status::Ok();
+  }
+
+  // Stops the background mirror with `sig`; returns how it ended.
+  Result<std::string> StopBackgroundMirror(int sig, Json* ev) {
+    if (mirror_pid_ <= 0) return std::string("no background mirror");
+    kill(mirror_pid_, sig);
+    int status = 0;
+    waitpid(mirror_pid_, &status, 0);
+    mirror_pid_ = -1;
+    const std::string how = WIFEXITED(status)
+                                ? fmt::format("exited with {}", WEXITSTATUS(status))
+                                : fmt::format("killed by signal {}", WTERMSIG(status));
+    if (ev) (*ev)["background_mirror_stopped"] = how;
+    if (sig == SIGTERM && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      return Status::CheckFailed("the background mirror " + how + " on SIGTERM; see " + out_dir_ +
+                                 "/mirror-background.log");
+    }
+    return how;
+  }
+
   Status MirrorStep(bool reverse, reports::StepResult* r, Json* ev) {
+    if (!reverse && r->kind == "mirror" && background_requested_) {
+      background_requested_ = false;
+      LIFELINE_RETURN_IF_ERROR(StartBackgroundMirror(ev));
+      r->message = "mirroring in the background (lifeline mirror --follow)";
+      return Status::Ok();
+    }
+    // A background mirror hands over to a catch-up run (same name, same map).
+    if (mirror_pid_ > 0) {
+      auto stopped = StopBackgroundMirror(SIGTERM, ev);
+      if (!stopped.ok()) return stopped.status();
+    }
     auto sum = mirror::Run(MirrorOptionsFor(reverse));
     if (!sum.ok()) return sum.status();
     (*ev)[reverse ? "failback_mirror" : "mirror"] = Json::parse(mirror::SummaryJson(*sum));
@@ -831,7 +920,26 @@ class Runner {
     return Status::Ok();
   }
 
-  Status Fault(const DrillStep& s, reports::StepResult* r, Json*) {
+  Status Fault(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    for (const char* key : {"pause", "resume"}) {
+      for (const std::string& name : s.list(key)) {
+        auto it = consumers_.find(name);
+        if (it == consumers_.end())
+          return Status::Usage(name + " is external: lifeline never runs it");
+        it->second->Pause(std::string(key) == "pause");
+        r->message += fmt::format("{}{}d {}", r->message.empty() ? "" : "; ", key, name);
+      }
+    }
+    if (s.get("kill") == "mirror") {
+      if (mirror_pid_ <= 0) return Status::CheckFailed("no background mirror to kill");
+      auto how = StopBackgroundMirror(SIGKILL, ev);
+      if (!how.ok()) return how.status();
+      r->message += (r->message.empty() ? "" : "; ") + std::string("mirror ") + *how;
+    }
+    if (s.get("restart") == "mirror") {
+      LIFELINE_RETURN_IF_ERROR(StartBackgroundMirror(ev));
+      r->message += (r->message.empty() ? "" : "; ") + std::string("mirror restarted");
+    }
     if (!s.get("stop").empty()) {
       for (const std::string& name : s.list("stop")) {
         auto it = consumers_.find(name);
@@ -839,7 +947,7 @@ class Runner {
           return Status::Usage(name + " is external: lifeline never runs it");
         it->second->Stop();
       }
-      r->message = "stopped " + s.get("stop");
+      r->message += (r->message.empty() ? "" : "; ") + std::string("stopped ") + s.get("stop");
     }
     if (!s.get("start").empty()) {
       for (const std::string& name : s.list("start")) {
@@ -953,6 +1061,9 @@ class Runner {
   Clock::time_point t0_;
   std::thread sampler_;
   std::atomic<bool> stop_sampler_{false};
+  pid_t mirror_pid_ = -1;
+  bool background_requested_ = false;
+  bool exactly_once_ = false;  // once a mirror step asks for it, every forward run uses it
   std::mutex mu_;
   bool replayed_ = false, mirrored_ = false, synced_ = false, cut_over_ = false,
        failed_back_ = false, records_verified_ = false, groups_verified_ = false,

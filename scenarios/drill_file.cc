@@ -24,12 +24,12 @@ const std::map<std::string, StepSpec>& Specs() {
       {"expect_state", {{"prompt", "active"}, {"scope"}}},
       {"expect_lag", {{"consumer", "max"}, {}}},
       {"replay", {{"into"}, {"from"}}},
-      {"mirror", {{}, {"until"}}},
+      {"mirror", {{}, {"until", "background", "exactly_once"}}},
       {"groups_sync", {{}, {}}},
       {"cutover", {{}, {}}},
       {"failback", {{}, {}}},
       {"verify", {{}, {"records", "state", "groups"}}},
-      {"fault", {{}, {"stop", "start"}}},
+      {"fault", {{}, {"stop", "start", "pause", "resume", "kill", "restart"}}},
       {"sleep", {{"for"}, {}}},
   };
   return kSpecs;
@@ -208,8 +208,15 @@ class Parser {
       }
       if (std::string(key) == "timeout") step.timeout = *ms;
     }
+    for (const char* key : {"kill", "restart"}) {
+      if (step.args.count(key) && step.args[key] != "mirror") {
+        return Error(s, fmt::format("fault.{}: only `mirror` (the background mirror) can be {}",
+                                    key, std::string(key) == "kill" ? "killed" : "restarted"));
+      }
+    }
     for (const std::string& key :
-         {std::string("by"), std::string("consumer"), std::string("stop"), std::string("start")}) {
+         {std::string("by"), std::string("consumer"), std::string("stop"), std::string("start"),
+          std::string("pause"), std::string("resume")}) {
       for (const std::string& name : step.list(key)) {
         if (!d->consumer(name)) {
           return Error(s, fmt::format("step {}: unknown consumer '{}' (declare it under "

@@ -130,6 +130,19 @@ TEST_F(DrillIntegration, ReportsCheckWithSha256sumAndHoldNoSecrets) {
   EXPECT_NE(ReadFile(out + "/evidence.json").find("sasl.password=*****"), std::string::npos);
 }
 
+TEST_F(DrillIntegration, KilledBackgroundMirrorAndPausedConsumerAreSurvived) {
+  ASSERT_EQ(Drill(kSource + "/tests/drills/faults.yaml", true), 0) << Log();
+  const auto ev = Evidence();
+  const auto& paused = ev["steps"][4];  // processed while audit is paused
+  EXPECT_EQ(paused["result"], "passed (warning)") << paused.dump();
+  const auto& kill = ev["steps"][5];
+  EXPECT_NE(kill["message"].get<std::string>().find("killed by signal 9"), std::string::npos)
+      << kill.dump();
+  const auto& verify = ev["steps"][10];
+  EXPECT_EQ(verify["result"], "passed") << verify.dump();
+  EXPECT_EQ(verify["evidence"]["records"]["divergences"], 0);
+}
+
 // Renders report.html in Debian's chromium, headless and offline, and reads
 // the DOM it built.
 std::string RenderedDom(const std::string& html) {

@@ -82,7 +82,36 @@ void ReferenceConsumer::Stop() {
   running_ = false;
 }
 
+int64_t ReferenceConsumer::JoinedTraces(const std::string& prompt,
+                                        const std::string& version) const {
+  std::lock_guard lock(mu_);
+  auto it = joined_.find({prompt, version});
+  return it == joined_.end() ? 0 : it->second;
+}
+
+int64_t ReferenceConsumer::OrphanTraces() const {
+  std::lock_guard lock(mu_);
+  return orphans_;
+}
+
 void ReferenceConsumer::Apply(const Record& r) {
+  if (!trace_topic_.empty() && r.topic.value() == trace_topic_) {
+    // A runtime trace, keyed "prompt@version": joined when the lifecycle has
+    // announced that version (an event about it was processed), else an
+    // orphan — traffic from a version the registry does not know.
+    const std::string key = r.key.value_or("");
+    const size_t at = key.rfind('@');
+    std::lock_guard lock(mu_);
+    const std::pair<std::string, std::string> pv =
+        at == std::string::npos ? std::pair{key, std::string()}
+                                : std::pair{key.substr(0, at), key.substr(at + 1)};
+    if (seen_.count(pv)) {
+      ++joined_[pv];
+    } else {
+      ++orphans_;
+    }
+    return;
+  }
   auto parsed = envelope::Parse(r);
   const auto* e = std::get_if<envelope::Event>(&parsed);
   ++events_;
@@ -140,7 +169,9 @@ void ReferenceConsumer::Loop(ClientConfig cluster) {
     running_ = false;
     return;
   }
-  Status st = (*consumer)->Subscribe({topic_});
+  std::vector<std::string> topics = {topic_};
+  if (!trace_topic_.empty()) topics.push_back(trace_topic_);
+  Status st = (*consumer)->Subscribe(topics);
   if (!st.ok()) {
     fail(st);
     running_ = false;

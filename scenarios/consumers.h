@@ -5,8 +5,9 @@
 //   release-controller  keeps the active version per prompt and scope
 //   audit               appends every event to its own SQLite archive
 //   evaluation          tracks candidate versions and their evaluations
-//   observability       counts lifecycle events per prompt version (the
-//                       join with a runtime-trace topic is not built yet)
+//   observability       joins a runtime-trace topic (TOPIC.traces, keyed
+//                       "prompt@version") to the lifecycle: traces of a
+//                       version the lifecycle knows are joined, others orphans
 //
 // Thread-safety: Start/Stop from one thread; the accessors are safe from any.
 #pragma once
@@ -46,6 +47,12 @@ class ReferenceConsumer {
   Status error() const;
   // Release controller: the version it believes is active.
   std::optional<std::string> Active(const std::string& prompt, const std::string& scope) const;
+  // Observability: traces joined to a known version of `prompt`, and traces
+  // whose version the lifecycle has not (yet) announced.
+  int64_t JoinedTraces(const std::string& prompt, const std::string& version) const;
+  int64_t OrphanTraces() const;
+  // Observability: the runtime-trace topic it joins (set before Start).
+  void SetTraceTopic(std::string topic) { trace_topic_ = std::move(topic); }
 
  private:
   void Loop(ClientConfig cluster);
@@ -59,7 +66,10 @@ class ReferenceConsumer {
   Status error_;
   std::map<std::pair<std::string, std::string>, std::string> active_;  // (prompt, scope) -> version
   std::map<std::pair<std::string, std::string>, std::string> candidates_;  // evaluation
-  std::map<std::pair<std::string, std::string>, int64_t> seen_;            // observability
+  std::map<std::pair<std::string, std::string>, int64_t> seen_;            // observability: events
+  std::map<std::pair<std::string, std::string>, int64_t> joined_;          // observability: traces
+  int64_t orphans_ = 0;
+  std::string trace_topic_;
   struct Archive;
   std::unique_ptr<Archive> archive_;
 };

@@ -194,6 +194,11 @@ class Runner {
     report_.topic = topic_;
     LIFELINE_RETURN_IF_ERROR(
         CreateTopic(false, topic_, file_.partitions, false).WithContext("source"));
+    // Runtime traces (what the prompts served), joined by observability
+    // consumers; on both sides, so they can follow a cutover.
+    traces_ = topic_ + ".traces";
+    LIFELINE_RETURN_IF_ERROR(CreateTopic(false, traces_, file_.partitions, false));
+    LIFELINE_RETURN_IF_ERROR(CreateTopic(true, traces_, file_.partitions, false));
     if (embedded_) {
       // The mock cannot create topics over the protocol: the mirror's target
       // topic and offset-map topic are made here.
@@ -234,6 +239,7 @@ class Runner {
       const std::string group = fmt::format("{}.{}", c.name, run_id_);
       consumers_[c.name] = std::make_unique<ReferenceConsumer>(
           c.name, c.kind, group, topic_, fmt::format("{}/audit-{}.db", out_dir_, c.name));
+      if (c.kind == "observability") consumers_[c.name]->SetTraceTopic(traces_);
     }
     for (auto& [name, c] : consumers_) {
       LIFELINE_RETURN_IF_ERROR(c->Start(Active()));
@@ -338,6 +344,8 @@ class Runner {
     if (s.kind == "failback") return Failback(r, ev);
     if (s.kind == "verify") return Verify(s, r, ev);
     if (s.kind == "fault") return Fault(s, r, ev);
+    if (s.kind == "trace") return Trace(s, r);
+    if (s.kind == "expect_traces") return ExpectTraces(s, r, ev);
     if (s.kind == "sleep") {
       std::this_thread::sleep_for(*ParseDuration(s.get("for")));
       return Status::Ok();
@@ -674,7 +682,10 @@ class Runner {
     mirror::MirrorOptions o;
     o.source = source_;
     o.target = target_;
-    o.topics = std::regex_replace(topic_, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
+    // The lifecycle topic and the runtime traces: everything the drill's
+    // consumers read moves with them.
+    o.topics = std::regex_replace(topic_, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+               R"((\.traces)?)";
     o.name = mirror_name_;
     o.create_topics = !embedded_;
     o.read_configs = !embedded_;
@@ -816,7 +827,11 @@ class Runner {
     auto maps = mirror::LoadMaps({reverse ? source_ : target_, ""}, name);
     if (!maps.ok()) return maps.status();
     for (const std::string& group : BuiltInGroups()) {
-      auto committed = CommittedOffsets(from, group, Partitions(), kAdminTimeout);
+      std::vector<TopicPartition> mapped;
+      for (const auto& [key, map] : *maps) {
+        mapped.push_back({Topic(key.topic), Partition(key.partition)});
+      }
+      auto committed = CommittedOffsets(from, group, mapped, kAdminTimeout);
       if (!committed.ok()) return committed.status();
       std::map<TopicPartition, Offset> apply;
       for (const auto& [tp, o] : *committed) {
@@ -961,6 +976,47 @@ class Runner {
     return Status::Ok();
   }
 
+  // Runtime traces of a prompt version, as a serving system would emit them.
+  Status Trace(const DrillStep& s, reports::StepResult* r) {
+    const int count = std::stoi(s.get("count", "10"));
+    const std::string key = s.get("prompt") + "@" + s.get("version");
+    for (int i = 0; i < count; ++i) {
+      Record t;
+      t.topic = Topic(traces_);
+      t.key = key;
+      t.value = fmt::format("{{\"prompt\":\"{}\",\"version\":\"{}\",\"latency_ms\":{}}}",
+                            s.get("prompt"), s.get("version"), 40 + i % 17);
+      t.timestamp = TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+      LIFELINE_RETURN_IF_ERROR(producer_->Send(t, 0));
+    }
+    LIFELINE_RETURN_IF_ERROR(producer_->Flush(Millis(30000)));
+    r->message = fmt::format("{} trace(s) of {} on {}", count, key, traces_);
+    return Status::Ok();
+  }
+
+  Status ExpectTraces(const DrillStep& s, reports::StepResult* r, Json* ev) {
+    auto it = consumers_.find(s.get("consumer"));
+    if (it == consumers_.end() || file_.consumer(s.get("consumer"))->kind != "observability") {
+      return Status::Usage("expect_traces.consumer must be a built-in observability consumer");
+    }
+    const int64_t want = std::stoll(s.get("count"));
+    const auto deadline = Clock::now() + s.timeout;
+    int64_t joined = 0;
+    while ((joined = it->second->JoinedTraces(s.get("prompt"), s.get("version"))) < want &&
+           Clock::now() < deadline) {
+      std::this_thread::sleep_for(Millis(100));
+    }
+    const int64_t orphans = it->second->OrphanTraces();
+    (*ev)["joined"] = joined;
+    (*ev)["orphans"] = orphans;
+    r->message = fmt::format("{} joined {} trace(s) of {} {} (expected {}), {} orphan(s)",
+                             it->first, joined, s.get("prompt"), s.get("version"), want, orphans);
+    if (joined != want) return Status::CheckFailed(r->message);
+    return Status::Ok();
+  }
+
   // ------------------------------------------------------------ scorecard
 
   void Score() {
@@ -1047,7 +1103,7 @@ class Runner {
   std::optional<EmbeddedSandbox> sandbox_;
   bool embedded_ = false;
   ClientConfig source_, target_;
-  std::string run_id_, topic_, out_dir_, mirror_name_;
+  std::string run_id_, topic_, traces_, out_dir_, mirror_name_;
   bool on_target_ = false;
   std::unique_ptr<Producer> producer_;
   std::map<uint64_t, std::pair<int32_t, int64_t>> delivered_;

@@ -31,6 +31,8 @@ const std::map<std::string, StepSpec>& Specs() {
       {"verify", {{}, {"records", "state", "groups"}}},
       {"fault", {{}, {"stop", "start", "pause", "resume", "kill", "restart"}}},
       {"sleep", {{"for"}, {}}},
+      {"trace", {{"prompt", "version"}, {"count"}}},
+      {"expect_traces", {{"consumer", "prompt", "version", "count"}, {}}},
   };
   return kSpecs;
 }

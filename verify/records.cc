@@ -198,10 +198,6 @@ class Cursor {
     buf_.pop_front();
     return e;
   }
-  // Drains what is left of the partition (the channel's end marker).
-  void Finish() {
-    while (!ended_) Fill();
-  }
   bool failed() const { return failed_; }
 
  private:

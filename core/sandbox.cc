@@ -19,6 +19,7 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(std::string name
     return Status::Infra(fmt::format("embedded cluster {}: {}", c->name_, errstr));
   }
   c->mock_ = rd_kafka_mock_cluster_new(c->rk_, brokers);
+  c->brokers_ = brokers;
   if (!c->mock_) {
     return Status::Infra(
         fmt::format("embedded cluster {}: could not start the mock cluster "
@@ -32,6 +33,18 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(std::string name
 EmbeddedCluster::~EmbeddedCluster() {
   if (mock_) rd_kafka_mock_cluster_destroy(mock_);
   if (rk_) rd_kafka_destroy(rk_);
+}
+
+Status EmbeddedCluster::SetBrokersUp(bool up) {
+  for (int id = 1; id <= brokers_; ++id) {
+    rd_kafka_resp_err_t err =
+        up ? rd_kafka_mock_broker_set_up(mock_, id) : rd_kafka_mock_broker_set_down(mock_, id);
+    if (err) {
+      return Status::Infra(fmt::format("embedded cluster {}: broker {} {}: {}", name_, id,
+                                       up ? "up" : "down", rd_kafka_err2str(err)));
+    }
+  }
+  return Status::Ok();
 }
 
 Status EmbeddedCluster::CreateTopic(const std::string& topic, int partitions) {

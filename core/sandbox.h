@@ -30,12 +30,17 @@ class EmbeddedCluster {
   // partitions, so create them here with the count you need.
   Status CreateTopic(const std::string& topic, int partitions);
 
+  // Takes every broker down (connections dropped, new ones refused) or up
+  // again: a broker outage for drills.
+  Status SetBrokersUp(bool up);
+
  private:
   EmbeddedCluster() = default;
   std::string name_;
   std::string bootstrap_;
   rd_kafka_t* rk_ = nullptr;  // owns the mock cluster's threads
   rd_kafka_mock_cluster_t* mock_ = nullptr;
+  int brokers_ = 1;
 };
 
 // Several named clusters, started and stopped together.

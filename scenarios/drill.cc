@@ -935,6 +935,60 @@ class Runner {
     return Status::Ok();
   }
 
+  // A broker outage: the mock's brokers on the embedded sandbox; on real
+  // clusters, the single-node cluster scripts/kafka started for that address
+  // (LIFELINE_KAFKA_SCRIPT, default scripts/kafka next to the build).
+  Status Broker(bool up, const std::string& side, Json* ev) {
+    if (embedded_) return sandbox_->Find(side)->SetBrokersUp(up);
+    std::string script;
+    if (const char* env = std::getenv("LIFELINE_KAFKA_SCRIPT")) {
+      script = env;
+    } else {
+      char self[4096];
+      const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+      if (n > 0) {
+        self[n] = '\0';
+        script =
+            (std::filesystem::path(self).parent_path().parent_path() / "scripts/kafka").string();
+      }
+    }
+    if (script.empty() || !std::filesystem::exists(script)) {
+      return Status::Usage("fault." + std::string(up ? "start" : "stop") +
+                           "_broker needs lifeline's scripts/kafka: set LIFELINE_KAFKA_SCRIPT");
+    }
+    const std::string bootstrap = (side == "source" ? source_ : target_).bootstrap();
+    // `scripts/kafka status`: NAME PID STATE BOOTSTRAP DATA per cluster.
+    std::string name;
+    {
+      FILE* p = popen((script + " status 2>/dev/null").c_str(), "r");
+      if (!p) return Status::Infra("cannot run " + script);
+      char line[1024];
+      while (fgets(line, sizeof line, p)) {
+        char n[256], pid[64], state[64], boot[256];
+        if (std::sscanf(line, "%255s %63s %63s %255s", n, pid, state, boot) == 4 &&
+            bootstrap == boot) {
+          name = n;
+        }
+      }
+      pclose(p);
+    }
+    if (name.empty()) {
+      return Status::Usage(
+          fmt::format("no scripts/kafka cluster serves {}: broker faults work on "
+                      "clusters started with scripts/kafka",
+                      bootstrap));
+    }
+    const std::string log = out_dir_ + "/kafka.log";
+    const std::string cmd =
+        fmt::format("'{}' {} {} >>'{}' 2>&1", script, up ? "up" : "down", name, log);
+    if (std::system(cmd.c_str()) != 0) {
+      return Status::Infra(
+          fmt::format("`scripts/kafka {} {}` failed; see {}", up ? "up" : "down", name, log));
+    }
+    (*ev)["broker"].push_back({{"cluster", name}, {"action", up ? "up" : "down"}});
+    return Status::Ok();
+  }
+
   Status Fault(const DrillStep& s, reports::StepResult* r, Json* ev) {
     for (const char* key : {"pause", "resume"}) {
       for (const std::string& name : s.list(key)) {
@@ -944,6 +998,13 @@ class Runner {
         it->second->Pause(std::string(key) == "pause");
         r->message += fmt::format("{}{}d {}", r->message.empty() ? "" : "; ", key, name);
       }
+    }
+    for (const char* key : {"stop_broker", "start_broker"}) {
+      if (s.get(key).empty()) continue;
+      LIFELINE_RETURN_IF_ERROR(Broker(std::string(key) == "start_broker", s.get(key), ev));
+      r->message +=
+          fmt::format("{}{} broker {}", r->message.empty() ? "" : "; ",
+                      std::string(key) == "start_broker" ? "started" : "stopped", s.get(key));
     }
     if (s.get("kill") == "mirror") {
       if (mirror_pid_ <= 0) return Status::CheckFailed("no background mirror to kill");

@@ -29,7 +29,9 @@ const std::map<std::string, StepSpec>& Specs() {
       {"cutover", {{}, {}}},
       {"failback", {{}, {}}},
       {"verify", {{}, {"records", "state", "groups"}}},
-      {"fault", {{}, {"stop", "start", "pause", "resume", "kill", "restart"}}},
+      {"fault",
+       {{},
+        {"stop", "start", "pause", "resume", "kill", "restart", "stop_broker", "start_broker"}}},
       {"sleep", {{"for"}, {}}},
       {"trace", {{"prompt", "version"}, {"count"}}},
       {"expect_traces", {{"consumer", "prompt", "version", "count"}, {}}},
@@ -209,6 +211,11 @@ class Parser {
                                     step.kind, key, it->second));
       }
       if (std::string(key) == "timeout") step.timeout = *ms;
+    }
+    for (const char* key : {"stop_broker", "start_broker"}) {
+      if (step.args.count(key) && step.args[key] != "source" && step.args[key] != "target") {
+        return Error(s, fmt::format("fault.{}: source or target", key));
+      }
     }
     for (const char* key : {"kill", "restart"}) {
       if (step.args.count(key) && step.args[key] != "mirror") {

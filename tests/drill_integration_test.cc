@@ -143,6 +143,19 @@ TEST_F(DrillIntegration, KilledBackgroundMirrorAndPausedConsumerAreSurvived) {
   EXPECT_EQ(verify["evidence"]["records"]["divergences"], 0);
 }
 
+TEST_F(DrillIntegration, TargetBrokerOutageThroughScriptsKafka) {
+  // Stops and starts the real `target` test cluster with scripts/kafka.
+  ASSERT_EQ(Drill(kSource + "/tests/drills/broker.yaml", true), 0) << Log();
+  const auto ev = Evidence();
+  EXPECT_EQ(ev["steps"][1]["evidence"]["broker"][0]["action"], "down");
+  EXPECT_EQ(ev["steps"][4]["evidence"]["broker"][0]["action"], "up");
+  EXPECT_EQ(ev["steps"][6]["result"], "passed") << ev["steps"][6].dump();
+}
+
+TEST_F(DrillIntegration, BrokerOutageOnTheEmbeddedSandbox) {
+  ASSERT_EQ(Drill(kSource + "/tests/drills/broker.yaml", false), 0) << Log();
+}
+
 // Renders report.html in Debian's chromium, headless and offline, and reads
 // the DOM it built.
 std::string RenderedDom(const std::string& html) {

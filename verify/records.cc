@@ -95,6 +95,25 @@ class Channel {
     not_full_.notify_one();
     return true;
   }
+  // Emptied batches go back to the reader: reusing them keeps a large
+  // allocation (and malloc's consolidation of small freed chunks) off the
+  // per-batch path.
+  void Recycle(std::vector<Entry> batch) {
+    batch.clear();
+    std::lock_guard lock(mu_);
+    if (spare_.size() < kQueueBatches) spare_.push_back(std::move(batch));
+  }
+  std::vector<Entry> Fresh() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) {
+      std::vector<Entry> v;
+      v.reserve(kBatch);
+      return v;
+    }
+    std::vector<Entry> v = std::move(spare_.back());
+    spare_.pop_back();
+    return v;
+  }
   void Close(Status why = Status::Ok()) {
     std::lock_guard lock(mu_);
     closed_ = true;
@@ -111,6 +130,7 @@ class Channel {
   std::mutex mu_;
   std::condition_variable not_empty_, not_full_;
   std::deque<std::vector<Entry>> q_;
+  std::vector<std::vector<Entry>> spare_;
   bool closed_ = false;
   Status error_;
 };
@@ -141,8 +161,7 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Chan
   if (!consumer.ok()) return out->Close(consumer.status());
   std::string buf;
   for (const Range& r : ranges) {
-    std::vector<Entry> batch;
-    batch.reserve(kBatch);
+    std::vector<Entry> batch = out->Fresh();
     if (r.start < r.end) {
       Status st = (*consumer)->Assign({{r.tp, Offset(r.start)}});
       if (!st.ok()) return out->Close(st);
@@ -172,8 +191,7 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Chan
         }
         if (batch.size() >= kBatch) {
           out->Push(std::move(batch));
-          batch = {};
-          batch.reserve(kBatch);
+          batch = out->Fresh();
         }
       }
     }
@@ -212,6 +230,7 @@ class Cursor {
       return;
     }
     buf_.insert(buf_.end(), batch.begin(), batch.end());
+    ch_->Recycle(std::move(batch));
   }
   Channel* ch_;
   std::deque<Entry> buf_;

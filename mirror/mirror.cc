@@ -77,6 +77,7 @@ class Mirror {
   // callbacks touch is still alive; an open transaction is aborted so the
   // target's last stable offset does not wait for its timeout.
   ~Mirror() {
+    AwaitFirstRebalance();
     shutting_down_ = true;
     if (consumer_) (void)consumer_->Close();
     if (producer_ && txn_open_) (void)producer_->AbortTransaction(Millis(10000));
@@ -97,6 +98,7 @@ class Mirror {
   // through the consumer group _lifeline.mirror.NAME on the source.
   bool group_mode() const { return !options_.exactly_once && !forward_; }
   void OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions);
+  void AwaitFirstRebalance();
   Status TakePartitions(const std::vector<TopicPartition>& partitions);
   Status ReleasePartitions(const std::vector<TopicPartition>& partitions);
   Status MirrorBatch(bool* idle);
@@ -127,6 +129,7 @@ class Mirror {
   Clock::time_point last_global_check_;
   bool assigned_once_ = false;
   bool shutting_down_ = false;  // on an error path: hand partitions back, save nothing
+  bool rebalanced_ = false;     // any rebalance callback seen (see AwaitFirstRebalance)
   Status rebalance_error_;
   std::set<std::string> topics_;
 
@@ -532,6 +535,7 @@ Status Mirror::Assign() {
 }
 
 void Mirror::OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions) {
+  rebalanced_ = true;
   if (shutting_down_) {
     (void)(assigned ? consumer_->IncrementalAssign({})
                     : consumer_->IncrementalUnassign(partitions));
@@ -543,6 +547,19 @@ void Mirror::OnRebalance(bool assigned, const std::vector<TopicPartition>& parti
 
 // Partitions assigned to this process: their maps may have moved on in
 // another process, so read them afresh from the offset-map topic.
+// librdkafka 2.0.2 aborts the process (an assert) when a cooperative-sticky
+// consumer is destroyed before its first rebalance (confluentinc/librdkafka
+// #4312, fixed in 2.3.0). A group-mode mirror with nothing to copy can get
+// there; wait for that rebalance, bounded, acknowledging it without taking
+// partitions. Whatever the polls return is dropped: progress lives in the
+// map, so nothing is lost or skipped.
+void Mirror::AwaitFirstRebalance() {
+  if (!group_mode() || rebalanced_ || !consumer_) return;
+  shutting_down_ = true;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (!rebalanced_ && Clock::now() < deadline) (void)consumer_->Poll(100, Millis(100));
+}
+
 Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
   assigned_once_ = true;
   std::vector<std::pair<TopicPartition, Offset>> start;
@@ -831,6 +848,7 @@ Result<MirrorSummary> Mirror::Execute() {
   // Interrupted or caught up: make everything read so far durable, then
   // leave the group (which revokes, and so persists, once more).
   LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
+  AwaitFirstRebalance();
   (void)consumer_->Close();
   LIFELINE_RETURN_IF_ERROR(rebalance_error_);
   ReportProgress(true);

@@ -95,12 +95,14 @@ inline pid_t Spawn(const std::vector<std::string>& args, const std::string& log)
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   pid_t pid = -1;
-  posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  return pid;
+  EXPECT_EQ(rc, 0) << "cannot start " << argv[0] << " with output to " << log;
+  return rc == 0 ? pid : -1;
 }
 
 inline int WaitExit(pid_t pid) {
+  if (pid <= 0) return -1;  // never waitpid(-1): that would reap any child
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

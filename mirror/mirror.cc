@@ -554,7 +554,7 @@ void Mirror::OnRebalance(bool assigned, const std::vector<TopicPartition>& parti
 // partitions. Whatever the polls return is dropped: progress lives in the
 // map, so nothing is lost or skipped.
 void Mirror::AwaitFirstRebalance() {
-  if (!group_mode() || rebalanced_ || !consumer_) return;
+  if (!group_mode() || rebalanced_ || !consumer_ || subscribed_.empty()) return;
   shutting_down_ = true;
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!rebalanced_ && Clock::now() < deadline) (void)consumer_->Poll(100, Millis(100));

@@ -4,9 +4,7 @@
 
 #include "core/kafka.h"
 
-namespace lifeline {
-
-}  // namespace lifeline
+namespace lifeline {}  // namespace lifeline
 
 namespace lifeline {
 

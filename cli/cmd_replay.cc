@@ -2,7 +2,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -12,47 +11,6 @@
 
 namespace lifeline::cli {
 namespace {
-
-// RFC 3339 ("2026-11-26T10:15:00Z") or milliseconds since the epoch.
-Result<TimestampMs> ParseTime(const std::string& option, const std::string& text) {
-  int64_t ms = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (ec == std::errc() && end == text.data() + text.size()) return TimestampMs(ms);
-  if (auto t = envelope::ParseRfc3339(text)) return *t;
-  return Status::Usage(fmt::format(
-      "{} {}: expected an RFC 3339 time (2026-11-26T10:15:00Z) or milliseconds since the epoch",
-      option, text));
-}
-
-// "O" (every partition) or "P:O,P:O".
-Status ParseOffsets(const std::string& option, const std::string& text, replay::Position* pos) {
-  auto number = [](std::string_view s, int64_t* out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && end == s.data() + s.size() && *out >= 0;
-  };
-  int64_t all = 0;
-  if (number(text, &all)) {
-    pos->offset = all;
-    return Status::Ok();
-  }
-  std::string_view rest = text;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    const size_t colon = item.find(':');
-    int64_t p = 0, o = 0;
-    if (colon == std::string_view::npos || !number(item.substr(0, colon), &p) ||
-        !number(item.substr(colon + 1), &o)) {
-      return Status::Usage(
-          fmt::format("{} {}: expected an offset for every partition (100) or PARTITION:OFFSET "
-                      "pairs (0:100,3:7)",
-                      option, text));
-    }
-    pos->partition_offsets[static_cast<int32_t>(p)] = o;
-  }
-  return Status::Ok();
-}
 
 Status RunStateHash(const std::vector<std::string>& args) {
   std::string path, by;
@@ -118,7 +76,7 @@ Status RunStateAt(const std::vector<std::string>& args) {
   if (path.empty()) return MissingOption("FILE.db", "name the sandbox a replay wrote");
   if (prompt.empty()) return MissingOption("--prompt", "name the prompt id");
   if (time.empty()) return MissingOption("--time", "e.g. --time 2026-11-26T10:15:00Z");
-  auto at = ParseTime("--time", time);
+  auto at = ParseTimeOption("--time", time);
   if (!at.ok()) return at.status();
   auto live = replay::StateAt(path, prompt, *at);
   if (!live.ok()) return live.status();
@@ -188,28 +146,10 @@ Status RunReplay(const std::vector<std::string>& args) {
   if (options.into.empty()) {
     return MissingOption("--into", "a new FILE.db, or kafka://HOST:PORT/TOPIC");
   }
-  if (!from_offset.empty() && !from_time.empty()) {
-    return Status::Usage("give --from-offset or --from-time, not both");
-  }
-  if (!until_offset.empty() && !until_time.empty()) {
-    return Status::Usage("give --until-offset or --until-time, not both");
-  }
-  if (!from_offset.empty()) {
-    LIFELINE_RETURN_IF_ERROR(ParseOffsets("--from-offset", from_offset, &options.from));
-  }
-  if (!until_offset.empty()) {
-    LIFELINE_RETURN_IF_ERROR(ParseOffsets("--until-offset", until_offset, &options.until));
-  }
-  if (!from_time.empty()) {
-    auto t = ParseTime("--from-time", from_time);
-    if (!t.ok()) return t.status();
-    options.from.time = *t;
-  }
-  if (!until_time.empty()) {
-    auto t = ParseTime("--until-time", until_time);
-    if (!t.ok()) return t.status();
-    options.until.time = *t;
-  }
+  LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--from", from_offset, from_time, &options.from.offset,
+                                         &options.from.partition_offsets, &options.from.time));
+  LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--until", until_offset, until_time, &options.until.offset,
+                                         &options.until.partition_offsets, &options.until.time));
   auto config = BuildClientConfig(inputs);
   if (!config.ok()) return config.status();
   options.source = *config;

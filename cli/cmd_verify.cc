@@ -1,7 +1,6 @@
 // lifeline verify records | state | groups.
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cstdio>
 #include <fstream>
 
@@ -11,50 +10,6 @@
 
 namespace lifeline::cli {
 namespace {
-
-Status ParseBound(const std::string& option, const std::string& offsets, const std::string& time,
-                  verify::Bound* b) {
-  if (!offsets.empty() && !time.empty()) {
-    return Status::Usage(fmt::format("give {}-offset or {}-time, not both", option, option));
-  }
-  auto number = [](std::string_view s, int64_t* out) {
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && end == s.data() + s.size() && *out >= 0;
-  };
-  if (!time.empty()) {
-    int64_t ms = 0;
-    if (number(time, &ms)) {
-      b->time = TimestampMs(ms);
-    } else if (auto t = envelope::ParseRfc3339(time)) {
-      b->time = *t;
-    } else {
-      return Status::Usage(
-          fmt::format("{}-time {}: expected RFC 3339 or epoch milliseconds", option, time));
-    }
-  }
-  if (offsets.empty()) return Status::Ok();
-  int64_t all = 0;
-  if (number(offsets, &all)) {
-    b->offset = all;
-    return Status::Ok();
-  }
-  std::string_view rest = offsets;
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    const size_t colon = item.find(':');
-    int64_t p = 0, o = 0;
-    if (colon == std::string_view::npos || !number(item.substr(0, colon), &p) ||
-        !number(item.substr(colon + 1), &o)) {
-      return Status::Usage(fmt::format(
-          "{}-offset {}: expected an offset (100) or PARTITION:OFFSET pairs (0:100,3:7)", option,
-          offsets));
-    }
-    b->partition_offsets[static_cast<int32_t>(p)] = o;
-  }
-  return Status::Ok();
-}
 
 std::vector<std::string> SplitCommas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
@@ -128,8 +83,10 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
   } else {
     return Status::Usage("--align " + align + ": expected map, identity or content");
   }
-  LIFELINE_RETURN_IF_ERROR(ParseBound("--from", from_offset, from_time, &o.from));
-  LIFELINE_RETURN_IF_ERROR(ParseBound("--until", until_offset, until_time, &o.until));
+  LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--from", from_offset, from_time, &o.from.offset,
+                                         &o.from.partition_offsets, &o.from.time));
+  LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--until", until_offset, until_time, &o.until.offset,
+                                         &o.until.partition_offsets, &o.until.time));
   const bool has_source = !clusters.source.empty() || !clusters.source_files.empty();
   const bool has_target = !clusters.target.empty() || !clusters.target_files.empty();
   if (o.against.empty() || has_source) {

@@ -3,11 +3,15 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
 #include "core/status.h"
+#include "core/types.h"
 
 namespace lifeline::cli {
 
@@ -51,6 +55,16 @@ void AddTwoClusterOptions(po::options_description* desc, TwoClusterInputs* input
 Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view side);
 // Both sides at once.
 Status BothSides(const TwoClusterInputs& inputs, ClientConfig* source, ClientConfig* target);
+
+// RFC 3339 ("2026-11-26T10:15:00Z") or milliseconds since the epoch.
+Result<TimestampMs> ParseTimeOption(const std::string& option, const std::string& text);
+
+// One end of a range given as --NAME-offset (an offset for every partition,
+// or PARTITION:OFFSET pairs "0:100,3:7") or --NAME-time (at most one of the
+// two); `name` is "--from" or "--until". Fills the matching output.
+Status ParseRangeEnd(const std::string& name, const std::string& offsets, const std::string& time,
+                     std::optional<int64_t>* offset, std::map<int32_t, int64_t>* partition_offsets,
+                     std::optional<TimestampMs>* at);
 
 // A Status::Usage naming the missing option and the fix.
 Status MissingOption(const char* option, const char* fix);

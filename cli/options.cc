@@ -1,6 +1,10 @@
+#include <fmt/format.h>
+
+#include <charconv>
 #include <iostream>
 
 #include "cli/command.h"
+#include "core/envelope.h"
 
 namespace lifeline::cli {
 
@@ -76,6 +80,58 @@ Status BothSides(const TwoClusterInputs& inputs, ClientConfig* source, ClientCon
 
 Status MissingOption(const char* option, const char* fix) {
   return Status::Usage(std::string("missing ") + option + ": " + fix);
+}
+
+namespace {
+bool WholeNumber(std::string_view s, int64_t* out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && end == s.data() + s.size() && *out >= 0;
+}
+}  // namespace
+
+Result<TimestampMs> ParseTimeOption(const std::string& option, const std::string& text) {
+  int64_t ms = 0;
+  if (WholeNumber(text, &ms)) return TimestampMs(ms);
+  if (auto t = envelope::ParseRfc3339(text)) return *t;
+  return Status::Usage(fmt::format(
+      "{} {}: expected an RFC 3339 time (2026-11-26T10:15:00Z) or milliseconds since the epoch",
+      option, text));
+}
+
+Status ParseRangeEnd(const std::string& name, const std::string& offsets, const std::string& time,
+                     std::optional<int64_t>* offset, std::map<int32_t, int64_t>* partition_offsets,
+                     std::optional<TimestampMs>* at) {
+  if (!offsets.empty() && !time.empty()) {
+    return Status::Usage(fmt::format("give {}-offset or {}-time, not both", name, name));
+  }
+  if (!time.empty()) {
+    auto t = ParseTimeOption(name + "-time", time);
+    if (!t.ok()) return t.status();
+    *at = *t;
+  }
+  if (offsets.empty()) return Status::Ok();
+  int64_t all = 0;
+  if (WholeNumber(offsets, &all)) {
+    *offset = all;
+    return Status::Ok();
+  }
+  std::string_view rest = offsets;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t colon = item.find(':');
+    int64_t p = 0, o = 0;
+    if (colon == std::string_view::npos || !WholeNumber(item.substr(0, colon), &p) ||
+        !WholeNumber(item.substr(colon + 1), &o)) {
+      return Status::Usage(
+          fmt::format("{}-offset {}: expected an offset for every partition (100) or "
+                      "PARTITION:OFFSET pairs (0:100,3:7)",
+                      name, offsets));
+    }
+    (*partition_offsets)[static_cast<int32_t>(p)] = o;
+  }
+  return Status::Ok();
 }
 
 }  // namespace lifeline::cli

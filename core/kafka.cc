@@ -615,6 +615,10 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
           {{Topic(rd_kafka_topic_name(msg->rkt)), Partition(msg->partition)}, Offset(msg->offset)});
     } else if (msg->err == RD_KAFKA_RESP_ERR__TRANSPORT) {
       // Transient: librdkafka reconnects on its own.
+    } else if ((msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) &&
+               msg->rkt) {
+      batch.unavailable_topics.push_back(rd_kafka_topic_name(msg->rkt));
     } else if (msg->err) {
       if (first_error.ok()) {
         std::string where =
@@ -633,6 +637,10 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
 Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
   auto messages = PollMessages(max_records, timeout);
   if (!messages.ok()) return messages.status();
+  if (!messages->unavailable_topics.empty()) {
+    return KafkaError("consume " + messages->unavailable_topics.front(),
+                      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  }
   PollBatch batch;
   batch.records.reserve(messages->messages.size());
   for (const Message& msg : messages->messages) batch.records.push_back(ToRecord(msg.get()));

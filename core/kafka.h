@@ -198,6 +198,10 @@ Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
 struct MessageBatch {
   std::vector<Message> messages;
   std::vector<PartitionEnd> reached_end;
+  // Subscribed topics the cluster does not know (yet): a topic created a
+  // moment ago is missing from metadata for a while. Poll() turns these into
+  // an error; PollMessages() leaves the decision to the caller.
+  std::vector<std::string> unavailable_topics;
 };
 
 // Bytes of a record's key, value, header names and header values.

@@ -21,6 +21,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr Millis kAdminTimeout(15000);
 constexpr Millis kTxnTimeout(60000);
+constexpr Millis kTopicVanishedAfter(60000);
 
 // Topic configs that decide how the target keeps the records; copied when
 // lifeline creates a target topic, if the source sets them.
@@ -131,6 +132,8 @@ class Mirror {
   bool shutting_down_ = false;  // on an error path: hand partitions back, save nothing
   bool rebalanced_ = false;     // any rebalance callback seen (see AwaitFirstRebalance)
   Status rebalance_error_;
+  // Subscribed topics the source said it did not know, and since when.
+  std::map<std::string, Clock::time_point> unavailable_since_;
   std::set<std::string> topics_;
 
   // A mirrored record's delivery tag is its Part's address; tag 0 marks
@@ -685,6 +688,17 @@ Status Mirror::MirrorBatch(bool* idle) {
     }
     return batch.status().WithContext("source");
   }
+  // A topic created a moment ago is missing from the consumer's metadata for
+  // a while; only one that stays missing (deleted under the mirror) fails.
+  for (const std::string& topic : batch->unavailable_topics) {
+    auto [it, fresh] = unavailable_since_.try_emplace(topic, Clock::now());
+    if (!fresh && Clock::now() - it->second > kTopicVanishedAfter) {
+      return Status::Infra(fmt::format(
+          "source: topic {} has been unknown to the source for {} s (deleted while being "
+          "mirrored?); its map is saved up to the last copied record",
+          topic, std::chrono::duration_cast<std::chrono::seconds>(kTopicVanishedAfter).count()));
+    }
+  }
   *idle = batch->messages.empty() && batch->reached_end.empty();
   // Records come in runs from one partition: look its Part up once per run.
   Part* part = nullptr;
@@ -694,6 +708,7 @@ Status Mirror::MirrorBatch(bool* idle) {
     if (m->rkt != run_topic || m->partition != run_partition) {
       run_topic = m->rkt;
       run_partition = m->partition;
+      if (!unavailable_since_.empty()) unavailable_since_.erase(rd_kafka_topic_name(m->rkt));
       auto it = parts_.find({rd_kafka_topic_name(m->rkt), m->partition});
       part = it == parts_.end() ? nullptr : &it->second;
     }

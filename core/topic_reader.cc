@@ -42,7 +42,17 @@ Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,
     copts.read_committed = options.read_committed;
     copts.partition_eof = true;
     copts.client_id = "lifeline-reader";
-    auto consumer = Consumer::Create(config, copts);
+    // A bulk read: see ConsumerOptions::keep_fetching (librdkafka 2.0.2 idles
+    // for up to a second each time its prefetch queue fills). The prefetch
+    // is bounded to 16 MB; topped up at once, a larger one only costs memory.
+    copts.keep_fetching = true;
+    ClientConfig c = config;
+    for (auto [k, v] : {std::pair{"queued.max.messages.kbytes", "16384"},
+                        {"max.partition.fetch.bytes", "8388608"},
+                        {"fetch.max.bytes", "33554432"}}) {
+      if (!c.Get(k)) c.Set(k, v);
+    }
+    auto consumer = Consumer::Create(c, copts);
     if (!consumer.ok()) return consumer.status();
     LIFELINE_RETURN_IF_ERROR((*consumer)->Assign(assignment));
 

@@ -46,22 +46,21 @@ Digest128 ContentDigest(const Record& record) {
   return {h.high64, h.low64};
 }
 
-int64_t Registry::violations() const {
-  int64_t n = 0;
-  for (const auto& [id, p] : prompts_) n += static_cast<int64_t>(p.violations.size());
-  return n;
-}
-
 Outcome Registry::Apply(const Record& record) {
   ++read_;
   Outcome out;
   auto parsed = envelope::Parse(record);
   if (auto* rejection = std::get_if<envelope::Rejection>(&parsed)) {
     ++quarantined_;
-    const std::string key = RecordDigest(record).Hex();
-    QuarantineRow& row = quarantine_[key];
-    if (row.copies++ == 0) {
-      row.reason = std::string(envelope::ReasonCode(rejection->reason));
+    out.kind = Outcome::Kind::kQuarantined;
+    out.quarantine_key = RecordDigest(record).Hex();
+    auto [seen, first] =
+        quarantined_keys_.try_emplace(out.quarantine_key, envelope::ReasonCode(rejection->reason));
+    out.reason = seen->second;
+    ++by_reason_[out.reason];
+    if (first) {
+      QuarantineRow& row = out.quarantine.emplace();
+      row.reason = out.reason;
       row.detail = rejection->detail;
       for (const Header& h : record.headers) {
         if (h.name == "ce_id" && h.value) row.event_id = *h.value;
@@ -71,9 +70,6 @@ Outcome Registry::Apply(const Record& record) {
       row.record.partition = Partition(-1);
       row.record.offset = Offset(-1);
     }
-    out.kind = Outcome::Kind::kQuarantined;
-    out.quarantine_key = key;
-    out.reason = row.reason;
     return out;
   }
   const envelope::Event& e = std::get<envelope::Event>(parsed);
@@ -92,7 +88,7 @@ Outcome Registry::Apply(const Record& record) {
   log.actor = e.actor;
   log.time_ms = e.time_ms.value();
   log.content = ContentDigest(record);
-  out.prompt = &p;
+  out.prompt_id = p.prompt_id;
 
   // Event ids are unique: a repeat with the same content is a duplicate
   // delivery (applied once), with other content a violation (applied, as the
@@ -120,18 +116,19 @@ Outcome Registry::Apply(const Record& record) {
     return out;
   }
   if (first) {
-    Violation(p, seq, kConflictingDuplicate, e,
+    Violation(out, seq, kConflictingDuplicate, e,
               fmt::format("event id {} was first delivered as event {} of this prompt with other "
                           "content",
                           e.id, first->seq));
   }
   ++applied_;
   log.outcome = "applied";
-  ApplyEvent(p, e, seq);
+  ApplyEvent(p, e, seq, out);
   return out;
 }
 
-void Registry::Finish() {
+std::vector<LateViolation> Registry::Finish() {
+  std::vector<LateViolation> late;
   for (auto& [id, others] : reused_) {
     const FirstSeen& first = ids_.at(IdDigest(id));
     std::vector<const FirstSeen*> all = {&first};
@@ -145,26 +142,29 @@ void Registry::Finish() {
       v.code = kEventIdReused;
       v.event_id = id;
       v.detail = fmt::format("event id {} is used by prompts {}", id, fmt::join(names, ", "));
-      auto& list = f->prompt->violations;
-      list.insert(std::upper_bound(list.begin(), list.end(), v,
-                                   [](const ViolationRow& a, const ViolationRow& b) {
-                                     return std::tie(a.seq, a.code) < std::tie(b.seq, b.code);
-                                   }),
-                  v);
+      late.push_back({f->prompt->prompt_id, std::move(v)});
+      ++violations_;
+      ++by_code_[kEventIdReused];
     }
   }
+  return late;
 }
 
-void Registry::Violation(PromptState& p, int64_t seq, const char* code, const envelope::Event& e,
+void Registry::Violation(Outcome& out, int64_t seq, const char* code, const envelope::Event& e,
                          std::string detail) {
-  p.violations.push_back({seq, code, e.id, e.version, std::move(detail)});
+  out.violations.push_back({seq, code, e.id, e.version, std::move(detail)});
+  ++violations_;
+  ++by_code_[code];
 }
 
 void Registry::Deploy(PromptState& p, const envelope::Event& e, int64_t seq,
-                      const std::string& scope, const std::string& version, int percent) {
+                      const std::string& scope, const std::string& version, int percent,
+                      Outcome& out) {
   HistoryRow row;
   row.seq = seq;
   row.activated_seq = seq;
+  row.activated_event_id = e.id;
+  row.activated_ms = e.time_ms.value();
   row.scope = scope;
   row.version = version;
   row.via = std::string(envelope::KindName(e.kind));
@@ -174,23 +174,31 @@ void Registry::Deploy(PromptState& p, const envelope::Event& e, int64_t seq,
   row.from_ms = e.time_ms.value();
   auto open = p.active.find(scope);
   if (open != p.active.end()) {
-    HistoryRow& prev = p.history[open->second];
+    HistoryRow& prev = open->second;
     prev.to_seq = seq;
     prev.to_ms = e.time_ms.value();
     prev.to_event_id = e.id;
     // A rollout change of the active version continues its stint.
     if (prev.version == version && e.kind == Kind::kRolloutChanged) {
       row.activated_seq = prev.activated_seq;
+      row.activated_event_id = prev.activated_event_id;
+      row.activated_ms = prev.activated_ms;
     }
+    out.closed.push_back(std::move(prev));
+    prev = std::move(row);
+  } else {
+    p.active.emplace(scope, std::move(row));
   }
-  p.active[scope] = p.history.size();
-  p.history.push_back(std::move(row));
+  std::vector<std::string>& versions = p.deployed[scope];
+  if (std::find(versions.begin(), versions.end(), version) == versions.end()) {
+    versions.push_back(version);
+  }
 }
 
-void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq) {
+void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq, Outcome& out) {
   auto found = p.versions.find(e.version);
   if (e.kind != Kind::kProposed && (found == p.versions.end() || !found->second.proposed)) {
-    Violation(p, seq, kNotProposed, e,
+    Violation(out, seq, kNotProposed, e,
               fmt::format("{} of version {} before it was proposed", envelope::KindName(e.kind),
                           e.version));
   }
@@ -202,18 +210,19 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq)
       const envelope::Dependencies deps = e.dependencies.value_or(envelope::Dependencies{});
       if (v.proposed) {
         if (v.tmpl.sha256 != tmpl.sha256 || !(v.deps == deps)) {
-          Violation(p, seq, kVersionChanged, e,
+          Violation(out, seq, kVersionChanged, e,
                     fmt::format("version {} proposed again with another template or dependency "
                                 "envelope (template {} -> {})",
                                 e.version, v.tmpl.sha256, tmpl.sha256));
         } else {
-          Violation(p, seq, kProposedTwice, e,
+          Violation(out, seq, kProposedTwice, e,
                     fmt::format("version {} proposed again (first by event {})", e.version,
                                 v.proposed_event_id));
         }
       }
       v.proposed = true;
-      v.tmpl = tmpl;
+      v.tmpl.sha256 = tmpl.sha256;  // the body is not part of the state (its digest is)
+      v.tmpl.variables = tmpl.variables;
       v.deps = deps;
       v.proposer = e.actor;
       v.proposed_event_id = e.id;
@@ -229,7 +238,7 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq)
       v.approval_ticket = a.ticket;
       v.decision_event_id = e.id;
       v.decided_at = t;
-      p.approvals.push_back({seq, e.version, v.decision, a.approver, a.ticket, e.actor, e.id, t});
+      out.approvals.push_back({seq, e.version, v.decision, a.approver, a.ticket, e.actor, e.id, t});
       break;
     }
     case Kind::kEvaluated: {
@@ -238,26 +247,26 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq)
                         e.id, ev.passed, ev.score, t};
       ++v.evaluations;
       v.last_evaluation = row;
-      p.evaluations.push_back(std::move(row));
+      out.evaluations.push_back(std::move(row));
       break;
     }
     case Kind::kDeployed:
     case Kind::kRolloutChanged: {
       const envelope::Rollout r = e.rollout.value_or(envelope::Rollout{});
       if (v.decision != "approved") {
-        Violation(p, seq, kDeployUnapproved, e,
+        Violation(out, seq, kDeployUnapproved, e,
                   fmt::format("{} of version {} in {} without approval{}",
                               envelope::KindName(e.kind), e.version, r.scope,
                               v.decision.empty() ? "" : " (it was " + v.decision + ")"));
       }
       if (v.last_evaluation && !v.last_evaluation->passed) {
-        Violation(p, seq, kDeployEvaluationFailed, e,
+        Violation(out, seq, kDeployEvaluationFailed, e,
                   fmt::format("{} of version {} in {} after its latest evaluation ({}, event {}) "
                               "failed",
                               envelope::KindName(e.kind), e.version, r.scope,
                               v.last_evaluation->suite, v.last_evaluation->event_id));
       }
-      Deploy(p, e, seq, r.scope, e.version, r.percent);
+      Deploy(p, e, seq, r.scope, e.version, r.percent, out);
       break;
     }
     case Kind::kRolledBack: {
@@ -273,18 +282,18 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq)
       row.expected_consumers = rb.expected_consumers;
       row.time_ms = t;
       auto open = p.active.find(rb.scope);
-      if (open != p.active.end()) row.replaced_version = p.history[open->second].version;
-      row.target_deployed_before =
-          std::any_of(p.history.begin(), p.history.end(), [&](const HistoryRow& h) {
-            return h.scope == rb.scope && h.version == rb.target_version;
-          });
+      if (open != p.active.end()) row.replaced_version = open->second.version;
+      auto deployed = p.deployed.find(rb.scope);
+      row.target_deployed_before = deployed != p.deployed.end() &&
+                                   std::find(deployed->second.begin(), deployed->second.end(),
+                                             rb.target_version) != deployed->second.end();
       if (!row.target_deployed_before) {
-        Violation(p, seq, kRollbackNeverDeployed, e,
+        Violation(out, seq, kRollbackNeverDeployed, e,
                   fmt::format("rollback in {} to version {}, which was never deployed there",
                               rb.scope, rb.target_version));
       }
-      p.rollbacks.push_back(std::move(row));
-      Deploy(p, e, seq, rb.scope, rb.target_version, 100);
+      out.rollbacks.push_back(std::move(row));
+      Deploy(p, e, seq, rb.scope, rb.target_version, 100, out);
       break;
     }
     case Kind::kRetired:

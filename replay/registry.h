@@ -67,6 +67,8 @@ struct VersionRow {
 struct HistoryRow {
   int64_t seq = 0;            // the event that opened it
   int64_t activated_seq = 0;  // the event that made `version` active in this stint
+  std::string activated_event_id;
+  int64_t activated_ms = 0;
   std::string scope, version, via, event_id, actor;
   int percent = 100;
   int64_t from_ms = 0;
@@ -95,59 +97,72 @@ struct LogRow {
   Digest128 content;
 };
 
+// What the registry keeps per prompt: its current state. Rows that only ever
+// grow with the stream (approvals, evaluations, closed stints, rollbacks,
+// violations) leave through Outcome, so memory follows the number of prompts
+// and versions, not the length of the stream.
 struct PromptState {
   std::string prompt_id;
   int64_t events = 0;  // log rows (applied + duplicates)
   std::string first_event_id, last_event_id;
   int64_t first_ms = 0, last_ms = 0;
   std::map<std::string, VersionRow> versions;
-  std::vector<ApprovalRow> approvals;
-  std::vector<EvaluationRow> evaluations;
-  std::vector<HistoryRow> history;       // in seq order
-  std::map<std::string, size_t> active;  // scope -> index of its open history row
-  std::vector<RollbackRow> rollbacks;
-  std::vector<ViolationRow> violations;
+  std::map<std::string, HistoryRow> active;                  // scope -> its open stint
+  std::map<std::string, std::vector<std::string>> deployed;  // scope -> versions ever deployed
 };
 
 struct QuarantineRow {
   std::string reason, detail, event_id;
   Record record;  // raw key, value, headers, timestamp (coordinates not part of the state)
-  int64_t copies = 0;
 };
 
-// What happened to one record.
+// What happened to one record, and the rows it finished.
 struct Outcome {
   enum class Kind { kApplied, kDuplicate, kQuarantined } kind = Kind::kApplied;
-  const PromptState* prompt = nullptr;  // applied or duplicate
-  LogRow log;                           // applied or duplicate
-  std::string quarantine_key;           // quarantined: the row's key (hex digest)
-  std::string reason;                   // quarantined: reason code
+  std::string prompt_id;       // applied or duplicate
+  LogRow log;                  // applied or duplicate
+  std::string quarantine_key;  // quarantined: the row's key (hex digest)
+  std::string reason;          // quarantined: reason code
+  // The first copy of a quarantined record; later copies only count.
+  std::optional<QuarantineRow> quarantine;
+  std::vector<ApprovalRow> approvals;
+  std::vector<EvaluationRow> evaluations;
+  std::vector<HistoryRow> closed;  // stints this event ended
+  std::vector<RollbackRow> rollbacks;
+  std::vector<ViolationRow> violations;
+};
+
+// A violation found only once the stream ended.
+struct LateViolation {
+  std::string prompt_id;
+  ViolationRow row;
 };
 
 class Registry {
  public:
   // Folds one record (valid or not) into the state.
   Outcome Apply(const Record& record);
-  // Adds what needs the whole stream (event ids reused across prompts).
-  // Call once, after the last Apply.
-  void Finish();
+  // What needs the whole stream: event ids reused across prompts. Call
+  // once, after the last Apply.
+  std::vector<LateViolation> Finish();
 
   const std::map<std::string, PromptState>& prompts() const { return prompts_; }
-  // Keyed by the hex content digest of the raw record.
-  const std::map<std::string, QuarantineRow>& quarantine() const { return quarantine_; }
 
   int64_t read() const { return read_; }
   int64_t applied() const { return applied_; }
   int64_t duplicates() const { return duplicates_; }
   int64_t quarantined() const { return quarantined_; }
-  int64_t violations() const;
+  int64_t violations() const { return violations_; }
+  // Quarantined records by reason code (every copy counts).
+  const std::map<std::string, int64_t>& quarantine_by_reason() const { return by_reason_; }
+  const std::map<std::string, int64_t>& violations_by_code() const { return by_code_; }
 
  private:
-  void ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq);
-  void Violation(PromptState& p, int64_t seq, const char* code, const envelope::Event& e,
+  void ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq, Outcome& out);
+  void Violation(Outcome& out, int64_t seq, const char* code, const envelope::Event& e,
                  std::string detail);
   void Deploy(PromptState& p, const envelope::Event& e, int64_t seq, const std::string& scope,
-              const std::string& version, int percent);
+              const std::string& version, int percent, Outcome& out);
 
   // The first delivery of an event id: where, and what it carried.
   struct FirstSeen {
@@ -160,13 +175,15 @@ class Registry {
   };
 
   std::map<std::string, PromptState> prompts_;
-  std::map<std::string, QuarantineRow> quarantine_;
+  // Quarantined records seen, by content digest (hex), and their reason.
+  std::unordered_map<std::string, std::string> quarantined_keys_;
   // Keyed by XXH3-128 of the event id, which keeps a million ids in ~70 MB.
   std::unordered_map<Digest128, FirstSeen, DigestHash> ids_;
   // Ids seen in more than one prompt: every (prompt, seq, content) after the
   // first prompt's. Rare; resolved in Finish so the result is order-free.
   std::map<std::string, std::vector<FirstSeen>> reused_;
-  int64_t read_ = 0, applied_ = 0, duplicates_ = 0, quarantined_ = 0;
+  std::map<std::string, int64_t> by_reason_, by_code_;
+  int64_t read_ = 0, applied_ = 0, duplicates_ = 0, quarantined_ = 0, violations_ = 0;
 };
 
 // Digest of what a delivery carries (key, value, headers in order; not the

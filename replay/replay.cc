@@ -7,9 +7,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -28,6 +31,10 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 constexpr Millis kAdminTimeout{15000};
 constexpr std::string_view kKafkaScheme = "kafka://";
+// Hashing a finished sandbox reads every table in key order, mostly through
+// indexes: mapping the file saves a pread per page. (Not during replay: the
+// mapped pages would count against its memory.)
+constexpr const char* kHashReadPragmas = "PRAGMA mmap_size=4294967296";
 
 // Removes the partial file unless the sandbox was committed; a replay that
 // fails or is interrupted leaves nothing behind (kill -9 leaves only the
@@ -273,6 +280,110 @@ class TopicSink {
   int64_t written_ = 0;
 };
 
+// Outcomes on their way to the thread that writes the sandbox: the fold and
+// SQLite run side by side, in batches, and the queue is bounded so memory
+// stays flat however fast the topic reads.
+class WriteQueue {
+ public:
+  using Batch = std::vector<std::pair<Coordinates, Outcome>>;
+  static constexpr size_t kBatch = 2048;
+  static constexpr size_t kMaxBatches = 8;
+
+  // False once the writer stopped (its error is in error()).
+  bool Push(Batch batch) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return q_.size() < kMaxBatches || stopped_; });
+    if (stopped_) return false;
+    q_.push_back(std::move(batch));
+    not_empty_.notify_one();
+    return true;
+  }
+  // False when the queue is done and empty.
+  bool Pop(Batch* out) {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !q_.empty() || done_ || stopped_; });
+    if (q_.empty() || stopped_) return false;
+    *out = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void Done() {
+    std::lock_guard lock(mu_);
+    done_ = true;
+    not_empty_.notify_all();
+  }
+  void Stop(Status why) {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    if (error_.ok()) error_ = std::move(why);
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+  Status error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Batch> q_;
+  bool done_ = false, stopped_ = false;
+  Status error_;
+};
+
+// Runs `writer` on its own thread, fed by a WriteQueue; Finish waits for it.
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(SandboxWriter* writer)
+      : thread_([this, writer] {
+          WriteQueue::Batch batch;
+          while (queue_.Pop(&batch)) {
+            for (const auto& [at, outcome] : batch) {
+              Status st = writer->Add(at, outcome);
+              if (!st.ok()) return queue_.Stop(st);
+            }
+            batch.clear();
+          }
+        }) {
+    pending_.reserve(WriteQueue::kBatch);
+  }
+  ~BackgroundWriter() {
+    if (thread_.joinable()) {
+      queue_.Stop(Status::Interrupted("replay stopped"));
+      thread_.join();
+    }
+  }
+  Status Add(const Record& r, Outcome outcome) {
+    pending_.emplace_back(
+        Coordinates{r.partition.value(), r.offset.value(), r.timestamp.value(), r.timestamp_type},
+        std::move(outcome));
+    if (pending_.size() < WriteQueue::kBatch) return Status::Ok();
+    WriteQueue::Batch full = std::move(pending_);
+    pending_ = {};
+    pending_.reserve(WriteQueue::kBatch);
+    if (!queue_.Push(std::move(full))) return queue_.error();
+    return Status::Ok();
+  }
+  // Writes what is pending and waits until everything is written.
+  Status Finish() {
+    if (!pending_.empty() && !queue_.Push(std::move(pending_))) return Join();
+    pending_ = {};
+    queue_.Done();
+    return Join();
+  }
+
+ private:
+  Status Join() {
+    thread_.join();
+    return queue_.error();
+  }
+  WriteQueue queue_;
+  WriteQueue::Batch pending_;
+  std::thread thread_;
+};
+
 std::string NowRfc3339() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return envelope::FormatRfc3339(
@@ -343,11 +454,13 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     LIFELINE_RETURN_IF_ERROR(writer->Begin());
   }
 
+  std::optional<BackgroundWriter> background;
+  if (writer) background.emplace(&*writer);
   auto last_progress = Clock::now();
   Status st = ReadTopic(o.source, read, [&](const Record& r) {
-    const Outcome outcome = registry.Apply(r);
-    if (writer) LIFELINE_RETURN_IF_ERROR(writer->Add(r, outcome));
+    Outcome outcome = registry.Apply(r);
     if (sink) LIFELINE_RETURN_IF_ERROR(sink->Add(r, outcome));
+    if (background) LIFELINE_RETURN_IF_ERROR(background->Add(r, std::move(outcome)));
     if (progress && Clock::now() - last_progress > std::chrono::seconds(1)) {
       last_progress = Clock::now();
       progress(registry.read());
@@ -355,7 +468,11 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     return Status::Ok();
   });
   if (!st.ok()) return st.WithContext("replay " + o.topic);
-  registry.Finish();
+  if (background) {
+    LIFELINE_RETURN_IF_ERROR(background->Finish().WithContext("sandbox"));
+    background.reset();
+  }
+  const std::vector<LateViolation> late = registry.Finish();
   auto phase = Clock::now();
   summary.read_seconds = std::chrono::duration<double>(phase - started).count();
   auto lap = [&phase] {
@@ -371,12 +488,8 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   summary.quarantined = registry.quarantined();
   summary.violations = registry.violations();
   summary.prompts = static_cast<int64_t>(registry.prompts().size());
-  for (const auto& [digest, q] : registry.quarantine()) {
-    summary.quarantine_by_reason[q.reason] += q.copies;
-  }
-  for (const auto& [id, p] : registry.prompts()) {
-    for (const ViolationRow& v : p.violations) ++summary.violations_by_code[v.code];
-  }
+  summary.quarantine_by_reason = registry.quarantine_by_reason();
+  summary.violations_by_code = registry.violations_by_code();
   if (summary.read != summary.applied + summary.duplicates + summary.quarantined) {
     return Status::Infra(
         fmt::format("replay lost track of records: read {} != applied {} + "
@@ -406,7 +519,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
         {"violations", std::to_string(summary.violations)},
         {"prompts", std::to_string(summary.prompts)},
     };
-    LIFELINE_RETURN_IF_ERROR(writer->Finish(registry, meta));
+    LIFELINE_RETURN_IF_ERROR(writer->Finish(registry, late, meta));
     auto ranges_stmt = db->Prepare("INSERT INTO replay_ranges VALUES(?,?,?,?)");
     if (!ranges_stmt.ok()) return ranges_stmt.status();
     auto counts = db->Prepare("SELECT partition, count(*) FROM provenance GROUP BY partition");
@@ -455,6 +568,8 @@ Result<StateDigest> HashSandbox(const std::string& path, bool by_prompt) {
   if (!db.ok()) return db.status();
   auto meta = ReadMeta(*db, path);
   if (!meta.ok()) return meta.status();
+  if (!by_prompt) return HashStateFile(path, kHashReadPragmas);
+  LIFELINE_RETURN_IF_ERROR(db->Exec(kHashReadPragmas));
   return HashState(*db, by_prompt);
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include "replay/store.h"
 
@@ -28,7 +29,9 @@ Digest128 Digest(XXH3_state_t* s) {
 }
 
 void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
+  char le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<char>(v >> (8 * i));
+  out->append(le, sizeof le);
 }
 
 void PutBytes(std::string* out, char tag, const void* data, size_t n) {
@@ -77,51 +80,98 @@ std::string NameBytes(const char* name) {
   return out;
 }
 
-}  // namespace
-
-Result<StateDigest> HashState(sqlite::Db& db, bool by_prompt) {
-  StateDigest result;
-  auto total = NewState();
-  std::map<std::string, HashState128> prompts;
-  std::string row;
-  for (const LogicalTable& t : LogicalTables()) {
-    auto stmt = db.Prepare(fmt::format("SELECT * FROM {} ORDER BY {}", t.name, t.order_by));
-    if (!stmt.ok()) return stmt.status().WithContext("state hash");
-    auto table = NewState();
-    const std::string name = NameBytes(t.name);
-    TableDigest td;
-    td.table = t.name;
-    std::string last_prompt;
-    XXH3_state_t* prompt_state = nullptr;
-    for (;;) {
-      auto more = stmt->Step();
-      if (!more.ok()) return more.status().WithContext("state hash");
-      if (!*more) break;
-      ++td.rows;
-      EncodeRow(stmt->raw(), &row);
-      XXH3_128bits_update(table.get(), row.data(), row.size());
-      if (by_prompt && t.prompt_column) {
-        std::string prompt = stmt->Text(0);
-        if (!prompt_state || prompt != last_prompt) {
-          auto& st = prompts[prompt];
-          if (!st) st = NewState();
-          prompt_state = st.get();
-          last_prompt = std::move(prompt);
-          XXH3_128bits_update(prompt_state, name.data(), name.size());
-        }
-        XXH3_128bits_update(prompt_state, row.data(), row.size());
+// One table's digest; with `prompts`, also feeds each prompt's rows to that
+// prompt's state (tables must come in LogicalTables() order).
+Result<TableDigest> HashTable(sqlite::Db& db, const LogicalTable& t,
+                              std::map<std::string, HashState128>* prompts) {
+  auto stmt = db.Prepare(fmt::format("SELECT * FROM {} ORDER BY {}", t.name, t.order_by));
+  if (!stmt.ok()) return stmt.status().WithContext("state hash");
+  auto table = NewState();
+  const std::string name = NameBytes(t.name);
+  TableDigest td;
+  td.table = t.name;
+  std::string row, last_prompt;
+  XXH3_state_t* prompt_state = nullptr;
+  for (;;) {
+    auto more = stmt->Step();
+    if (!more.ok()) return more.status().WithContext("state hash");
+    if (!*more) break;
+    ++td.rows;
+    EncodeRow(stmt->raw(), &row);
+    XXH3_128bits_update(table.get(), row.data(), row.size());
+    if (prompts && t.prompt_column) {
+      std::string prompt = stmt->Text(0);
+      if (!prompt_state || prompt != last_prompt) {
+        auto& st = (*prompts)[prompt];
+        if (!st) st = NewState();
+        prompt_state = st.get();
+        last_prompt = std::move(prompt);
+        XXH3_128bits_update(prompt_state, name.data(), name.size());
       }
+      XXH3_128bits_update(prompt_state, row.data(), row.size());
     }
-    td.digest = Digest(table.get());
-    std::string entry = name;
+  }
+  td.digest = Digest(table.get());
+  return td;
+}
+
+Digest128 Total(const std::vector<TableDigest>& tables) {
+  auto total = NewState();
+  for (const TableDigest& td : tables) {
+    std::string entry = NameBytes(td.table.c_str());
     PutU64(&entry, static_cast<uint64_t>(td.rows));
     for (int i = 7; i >= 0; --i) entry.push_back(static_cast<char>(td.digest.high >> (8 * i)));
     for (int i = 7; i >= 0; --i) entry.push_back(static_cast<char>(td.digest.low >> (8 * i)));
     XXH3_128bits_update(total.get(), entry.data(), entry.size());
-    result.tables.push_back(std::move(td));
   }
-  result.total = Digest(total.get());
+  return Digest(total.get());
+}
+
+}  // namespace
+
+Result<StateDigest> HashState(sqlite::Db& db, bool by_prompt) {
+  StateDigest result;
+  std::map<std::string, HashState128> prompts;
+  for (const LogicalTable& t : LogicalTables()) {
+    auto td = HashTable(db, t, by_prompt ? &prompts : nullptr);
+    if (!td.ok()) return td.status();
+    result.tables.push_back(std::move(td).value());
+  }
+  result.total = Total(result.tables);
   for (auto& [prompt, st] : prompts) result.prompts[prompt] = Digest(st.get());
+  return result;
+}
+
+Result<StateDigest> HashStateFile(const std::string& path, const std::string& pragmas) {
+  // The largest table on a second connection and thread, the rest here:
+  // tables hash independently, and the total combines them in order.
+  const std::vector<LogicalTable>& tables = LogicalTables();
+  const size_t big = tables.size() - 1;  // event_log, one row per event
+  Result<TableDigest> big_digest = Status::Infra("not hashed");
+  std::thread helper([&] {
+    auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
+    if (!db.ok()) {
+      big_digest = db.status();
+      return;
+    }
+    Status st = db->Exec(pragmas);
+    big_digest = st.ok() ? HashTable(*db, tables[big], nullptr) : Result<TableDigest>(st);
+  });
+  StateDigest result;
+  Status st;
+  auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
+  if (!db.ok()) st = db.status();
+  if (st.ok()) st = db->Exec(pragmas);
+  for (size_t i = 0; st.ok() && i < big; ++i) {
+    auto td = HashTable(*db, tables[i], nullptr);
+    st = td.status();
+    if (td.ok()) result.tables.push_back(std::move(td).value());
+  }
+  helper.join();
+  LIFELINE_RETURN_IF_ERROR(st);
+  if (!big_digest.ok()) return big_digest.status();
+  result.tables.push_back(std::move(big_digest).value());
+  result.total = Total(result.tables);
   return result;
 }
 

@@ -36,5 +36,8 @@ struct StateDigest {
 };
 
 Result<StateDigest> HashState(sqlite::Db& db, bool by_prompt);
+// The same digest (without the per-prompt breakdown) of a sandbox file,
+// reading it on two connections side by side; `pragmas` run on each first.
+Result<StateDigest> HashStateFile(const std::string& path, const std::string& pragmas);
 
 }  // namespace lifeline::replay

@@ -25,13 +25,12 @@ CREATE TABLE versions(
 ) WITHOUT ROWID;
 CREATE TABLE approvals(
   prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT, decision TEXT, approver TEXT,
-  ticket TEXT, actor TEXT, event_id TEXT, time_ms INTEGER, PRIMARY KEY(prompt_id, seq)
-) WITHOUT ROWID;
+  ticket TEXT, actor TEXT, event_id TEXT, time_ms INTEGER
+);
 CREATE TABLE evaluations(
   prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT, suite TEXT, dataset TEXT,
-  passed INTEGER, score REAL, actor TEXT, event_id TEXT, time_ms INTEGER,
-  PRIMARY KEY(prompt_id, seq)
-) WITHOUT ROWID;
+  passed INTEGER, score REAL, actor TEXT, event_id TEXT, time_ms INTEGER
+);
 CREATE TABLE deployments(
   prompt_id TEXT NOT NULL, scope TEXT NOT NULL, version TEXT, percent INTEGER, via TEXT,
   event_id TEXT, actor TEXT, since_seq INTEGER, since_event_id TEXT, since_time_ms INTEGER,
@@ -40,19 +39,17 @@ CREATE TABLE deployments(
 CREATE TABLE deployment_history(
   prompt_id TEXT NOT NULL, scope TEXT NOT NULL, seq INTEGER NOT NULL, version TEXT,
   percent INTEGER, via TEXT, event_id TEXT, actor TEXT, from_time_ms INTEGER,
-  activated_seq INTEGER, to_seq INTEGER, to_event_id TEXT, to_time_ms INTEGER,
-  PRIMARY KEY(prompt_id, scope, seq)
-) WITHOUT ROWID;
+  activated_seq INTEGER, to_seq INTEGER, to_event_id TEXT, to_time_ms INTEGER
+);
 CREATE TABLE rollbacks(
   prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT, scope TEXT, from_version TEXT,
   to_version TEXT, replaced_version TEXT, reason TEXT, initiator TEXT,
-  expected_consumers TEXT, time_ms INTEGER, target_deployed_before INTEGER,
-  PRIMARY KEY(prompt_id, seq)
-) WITHOUT ROWID;
+  expected_consumers TEXT, time_ms INTEGER, target_deployed_before INTEGER
+);
 CREATE TABLE violations(
   prompt_id TEXT NOT NULL, seq INTEGER NOT NULL, code TEXT NOT NULL, event_id TEXT,
-  version TEXT, detail TEXT, PRIMARY KEY(prompt_id, seq, code)
-) WITHOUT ROWID;
+  version TEXT, detail TEXT
+);
 CREATE TABLE quarantine(
   record_digest TEXT NOT NULL PRIMARY KEY, reason TEXT NOT NULL, detail TEXT, event_id TEXT,
   key BLOB, value BLOB, headers TEXT, timestamp_ms INTEGER, timestamp_type TEXT,
@@ -74,8 +71,15 @@ CREATE TABLE replay_ranges(
 CREATE TABLE replay_meta(key TEXT NOT NULL PRIMARY KEY, value TEXT) WITHOUT ROWID;
 )sql";
 
-// Built after the appends, as architecture.md advises.
+// Built after the appends, as architecture.md advises. The tables that grow
+// with the stream are appended to in stream order and get their primary keys
+// here, as unique indexes.
 constexpr const char* kIndexes = R"sql(
+CREATE UNIQUE INDEX approvals_pk ON approvals(prompt_id, seq);
+CREATE UNIQUE INDEX evaluations_pk ON evaluations(prompt_id, seq);
+CREATE UNIQUE INDEX deployment_history_pk ON deployment_history(prompt_id, scope, seq);
+CREATE UNIQUE INDEX rollbacks_pk ON rollbacks(prompt_id, seq);
+CREATE UNIQUE INDEX violations_pk ON violations(prompt_id, seq, code);
 CREATE UNIQUE INDEX event_log_pk ON event_log(prompt_id, seq);
 CREATE UNIQUE INDEX provenance_pk ON provenance(partition, "offset");
 CREATE INDEX provenance_event ON provenance(prompt_id, seq);
@@ -138,26 +142,101 @@ std::string JsonList(const std::vector<std::string>& items) {
 
 std::string StatusOf(const PromptState& p, const std::string& version, const VersionRow& v) {
   if (v.retired) return "retired";
-  for (const auto& [scope, index] : p.active) {
-    if (p.history[index].version == version) return "deployed";
+  for (const auto& [scope, open] : p.active) {
+    if (open.version == version) return "deployed";
   }
   if (!v.decision.empty()) return v.decision;
   return v.proposed ? "proposed" : "unproposed";
 }
 
-Status WriteState(sqlite::Db& db, const Registry& registry) {
+Status InsertApproval(sqlite::Stmt& s, const std::string& prompt, const ApprovalRow& a) {
+  return s.Bind(1, prompt)
+      .Bind(2, a.seq)
+      .Bind(3, a.version)
+      .Bind(4, a.decision)
+      .Bind(5, a.approver)
+      .Bind(6, a.ticket)
+      .Bind(7, a.actor)
+      .Bind(8, a.event_id)
+      .Bind(9, a.time_ms)
+      .Run();
+}
+
+Status InsertEvaluation(sqlite::Stmt& s, const std::string& prompt, const EvaluationRow& e) {
+  return s.Bind(1, prompt)
+      .Bind(2, e.seq)
+      .Bind(3, e.version)
+      .Bind(4, e.suite)
+      .Bind(5, e.dataset)
+      .Bind(6, int64_t{e.passed})
+      .Bind(7, e.score)
+      .Bind(8, e.actor)
+      .Bind(9, e.event_id)
+      .Bind(10, e.time_ms)
+      .Run();
+}
+
+Status InsertHistory(sqlite::Stmt& s, const std::string& prompt, const HistoryRow& h) {
+  s.Bind(1, prompt)
+      .Bind(2, h.scope)
+      .Bind(3, h.seq)
+      .Bind(4, h.version)
+      .Bind(5, int64_t{h.percent})
+      .Bind(6, h.via)
+      .Bind(7, h.event_id)
+      .Bind(8, h.actor)
+      .Bind(9, h.from_ms)
+      .Bind(10, h.activated_seq);
+  if (h.to_seq) s.Bind(11, *h.to_seq).Bind(12, h.to_event_id).Bind(13, *h.to_ms);
+  return s.Run();
+}
+
+Status InsertRollback(sqlite::Stmt& s, const std::string& prompt, const RollbackRow& r) {
+  return s.Bind(1, prompt)
+      .Bind(2, r.seq)
+      .Bind(3, r.event_id)
+      .Bind(4, r.scope)
+      .Bind(5, r.from_version)
+      .Bind(6, r.to_version)
+      .Bind(7, r.replaced_version)
+      .Bind(8, r.reason)
+      .Bind(9, r.initiator)
+      .Bind(10, JsonList(r.expected_consumers))
+      .Bind(11, r.time_ms)
+      .Bind(12, int64_t{r.target_deployed_before})
+      .Run();
+}
+
+Status InsertViolation(sqlite::Stmt& s, const std::string& prompt, const ViolationRow& v) {
+  return s.Bind(1, prompt)
+      .Bind(2, v.seq)
+      .Bind(3, v.code)
+      .Bind(4, v.event_id)
+      .Bind(5, v.version)
+      .Bind(6, v.detail)
+      .Run();
+}
+
+Status InsertQuarantine(sqlite::Stmt& s, const std::string& digest, const QuarantineRow& q) {
+  s.Bind(1, digest).Bind(2, q.reason).Bind(3, q.detail);
+  if (!q.event_id.empty()) s.Bind(4, q.event_id);
+  if (q.record.key) s.BindBlob(5, *q.record.key);
+  if (q.record.value) s.BindBlob(6, *q.record.value);
+  return s.Bind(7, HeadersJson(q.record.headers))
+      .Bind(8, q.record.timestamp.value())
+      .Bind(9, std::string(TimestampTypeName(q.record.timestamp_type)))
+      .Bind(10, int64_t{1})
+      .Run();
+}
+
+// The current state, once at the end: prompts, versions, deployments and
+// the stints still open, in key order.
+Status WriteState(sqlite::Db& db, const Registry& registry, sqlite::Stmt& history) {
   auto prompt = db.Prepare("INSERT INTO prompts VALUES(?,?,?,?,?,?,?)");
   auto version = db.Prepare(
       "INSERT INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  auto approval = db.Prepare("INSERT INTO approvals VALUES(?,?,?,?,?,?,?,?,?)");
-  auto evaluation = db.Prepare("INSERT INTO evaluations VALUES(?,?,?,?,?,?,?,?,?,?)");
   auto deployment = db.Prepare("INSERT INTO deployments VALUES(?,?,?,?,?,?,?,?,?,?)");
-  auto history = db.Prepare("INSERT INTO deployment_history VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  auto rollback = db.Prepare("INSERT INTO rollbacks VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
-  auto violation = db.Prepare("INSERT INTO violations VALUES(?,?,?,?,?,?)");
-  auto quarantine = db.Prepare("INSERT INTO quarantine VALUES(?,?,?,?,?,?,?,?,?,?)");
-  for (auto* s : {&prompt, &version, &approval, &evaluation, &deployment, &history, &rollback,
-                  &violation, &quarantine}) {
+  for (auto* s : {&prompt, &version, &deployment}) {
     if (!s->ok()) return s->status();
   }
   for (const auto& [id, p] : registry.prompts()) {
@@ -202,37 +281,7 @@ Status WriteState(sqlite::Db& db, const Registry& registry) {
       if (v.retired) s.Bind(25, v.retired_event_id).Bind(26, v.retired_at);
       LIFELINE_RETURN_IF_ERROR(s.Run());
     }
-    for (const ApprovalRow& a : p.approvals) {
-      LIFELINE_RETURN_IF_ERROR(approval->Bind(1, id)
-                                   .Bind(2, a.seq)
-                                   .Bind(3, a.version)
-                                   .Bind(4, a.decision)
-                                   .Bind(5, a.approver)
-                                   .Bind(6, a.ticket)
-                                   .Bind(7, a.actor)
-                                   .Bind(8, a.event_id)
-                                   .Bind(9, a.time_ms)
-                                   .Run());
-    }
-    for (const EvaluationRow& e : p.evaluations) {
-      LIFELINE_RETURN_IF_ERROR(evaluation->Bind(1, id)
-                                   .Bind(2, e.seq)
-                                   .Bind(3, e.version)
-                                   .Bind(4, e.suite)
-                                   .Bind(5, e.dataset)
-                                   .Bind(6, int64_t{e.passed})
-                                   .Bind(7, e.score)
-                                   .Bind(8, e.actor)
-                                   .Bind(9, e.event_id)
-                                   .Bind(10, e.time_ms)
-                                   .Run());
-    }
-    for (const auto& [scope, index] : p.active) {
-      const HistoryRow& h = p.history[index];
-      const HistoryRow* activation = &h;
-      for (const HistoryRow& r : p.history) {
-        if (r.seq == h.activated_seq) activation = &r;
-      }
+    for (const auto& [scope, h] : p.active) {
       LIFELINE_RETURN_IF_ERROR(deployment->Bind(1, id)
                                    .Bind(2, scope)
                                    .Bind(3, h.version)
@@ -241,61 +290,11 @@ Status WriteState(sqlite::Db& db, const Registry& registry) {
                                    .Bind(6, h.event_id)
                                    .Bind(7, h.actor)
                                    .Bind(8, h.activated_seq)
-                                   .Bind(9, activation->event_id)
-                                   .Bind(10, activation->from_ms)
+                                   .Bind(9, h.activated_event_id)
+                                   .Bind(10, h.activated_ms)
                                    .Run());
+      LIFELINE_RETURN_IF_ERROR(InsertHistory(history, id, h));
     }
-    for (const HistoryRow& h : p.history) {
-      sqlite::Stmt& s = *history;
-      s.Bind(1, id)
-          .Bind(2, h.scope)
-          .Bind(3, h.seq)
-          .Bind(4, h.version)
-          .Bind(5, int64_t{h.percent})
-          .Bind(6, h.via)
-          .Bind(7, h.event_id)
-          .Bind(8, h.actor)
-          .Bind(9, h.from_ms)
-          .Bind(10, h.activated_seq);
-      if (h.to_seq) s.Bind(11, *h.to_seq).Bind(12, h.to_event_id).Bind(13, *h.to_ms);
-      LIFELINE_RETURN_IF_ERROR(s.Run());
-    }
-    for (const RollbackRow& r : p.rollbacks) {
-      LIFELINE_RETURN_IF_ERROR(rollback->Bind(1, id)
-                                   .Bind(2, r.seq)
-                                   .Bind(3, r.event_id)
-                                   .Bind(4, r.scope)
-                                   .Bind(5, r.from_version)
-                                   .Bind(6, r.to_version)
-                                   .Bind(7, r.replaced_version)
-                                   .Bind(8, r.reason)
-                                   .Bind(9, r.initiator)
-                                   .Bind(10, JsonList(r.expected_consumers))
-                                   .Bind(11, r.time_ms)
-                                   .Bind(12, int64_t{r.target_deployed_before})
-                                   .Run());
-    }
-    for (const ViolationRow& v : p.violations) {
-      LIFELINE_RETURN_IF_ERROR(violation->Bind(1, id)
-                                   .Bind(2, v.seq)
-                                   .Bind(3, v.code)
-                                   .Bind(4, v.event_id)
-                                   .Bind(5, v.version)
-                                   .Bind(6, v.detail)
-                                   .Run());
-    }
-  }
-  for (const auto& [digest, q] : registry.quarantine()) {
-    sqlite::Stmt& s = *quarantine;
-    s.Bind(1, digest).Bind(2, q.reason).Bind(3, q.detail);
-    if (!q.event_id.empty()) s.Bind(4, q.event_id);
-    if (q.record.key) s.BindBlob(5, *q.record.key);
-    if (q.record.value) s.BindBlob(6, *q.record.value);
-    s.Bind(7, HeadersJson(q.record.headers))
-        .Bind(8, q.record.timestamp.value())
-        .Bind(9, std::string(TimestampTypeName(q.record.timestamp_type)))
-        .Bind(10, q.copies);
-    LIFELINE_RETURN_IF_ERROR(s.Run());
   }
   return Status::Ok();
 }
@@ -322,36 +321,74 @@ Status SandboxWriter::Begin() {
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kSchema).WithContext("sandbox schema"));
   txn_ = std::make_unique<sqlite::Transaction>(*db_);
   LIFELINE_RETURN_IF_ERROR(txn_->begun());
-  auto log = db_->Prepare("INSERT INTO event_log VALUES(?,?,?,?,?,?,?,?,?)");
-  if (!log.ok()) return log.status();
-  log_ = std::move(log).value();
-  auto prov = db_->Prepare("INSERT INTO provenance VALUES(?,?,?,?,?,?,?,?)");
-  if (!prov.ok()) return prov.status();
-  provenance_ = std::move(prov).value();
+  const std::pair<sqlite::Stmt*, const char*> statements[] = {
+      {&log_, "INSERT INTO event_log VALUES(?,?,?,?,?,?,?,?,?)"},
+      {&provenance_, "INSERT INTO provenance VALUES(?,?,?,?,?,?,?,?)"},
+      {&approval_, "INSERT INTO approvals VALUES(?,?,?,?,?,?,?,?,?)"},
+      {&evaluation_, "INSERT INTO evaluations VALUES(?,?,?,?,?,?,?,?,?,?)"},
+      {&history_, "INSERT INTO deployment_history VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"},
+      {&rollback_, "INSERT INTO rollbacks VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"},
+      {&violation_, "INSERT INTO violations VALUES(?,?,?,?,?,?)"},
+      {&quarantine_, "INSERT INTO quarantine VALUES(?,?,?,?,?,?,?,?,?,?)"},
+      {&quarantine_copy_, "UPDATE quarantine SET copies = copies + 1 WHERE record_digest = ?"},
+  };
+  for (const auto& [stmt, sql] : statements) {
+    auto prepared = db_->Prepare(sql);
+    if (!prepared.ok()) return prepared.status();
+    *stmt = std::move(prepared).value();
+  }
   return Status::Ok();
 }
 
 Status SandboxWriter::Add(const Record& record, const Outcome& outcome) {
-  provenance_.Bind(1, int64_t{record.partition.value()})
-      .Bind(2, record.offset.value())
-      .Bind(3, record.timestamp.value())
-      .Bind(4, std::string(TimestampTypeName(record.timestamp_type)))
+  return Add(Coordinates{record.partition.value(), record.offset.value(), record.timestamp.value(),
+                         record.timestamp_type},
+             outcome);
+}
+
+Status SandboxWriter::Add(const Coordinates& at, const Outcome& outcome) {
+  provenance_.Bind(1, int64_t{at.partition})
+      .Bind(2, at.offset)
+      .Bind(3, at.timestamp_ms)
+      .Bind(4, TimestampTypeName(at.timestamp_type))
       .Bind(5, OutcomeName(outcome.kind));
   if (outcome.kind == Outcome::Kind::kQuarantined) {
     provenance_.Bind(8, outcome.quarantine_key);
-  } else {
-    const LogRow& l = outcome.log;
-    provenance_.Bind(6, outcome.prompt->prompt_id).Bind(7, l.seq);
-    LIFELINE_RETURN_IF_ERROR(log_.Bind(1, outcome.prompt->prompt_id)
-                                 .Bind(2, l.seq)
-                                 .Bind(3, l.event_id)
-                                 .Bind(4, l.kind)
-                                 .Bind(5, l.version)
-                                 .Bind(6, l.actor)
-                                 .Bind(7, l.time_ms)
-                                 .Bind(8, l.outcome)
-                                 .Bind(9, l.content.Hex())
-                                 .Run());
+    if (outcome.quarantine) {
+      LIFELINE_RETURN_IF_ERROR(
+          InsertQuarantine(quarantine_, outcome.quarantine_key, *outcome.quarantine));
+    } else {
+      LIFELINE_RETURN_IF_ERROR(quarantine_copy_.Bind(1, outcome.quarantine_key).Run());
+    }
+    return provenance_.Run();
+  }
+  const std::string& prompt = outcome.prompt_id;
+  const LogRow& l = outcome.log;
+  provenance_.Bind(6, prompt).Bind(7, l.seq);
+  LIFELINE_RETURN_IF_ERROR(log_.Bind(1, prompt)
+                               .Bind(2, l.seq)
+                               .Bind(3, l.event_id)
+                               .Bind(4, l.kind)
+                               .Bind(5, l.version)
+                               .Bind(6, l.actor)
+                               .Bind(7, l.time_ms)
+                               .Bind(8, l.outcome)
+                               .Bind(9, l.content.Hex())
+                               .Run());
+  for (const ApprovalRow& a : outcome.approvals) {
+    LIFELINE_RETURN_IF_ERROR(InsertApproval(approval_, prompt, a));
+  }
+  for (const EvaluationRow& e : outcome.evaluations) {
+    LIFELINE_RETURN_IF_ERROR(InsertEvaluation(evaluation_, prompt, e));
+  }
+  for (const HistoryRow& h : outcome.closed) {
+    LIFELINE_RETURN_IF_ERROR(InsertHistory(history_, prompt, h));
+  }
+  for (const RollbackRow& r : outcome.rollbacks) {
+    LIFELINE_RETURN_IF_ERROR(InsertRollback(rollback_, prompt, r));
+  }
+  for (const ViolationRow& v : outcome.violations) {
+    LIFELINE_RETURN_IF_ERROR(InsertViolation(violation_, prompt, v));
   }
   return provenance_.Run();
 }
@@ -362,17 +399,22 @@ Status SandboxWriter::SetMeta(const std::string& key, const std::string& value) 
   return s->Bind(1, key).Bind(2, value).Run();
 }
 
-Status SandboxWriter::Finish(const Registry& registry,
+Status SandboxWriter::Finish(const Registry& registry, const std::vector<LateViolation>& late,
                              const std::vector<std::pair<std::string, std::string>>& meta) {
-  LIFELINE_RETURN_IF_ERROR(WriteState(*db_, registry).WithContext("sandbox state"));
+  for (const LateViolation& v : late) {
+    LIFELINE_RETURN_IF_ERROR(InsertViolation(violation_, v.prompt_id, v.row));
+  }
+  LIFELINE_RETURN_IF_ERROR(WriteState(*db_, registry, history_).WithContext("sandbox state"));
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kIndexes).WithContext("sandbox indexes"));
   for (const auto& [k, v] : meta) LIFELINE_RETURN_IF_ERROR(SetMeta(k, v));
   return Status::Ok();
 }
 
 Status SandboxWriter::Commit() {
-  log_ = sqlite::Stmt();
-  provenance_ = sqlite::Stmt();
+  for (sqlite::Stmt* s : {&log_, &provenance_, &approval_, &evaluation_, &history_, &rollback_,
+                          &violation_, &quarantine_, &quarantine_copy_}) {
+    *s = sqlite::Stmt();
+  }
   LIFELINE_RETURN_IF_ERROR(txn_->Commit());
   txn_.reset();
   return Status::Ok();

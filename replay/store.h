@@ -1,6 +1,7 @@
-// The sandbox database: schema, the appends replay makes while it reads, and
-// the registry state written once at the end (architecture.md: fold in
-// memory, append the logs, write the state tables once, index last).
+// The sandbox database: schema, the appends replay makes while it reads (the
+// logs and every row that only grows with the stream), and the registry's
+// current state written once at the end (architecture.md: fold in memory,
+// append, write the state tables once, index last).
 //
 // Logical tables (hashed): prompts, versions, approvals, evaluations,
 // deployments, deployment_history, rollbacks, violations, quarantine,
@@ -19,6 +20,14 @@ namespace lifeline::replay {
 
 inline constexpr int kSandboxFormat = 1;
 
+// Where a record came from (provenance, never hashed).
+struct Coordinates {
+  int32_t partition = -1;
+  int64_t offset = -1;
+  int64_t timestamp_ms = 0;
+  TimestampType timestamp_type = TimestampType::kNotAvailable;
+};
+
 // Appends while a replay runs; Finish writes the state and the indexes. One
 // transaction from Begin to Finish: a sandbox is whole or absent.
 class SandboxWriter {
@@ -26,10 +35,13 @@ class SandboxWriter {
   explicit SandboxWriter(sqlite::Db* db) : db_(db) {}
   // Creates the schema (the database must be empty) and opens the transaction.
   Status Begin();
-  // One record read: its log row (applied or duplicate) and its provenance.
+  // One record read: its provenance, its log row (applied or duplicate) or
+  // quarantine row, and the rows its outcome finished.
+  Status Add(const Coordinates& at, const Outcome& outcome);
   Status Add(const Record& record, const Outcome& outcome);
-  // The registry's tables, indexes, and the metadata `meta` (key, value).
-  Status Finish(const Registry& registry,
+  // The registry's current state, the late violations, the indexes, and the
+  // metadata `meta` (key, value).
+  Status Finish(const Registry& registry, const std::vector<LateViolation>& late,
                 const std::vector<std::pair<std::string, std::string>>& meta);
   Status SetMeta(const std::string& key, const std::string& value);
   Status Commit();
@@ -37,7 +49,8 @@ class SandboxWriter {
  private:
   sqlite::Db* db_;
   std::unique_ptr<sqlite::Transaction> txn_;
-  sqlite::Stmt log_, provenance_;
+  sqlite::Stmt log_, provenance_, approval_, evaluation_, history_, rollback_, violation_,
+      quarantine_, quarantine_copy_;
 };
 
 // The names of the logical tables in hashing order, with the ORDER BY that

@@ -584,7 +584,7 @@ class Runner {
     auto p = registry.prompts().find(prompt);
     if (p != registry.prompts().end()) {
       auto a = p->second.active.find(scope);
-      if (a != p->second.active.end()) from_stream = p->second.history[a->second].version;
+      if (a != p->second.active.end()) from_stream = a->second.version;
     }
     (*ev)["stream"] = from_stream;
     std::vector<std::string> wrong;

@@ -49,8 +49,8 @@ inline std::unique_ptr<Built> Build(const std::vector<Record>& records,
     Status st = writer.Add(r, built->registry.Apply(r));
     EXPECT_TRUE(st.ok()) << st.message();
   }
-  built->registry.Finish();
-  Status st = writer.Finish(built->registry, {{"complete", "true"}});
+  const auto late = built->registry.Finish();
+  Status st = writer.Finish(built->registry, late, {{"complete", "true"}});
   EXPECT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(writer.Commit().ok());
   return built;

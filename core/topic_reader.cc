@@ -82,7 +82,13 @@ Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,
         // the end-of-partition event is the other.
         if (r.offset.value() + 1 >= ext.end.value()) pending.erase(r.partition);
       }
-      for (const PartitionEnd& end : batch->reached_end) pending.erase(end.where.partition);
+      // Under read_committed the end reported can be the last stable offset
+      // short of the planned end: a just-committed transaction's markers
+      // may not be written yet. Keep reading until they are (the idle
+      // timeout bounds a transaction that never ends).
+      for (const PartitionEnd& end : batch->reached_end) {
+        if (end.offset >= plan[end.where.partition].end) pending.erase(end.where.partition);
+      }
     }
     (void)(*consumer)->Close();
   }

@@ -186,7 +186,9 @@ TEST_F(ReplayIntegration, SameEventsOnTwoClustersWithDifferentOffsetsGiveTheSame
 TEST_F(ReplayIntegration, KilledReplayLeavesNoFileAtTheIntoPath) {
   scenarios::PublishOptions options;
   options.topic = UniqueName("replay.kill");
-  options.generate.prompts = 400;
+  // Large enough (about 100k events) that the replay is still reading when
+  // the signal lands; 28k events once finished within the old 200 ms.
+  options.generate.prompts = 1500;
   options.generate.versions = 10;
   ASSERT_TRUE(scenarios::Publish(source_, options).ok());
   const std::string into = Db("killed.db");
@@ -201,9 +203,11 @@ TEST_F(ReplayIntegration, KilledReplayLeavesNoFileAtTheIntoPath) {
       if (!seen) std::this_thread::sleep_for(Millis(5));
     }
     ASSERT_TRUE(seen) << "the replay never started writing; see " << log;
-    std::this_thread::sleep_for(Millis(200));  // mid-read
+    std::this_thread::sleep_for(Millis(20));  // mid-read
     kill(pid, signal);
     const int code = WaitExit(pid);
+    ASSERT_NE(code, 0) << "the replay finished before signal " << signal
+                       << " reached it: the test needs a longer stream";
     EXPECT_FALSE(fs::exists(into)) << "signal " << signal << " left a sandbox at the --into path";
     if (signal == SIGINT) {
       EXPECT_EQ(code, 130) << "see " << log;

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <memory>
 #include <variant>
 
 namespace lifeline::replay {
@@ -33,7 +34,10 @@ Digest128 IdDigest(const std::string& id) {
 }  // namespace
 
 Digest128 ContentDigest(const Record& record) {
-  XXH3_state_t* state = XXH3_createState();
+  // One state per thread: creating one is an aligned allocation per record.
+  thread_local std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> owned(
+      XXH3_createState(), XXH3_freeState);
+  XXH3_state_t* state = owned.get();
   XXH3_128bits_reset(state);
   PutBytes(state, record.key);
   PutBytes(state, record.value);
@@ -42,7 +46,6 @@ Digest128 ContentDigest(const Record& record) {
     PutBytes(state, h.value);
   }
   XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
   return {h.high64, h.low64};
 }
 
@@ -206,8 +209,10 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
   const int64_t t = e.time_ms.value();
   switch (e.kind) {
     case Kind::kProposed: {
-      const envelope::Template tmpl = e.tmpl.value_or(envelope::Template{});
-      const envelope::Dependencies deps = e.dependencies.value_or(envelope::Dependencies{});
+      static const envelope::Template kNoTemplate;
+      static const envelope::Dependencies kNoDependencies;
+      const envelope::Template& tmpl = e.tmpl ? *e.tmpl : kNoTemplate;
+      const envelope::Dependencies& deps = e.dependencies ? *e.dependencies : kNoDependencies;
       if (v.proposed) {
         if (v.tmpl.sha256 != tmpl.sha256 || !(v.deps == deps)) {
           Violation(out, seq, kVersionChanged, e,

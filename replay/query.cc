@@ -46,48 +46,6 @@ Status RequirePrompt(sqlite::Db& db, const std::string& path, const std::string&
   return Status::Ok();
 }
 
-// Runs `sql` with text/integer parameters and returns every row as a JSON
-// object keyed by column name.
-Result<std::vector<Json>> Rows(sqlite::Db& db, const std::string& sql,
-                               const std::vector<std::variant<std::string, int64_t>>& params) {
-  auto s = db.Prepare(sql);
-  if (!s.ok()) return s.status();
-  for (size_t i = 0; i < params.size(); ++i) {
-    const int index = static_cast<int>(i) + 1;
-    if (auto* text = std::get_if<std::string>(&params[i])) {
-      s->Bind(index, std::string_view(*text));
-    } else {
-      s->Bind(index, std::get<int64_t>(params[i]));
-    }
-  }
-  std::vector<Json> rows;
-  for (;;) {
-    auto more = s->Step();
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    Json row = Json::object();
-    for (int c = 0; c < s->columns(); ++c) {
-      const char* name = s->column_name(c);
-      switch (s->column_type(c)) {
-        case SQLITE_NULL:
-          row[name] = nullptr;
-          break;
-        case SQLITE_INTEGER:
-          row[name] = s->Int(c);
-          break;
-        case SQLITE_FLOAT:
-          row[name] = s->Double(c);
-          break;
-        default:
-          row[name] = s->Text(c);
-          break;
-      }
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
 std::string Time(const Json& ms) {
   return ms.is_number_integer() ? envelope::FormatRfc3339(TimestampMs(ms.get<int64_t>())) : "-";
 }
@@ -139,15 +97,15 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
   if (!o.version.empty()) {
     versions.push_back(o.version);
   } else {
-    auto live = Rows(db, "SELECT DISTINCT version FROM deployments WHERE prompt_id=? ORDER BY 1",
-                     {o.prompt});
+    auto live = QueryRows(
+        db, "SELECT DISTINCT version FROM deployments WHERE prompt_id=? ORDER BY 1", {o.prompt});
     if (!live.ok()) return live.status();
     for (const Json& r : *live) versions.push_back(r["version"]);
     if (versions.empty()) {
-      auto newest = Rows(db,
-                         "SELECT version FROM versions WHERE prompt_id=? ORDER BY "
-                         "proposed_at_ms DESC, version DESC LIMIT 1",
-                         {o.prompt});
+      auto newest = QueryRows(db,
+                              "SELECT version FROM versions WHERE prompt_id=? ORDER BY "
+                              "proposed_at_ms DESC, version DESC LIMIT 1",
+                              {o.prompt});
       if (!newest.ok()) return newest.status();
       for (const Json& r : *newest) versions.push_back(r["version"]);
     }
@@ -163,7 +121,8 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
   std::vector<Json*> tracked;
   report["versions"] = Json::array();
   for (const std::string& v : versions) {
-    auto row = Rows(db, "SELECT * FROM versions WHERE prompt_id=? AND version=?", {o.prompt, v});
+    auto row =
+        QueryRows(db, "SELECT * FROM versions WHERE prompt_id=? AND version=?", {o.prompt, v});
     if (!row.ok()) return row.status();
     if (row->empty()) {
       return Status::Usage(
@@ -176,10 +135,10 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
     a["proposed"] = {{"by", ver["proposer"]},
                      {"event_id", ver["proposed_event_id"]},
                      {"time", Time(ver["proposed_at_ms"])}};
-    auto decisions = Rows(db,
-                          "SELECT decision, approver, ticket, actor, event_id, time_ms FROM "
-                          "approvals WHERE prompt_id=? AND version=? ORDER BY seq",
-                          {o.prompt, v});
+    auto decisions = QueryRows(db,
+                               "SELECT decision, approver, ticket, actor, event_id, time_ms FROM "
+                               "approvals WHERE prompt_id=? AND version=? ORDER BY seq",
+                               {o.prompt, v});
     if (!decisions.ok()) return decisions.status();
     a["decisions"] = Json::array();
     for (Json& d : *decisions) {
@@ -199,7 +158,7 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
         "p.partition, p.\"offset\" FROM deployment_history h LEFT JOIN provenance p ON "
         "p.prompt_id = h.prompt_id AND p.seq = h.seq WHERE h.prompt_id=? AND h.version=? AND "
         "h.via != 'rolled_back' ORDER BY h.seq";
-    auto deploys = Rows(db, events_sql, {o.prompt, v});
+    auto deploys = QueryRows(db, events_sql, {o.prompt, v});
     if (!deploys.ok()) return deploys.status();
     a["deployments"] = Json::array();
     int64_t first_deploy_seq = -1;
@@ -209,10 +168,11 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
       d.erase("from_time_ms");
       a["deployments"].push_back(std::move(d));
     }
-    auto evals = Rows(db,
-                      "SELECT seq, suite, dataset, passed, score, actor, event_id, time_ms FROM "
-                      "evaluations WHERE prompt_id=? AND version=? ORDER BY seq",
-                      {o.prompt, v});
+    auto evals =
+        QueryRows(db,
+                  "SELECT seq, suite, dataset, passed, score, actor, event_id, time_ms FROM "
+                  "evaluations WHERE prompt_id=? AND version=? ORDER BY seq",
+                  {o.prompt, v});
     if (!evals.ok()) return evals.status();
     a["evaluation_before_rollout"] = nullptr;
     a["evaluations"] = Json::array();
@@ -226,12 +186,13 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
       }
       a["evaluations"].push_back(std::move(e));
     }
-    auto rollbacks = Rows(db,
-                          "SELECT r.seq, r.scope, r.to_version, r.reason, r.initiator, r.event_id, "
-                          "r.expected_consumers, r.time_ms, p.partition, p.\"offset\" FROM "
-                          "rollbacks r LEFT JOIN provenance p ON p.prompt_id = r.prompt_id AND "
-                          "p.seq = r.seq WHERE r.prompt_id=? AND r.from_version=? ORDER BY r.seq",
-                          {o.prompt, v});
+    auto rollbacks =
+        QueryRows(db,
+                  "SELECT r.seq, r.scope, r.to_version, r.reason, r.initiator, r.event_id, "
+                  "r.expected_consumers, r.time_ms, p.partition, p.\"offset\" FROM "
+                  "rollbacks r LEFT JOIN provenance p ON p.prompt_id = r.prompt_id AND "
+                  "p.seq = r.seq WHERE r.prompt_id=? AND r.from_version=? ORDER BY r.seq",
+                  {o.prompt, v});
     if (!rollbacks.ok()) return rollbacks.status();
     a["rollbacks"] = Json::array();
     for (Json& r : *rollbacks) {
@@ -240,10 +201,10 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
       r["expected_consumers"] = Json::parse(Str(r["expected_consumers"]), nullptr, false);
       a["rollbacks"].push_back(std::move(r));
     }
-    auto violations = Rows(db,
-                           "SELECT seq, code, event_id, detail FROM violations WHERE "
-                           "prompt_id=? AND version=? ORDER BY seq, code",
-                           {o.prompt, v});
+    auto violations = QueryRows(db,
+                                "SELECT seq, code, event_id, detail FROM violations WHERE "
+                                "prompt_id=? AND version=? ORDER BY seq, code",
+                                {o.prompt, v});
     if (!violations.ok()) return violations.status();
     a["violations"] = *violations;
     report["versions"].push_back(std::move(a));
@@ -339,15 +300,16 @@ Result<std::vector<LiveAt>> StateAt(const std::string& path, const std::string& 
   if (!sandbox.ok()) return sandbox.status();
   LIFELINE_RETURN_IF_ERROR(RequirePrompt(sandbox->db, path, prompt));
   // Per scope, the last stint (in stream order) that began at or before T.
-  auto rows = Rows(sandbox->db,
-                   "SELECT h.scope, h.version, h.percent, h.via, h.event_id, h.actor, "
-                   "a.event_id AS activated_event_id, a.actor AS activated_actor, "
-                   "a.from_time_ms AS since_ms FROM deployment_history h JOIN deployment_history "
-                   "a ON a.prompt_id = h.prompt_id AND a.scope = h.scope AND a.seq = "
-                   "h.activated_seq WHERE h.prompt_id = ?1 AND h.seq = (SELECT max(x.seq) FROM "
-                   "deployment_history x WHERE x.prompt_id = ?1 AND x.scope = h.scope AND "
-                   "x.from_time_ms <= ?2) ORDER BY h.scope",
-                   {prompt, at.value()});
+  auto rows =
+      QueryRows(sandbox->db,
+                "SELECT h.scope, h.version, h.percent, h.via, h.event_id, h.actor, "
+                "a.event_id AS activated_event_id, a.actor AS activated_actor, "
+                "a.from_time_ms AS since_ms FROM deployment_history h JOIN deployment_history "
+                "a ON a.prompt_id = h.prompt_id AND a.scope = h.scope AND a.seq = "
+                "h.activated_seq WHERE h.prompt_id = ?1 AND h.seq = (SELECT max(x.seq) FROM "
+                "deployment_history x WHERE x.prompt_id = ?1 AND x.scope = h.scope AND "
+                "x.from_time_ms <= ?2) ORDER BY h.scope",
+                {prompt, at.value()});
   if (!rows.ok()) return rows.status();
   std::vector<LiveAt> out;
   for (const Json& r : *rows) {

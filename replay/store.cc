@@ -420,6 +420,47 @@ Status SandboxWriter::Commit() {
   return Status::Ok();
 }
 
+Result<std::vector<nlohmann::ordered_json>> QueryRows(
+    sqlite::Db& db, const std::string& sql,
+    const std::vector<std::variant<std::string, int64_t>>& params) {
+  auto s = db.Prepare(sql);
+  if (!s.ok()) return s.status();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int index = static_cast<int>(i) + 1;
+    if (auto* text = std::get_if<std::string>(&params[i])) {
+      s->Bind(index, std::string_view(*text));
+    } else {
+      s->Bind(index, std::get<int64_t>(params[i]));
+    }
+  }
+  std::vector<nlohmann::ordered_json> rows;
+  for (;;) {
+    auto more = s->Step();
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    nlohmann::ordered_json row = nlohmann::ordered_json::object();
+    for (int c = 0; c < s->columns(); ++c) {
+      const char* name = s->column_name(c);
+      switch (s->column_type(c)) {
+        case SQLITE_NULL:
+          row[name] = nullptr;
+          break;
+        case SQLITE_INTEGER:
+          row[name] = s->Int(c);
+          break;
+        case SQLITE_FLOAT:
+          row[name] = s->Double(c);
+          break;
+        default:
+          row[name] = s->Text(c);
+          break;
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(sqlite::Db& db,
                                                                   const std::string& path) {
   auto s = db.Prepare("SELECT key, value FROM replay_meta ORDER BY key");

@@ -10,7 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "core/sqlite.h"
 #include "core/status.h"
@@ -62,6 +65,12 @@ struct LogicalTable {
   bool prompt_column;
 };
 const std::vector<LogicalTable>& LogicalTables();
+
+// Runs `sql` with text/integer parameters and returns every row as a JSON
+// object keyed by column name (audit, state at, verify state).
+Result<std::vector<nlohmann::ordered_json>> QueryRows(
+    sqlite::Db& db, const std::string& sql,
+    const std::vector<std::variant<std::string, int64_t>>& params = {});
 
 // Reads replay_meta; an error when the file is not a complete lifeline
 // sandbox (names the file and what is wrong).

@@ -21,32 +21,13 @@ std::string Quote(const std::string& path) {
 
 // Rows of `sql` rendered as JSON objects (bytes that are not UTF-8 replaced).
 Result<std::vector<std::string>> RowsAsJson(sqlite::Db& db, const std::string& sql) {
-  auto s = db.Prepare(sql);
-  if (!s.ok()) return s.status();
-  std::vector<std::string> rows;
-  for (;;) {
-    auto more = s->Step();
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    Json row;
-    for (int c = 0; c < s->columns(); ++c) {
-      switch (s->column_type(c)) {
-        case SQLITE_NULL:
-          row[s->column_name(c)] = nullptr;
-          break;
-        case SQLITE_INTEGER:
-          row[s->column_name(c)] = s->Int(c);
-          break;
-        case SQLITE_FLOAT:
-          row[s->column_name(c)] = s->Double(c);
-          break;
-        default:
-          row[s->column_name(c)] = s->Text(c);
-      }
-    }
-    rows.push_back(row.dump(-1, ' ', false, Json::error_handler_t::replace));
+  auto rows = replay::QueryRows(db, sql);
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (const Json& row : *rows) {
+    out.push_back(row.dump(-1, ' ', false, Json::error_handler_t::replace));
   }
-  return rows;
+  return out;
 }
 
 }  // namespace

@@ -7,15 +7,13 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <filesystem>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/bounded_queue.h"
 #include "core/envelope.h"
 #include "core/kafka.h"
 #include "core/sqlite.h"
@@ -280,78 +278,30 @@ class TopicSink {
   int64_t written_ = 0;
 };
 
-// Outcomes on their way to the thread that writes the sandbox: the fold and
-// SQLite run side by side, in batches, and the queue is bounded so memory
-// stays flat however fast the topic reads.
-class WriteQueue {
+// Runs `writer` on its own thread: outcomes go over in batches through a
+// bounded queue, so the fold and SQLite run side by side and memory stays
+// flat however fast the topic reads. Finish waits for every write.
+class BackgroundWriter {
  public:
   using Batch = std::vector<std::pair<Coordinates, Outcome>>;
   static constexpr size_t kBatch = 2048;
-  static constexpr size_t kMaxBatches = 8;
 
-  // False once the writer stopped (its error is in error()).
-  bool Push(Batch batch) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < kMaxBatches || stopped_; });
-    if (stopped_) return false;
-    q_.push_back(std::move(batch));
-    not_empty_.notify_one();
-    return true;
-  }
-  // False when the queue is done and empty.
-  bool Pop(Batch* out) {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || done_ || stopped_; });
-    if (q_.empty() || stopped_) return false;
-    *out = std::move(q_.front());
-    q_.pop_front();
-    not_full_.notify_one();
-    return true;
-  }
-  void Done() {
-    std::lock_guard lock(mu_);
-    done_ = true;
-    not_empty_.notify_all();
-  }
-  void Stop(Status why) {
-    std::lock_guard lock(mu_);
-    stopped_ = true;
-    if (error_.ok()) error_ = std::move(why);
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-  Status error() {
-    std::lock_guard lock(mu_);
-    return error_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable not_empty_, not_full_;
-  std::deque<Batch> q_;
-  bool done_ = false, stopped_ = false;
-  Status error_;
-};
-
-// Runs `writer` on its own thread, fed by a WriteQueue; Finish waits for it.
-class BackgroundWriter {
- public:
   explicit BackgroundWriter(SandboxWriter* writer)
       : thread_([this, writer] {
-          WriteQueue::Batch batch;
+          Batch batch;
           while (queue_.Pop(&batch)) {
             for (const auto& [at, outcome] : batch) {
               Status st = writer->Add(at, outcome);
-              if (!st.ok()) return queue_.Stop(st);
+              if (!st.ok()) return queue_.Close(st);
             }
             batch.clear();
           }
         }) {
-    pending_.reserve(WriteQueue::kBatch);
+    pending_.reserve(kBatch);
   }
   ~BackgroundWriter() {
     if (thread_.joinable()) {
-      queue_.Stop(Status::Interrupted("replay stopped"));
+      queue_.Close(Status::Interrupted("replay stopped"));
       thread_.join();
     }
   }
@@ -359,28 +309,25 @@ class BackgroundWriter {
     pending_.emplace_back(
         Coordinates{r.partition.value(), r.offset.value(), r.timestamp.value(), r.timestamp_type},
         std::move(outcome));
-    if (pending_.size() < WriteQueue::kBatch) return Status::Ok();
-    WriteQueue::Batch full = std::move(pending_);
+    if (pending_.size() < kBatch) return Status::Ok();
+    Batch full = std::move(pending_);
     pending_ = {};
-    pending_.reserve(WriteQueue::kBatch);
+    pending_.reserve(kBatch);
     if (!queue_.Push(std::move(full))) return queue_.error();
     return Status::Ok();
   }
   // Writes what is pending and waits until everything is written.
   Status Finish() {
-    if (!pending_.empty() && !queue_.Push(std::move(pending_))) return Join();
+    if (!pending_.empty()) (void)queue_.Push(std::move(pending_));
     pending_ = {};
-    queue_.Done();
-    return Join();
-  }
-
- private:
-  Status Join() {
+    queue_.Close();
     thread_.join();
     return queue_.error();
   }
-  WriteQueue queue_;
-  WriteQueue::Batch pending_;
+
+ private:
+  BoundedQueue<Batch> queue_{8};
+  Batch pending_;
   std::thread thread_;
 };
 

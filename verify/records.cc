@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -13,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/bounded_queue.h"
 #include "core/kafka.h"
 #include "core/signals.h"
 #include "core/topic_reader.h"
@@ -74,30 +74,15 @@ Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
   return e;
 }
 
-// A bounded queue of entry batches between a reader thread and the
-// comparator. An empty batch marks the end of a partition.
+// Entry batches from a reader thread to the comparator (an empty batch marks
+// the end of a partition), with emptied batches going back to the reader:
+// reusing them keeps a large allocation (and malloc's consolidation of small
+// freed chunks) off the per-batch path.
 class Channel {
  public:
-  void Push(std::vector<Entry> batch) {
-    std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < kQueueBatches || closed_; });
-    if (closed_) return;
-    q_.push_back(std::move(batch));
-    not_empty_.notify_one();
-  }
-  // False once the reader failed or the channel was closed.
-  bool Pop(std::vector<Entry>* out) {
-    std::unique_lock lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
-    if (q_.empty()) return false;
-    *out = std::move(q_.front());
-    q_.pop_front();
-    not_full_.notify_one();
-    return true;
-  }
-  // Emptied batches go back to the reader: reusing them keeps a large
-  // allocation (and malloc's consolidation of small freed chunks) off the
-  // per-batch path.
+  void Push(std::vector<Entry> batch) { (void)queue_.Push(std::move(batch)); }
+  // False once the reader failed or the channel was closed and drained.
+  bool Pop(std::vector<Entry>* out) { return queue_.Pop(out); }
   void Recycle(std::vector<Entry> batch) {
     batch.clear();
     std::lock_guard lock(mu_);
@@ -114,25 +99,13 @@ class Channel {
     spare_.pop_back();
     return v;
   }
-  void Close(Status why = Status::Ok()) {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-    if (!why.ok() && error_.ok()) error_ = std::move(why);
-    not_empty_.notify_all();
-    not_full_.notify_all();
-  }
-  Status error() {
-    std::lock_guard lock(mu_);
-    return error_;
-  }
+  void Close(Status why = Status::Ok()) { queue_.Close(std::move(why)); }
+  Status error() { return queue_.error(); }
 
  private:
+  BoundedQueue<std::vector<Entry>> queue_{kQueueBatches};
   std::mutex mu_;
-  std::condition_variable not_empty_, not_full_;
-  std::deque<std::vector<Entry>> q_;
   std::vector<std::vector<Entry>> spare_;
-  bool closed_ = false;
-  Status error_;
 };
 
 struct Range {

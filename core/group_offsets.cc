@@ -4,31 +4,36 @@
 
 #include "core/kafka.h"
 
-namespace lifeline {}  // namespace lifeline
-
 namespace lifeline {
 
-Result<std::map<TopicPartition, Offset>> CommittedOffsets(
-    const ClientConfig& config, const std::string& group,
-    const std::vector<TopicPartition>& partitions, Millis timeout) {
+Result<std::unique_ptr<GroupOffsetsReader>> GroupOffsetsReader::Create(const ClientConfig& config,
+                                                                       const std::string& group) {
   ConsumerOptions opts;
   opts.group_id = group;
   opts.client_id = "lifeline-inspect";
   auto consumer = Consumer::Create(config, opts);
   if (!consumer.ok()) return consumer.status();
+  std::unique_ptr<GroupOffsetsReader> reader(new GroupOffsetsReader());
+  reader->group_ = group;
+  reader->consumer_ = std::move(consumer).value();
+  return reader;
+}
+
+Result<std::map<TopicPartition, Offset>> GroupOffsetsReader::Read(
+    const std::vector<TopicPartition>& partitions, Millis timeout) {
   PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
   for (const TopicPartition& tp : partitions) {
     rd_kafka_topic_partition_list_add(list.get(), tp.topic.value().c_str(), tp.partition.value());
   }
   rd_kafka_resp_err_t err =
-      rd_kafka_committed((*consumer)->handle(), list.get(), static_cast<int>(timeout.count()));
-  if (err) return KafkaError("committed offsets of group " + group, err);
+      rd_kafka_committed(consumer_->handle(), list.get(), static_cast<int>(timeout.count()));
+  if (err) return KafkaError("committed offsets of group " + group_, err);
   std::map<TopicPartition, Offset> out;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
     if (e.err) {
       return KafkaError(
-          fmt::format("committed offset of group {} on {} [{}]", group, e.topic, e.partition),
+          fmt::format("committed offset of group {} on {} [{}]", group_, e.topic, e.partition),
           e.err);
     }
     if (e.offset >= 0) out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
@@ -36,9 +41,13 @@ Result<std::map<TopicPartition, Offset>> CommittedOffsets(
   return out;
 }
 
-}  // namespace lifeline
-
-namespace lifeline {
+Result<std::map<TopicPartition, Offset>> CommittedOffsets(
+    const ClientConfig& config, const std::string& group,
+    const std::vector<TopicPartition>& partitions, Millis timeout) {
+  auto reader = GroupOffsetsReader::Create(config, group);
+  if (!reader.ok()) return reader.status();
+  return (*reader)->Read(partitions, timeout);
+}
 
 Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
                           const std::map<TopicPartition, Offset>& offsets, Millis timeout) {

@@ -180,10 +180,27 @@ struct PollBatch {
   std::vector<PartitionEnd> reached_end;
 };
 
-// The committed offsets of `group` on `partitions`, read through a consumer
-// handle that never joins the group (so inspecting an external group cannot
-// disturb it). Works on the embedded sandbox, which lacks DescribeGroups.
-// Partitions without a commit are absent.
+class Consumer;
+
+// Reads the committed offsets of one group through a consumer handle that
+// never joins it (so inspecting an external group cannot disturb it). Works
+// on the embedded sandbox, which lacks DescribeGroups. Keep one to read the
+// same group again and again (a timeline) without a new handle each time.
+class GroupOffsetsReader {
+ public:
+  static Result<std::unique_ptr<GroupOffsetsReader>> Create(const ClientConfig& config,
+                                                            const std::string& group);
+  // Partitions without a commit are absent.
+  Result<std::map<TopicPartition, Offset>> Read(const std::vector<TopicPartition>& partitions,
+                                                Millis timeout);
+
+ private:
+  GroupOffsetsReader() = default;
+  std::string group_;
+  std::unique_ptr<Consumer> consumer_;
+};
+
+// One read with a reader of its own.
 Result<std::map<TopicPartition, Offset>> CommittedOffsets(
     const ClientConfig& config, const std::string& group,
     const std::vector<TopicPartition>& partitions, Millis timeout);

@@ -259,10 +259,19 @@ class Runner {
   }
 
   // Committed position of every group over time, for the report's timeline.
+  // One reader per cluster and group, kept for the whole drill.
   void Sample() {
+    std::map<std::pair<std::string, std::string>, std::unique_ptr<GroupOffsetsReader>> readers;
     while (!stop_sampler_) {
       for (const DrillConsumer& c : file_.consumers) {
-        auto committed = CommittedOffsets(Active(), GroupOf(c), Partitions(), Millis(5000));
+        const ClientConfig cluster = Active();
+        auto& reader = readers[{cluster.bootstrap(), GroupOf(c)}];
+        if (!reader) {
+          auto created = GroupOffsetsReader::Create(cluster, GroupOf(c));
+          if (!created.ok()) continue;
+          reader = std::move(created).value();
+        }
+        auto committed = reader->Read(Partitions(), Millis(5000));
         if (!committed.ok()) continue;
         int64_t total = 0;
         for (const auto& [tp, o] : *committed) total += o.value();

@@ -67,6 +67,9 @@ TEST_F(DrillIntegration, NN1RollbackPassesOnRealKafka) {
   }
   EXPECT_EQ(hashes.size(), 1u) << ev["hashes"].dump();
   EXPECT_EQ(ev["topic"]["configs"]["retention.ms"], "-1");
+  // The timeline plots the committed positions sampled while the drill ran.
+  const std::string html = ReadFile((dir_ / "out/report.html").string());
+  EXPECT_NE(html.find("<polyline"), std::string::npos) << "no group positions were sampled";
 }
 
 TEST_F(DrillIntegration, NN1RollbackPassesOnTheEmbeddedSandbox) {

@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   const auto started = Clock::now();
   auto db = sqlite::Db::Open(into, sqlite::Db::Mode::kCreate);
   if (!db.ok()) return Fail(db.status().message());
-  st = db->Exec("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536");
+  st = db->Exec("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-32768");
   replay::SandboxWriter writer(&*db);
   if (st.ok()) st = writer.Begin();
   for (size_t i = 0; st.ok() && i < records.size(); ++i) {

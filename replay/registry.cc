@@ -150,6 +150,10 @@ std::vector<LateViolation> Registry::Finish() {
       ++by_code_[kEventIdReused];
     }
   }
+  // The id index is the largest thing held (one entry per event) and is not
+  // needed once the stream ended: free it before the state is written.
+  std::unordered_map<Digest128, FirstSeen, DigestHash>().swap(ids_);
+  reused_.clear();
   return late;
 }
 

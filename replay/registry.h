@@ -143,7 +143,7 @@ class Registry {
   // Folds one record (valid or not) into the state.
   Outcome Apply(const Record& record);
   // What needs the whole stream: event ids reused across prompts. Call
-  // once, after the last Apply.
+  // once, after the last Apply (it frees the id index; Apply must not follow).
   std::vector<LateViolation> Finish();
 
   const std::map<std::string, PromptState>& prompts() const { return prompts_; }

@@ -396,7 +396,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     // A private file until it is renamed into place: no WAL (a sandbox is
     // one file), no fsync per commit (one fsync before the rename).
     LIFELINE_RETURN_IF_ERROR(
-        db->Exec("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536"));
+        db->Exec("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-32768"));
     writer.emplace(&*db);
     LIFELINE_RETURN_IF_ERROR(writer->Begin());
   }

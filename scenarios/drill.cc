@@ -1174,7 +1174,7 @@ class Runner {
   bool embedded_ = false;
   ClientConfig source_, target_;
   std::string run_id_, topic_, traces_, out_dir_, mirror_name_;
-  bool on_target_ = false;
+  std::atomic<bool> on_target_{false};  // read by the sampler thread too
   std::unique_ptr<Producer> producer_;
   std::map<uint64_t, std::pair<int32_t, int64_t>> delivered_;
   std::map<std::string, std::unique_ptr<ReferenceConsumer>> consumers_;

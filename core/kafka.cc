@@ -156,24 +156,14 @@ Record ToRecord(const rd_kafka_message_t* msg) {
   r.offset = Offset(msg->offset);
   if (msg->key) r.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
   if (msg->payload) r.value.emplace(static_cast<const char*>(msg->payload), msg->len);
-  rd_kafka_timestamp_type_t tstype;
-  r.timestamp = TimestampMs(rd_kafka_message_timestamp(msg, &tstype));
-  r.timestamp_type = tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? TimestampType::kCreateTime
-                     : tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? TimestampType::kLogAppendTime
-                                                                    : TimestampType::kNotAvailable;
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      Header h{name, std::nullopt};
-      if (value) h.value.emplace(static_cast<const char*>(value), size);
-      r.headers.push_back(std::move(h));
-    }
-  }
+  const auto [type, ms] = MessageTimestamp(msg);
+  r.timestamp = TimestampMs(ms);
+  r.timestamp_type = type;
+  ForEachHeader(msg, [&](const char* name, const char* value, size_t size) {
+    Header h{name, std::nullopt};
+    if (value) h.value.emplace(value, size);
+    r.headers.push_back(std::move(h));
+  });
   return r;
 }
 
@@ -573,18 +563,25 @@ Status Consumer::Seek(const TopicPartition& tp, Offset offset, Millis timeout) {
 int64_t MessageBytes(const rd_kafka_message_t* msg) {
   int64_t bytes =
       static_cast<int64_t>((msg->key ? msg->key_len : 0) + (msg->payload ? msg->len : 0));
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      bytes += static_cast<int64_t>(std::strlen(name) + (value ? size : 0));
-    }
-  }
+  ForEachHeader(msg, [&](const char* name, const char* value, size_t size) {
+    bytes += static_cast<int64_t>(std::strlen(name) + (value ? size : 0));
+  });
   return bytes;
+}
+
+std::pair<TimestampType, int64_t> MessageTimestamp(const rd_kafka_message_t* msg) {
+  rd_kafka_timestamp_type_t type;
+  const int64_t ms = rd_kafka_message_timestamp(msg, &type);
+  return {type == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? TimestampType::kCreateTime
+          : type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? TimestampType::kLogAppendTime
+                                                       : TimestampType::kNotAvailable,
+          ms};
+}
+
+size_t HeaderCount(const rd_kafka_message_t* msg) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) return 0;
+  return rd_kafka_header_cnt(hdrs);
 }
 
 Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) {

@@ -224,6 +224,26 @@ struct MessageBatch {
 // Bytes of a record's key, value, header names and header values.
 int64_t MessageBytes(const rd_kafka_message_t* msg);
 
+// A consumed record's timestamp and its type.
+std::pair<TimestampType, int64_t> MessageTimestamp(const rd_kafka_message_t* msg);
+
+// A consumed record's headers, in order: their count, and fn(name, value,
+// size) for each (value null for a header without one). librdkafka parses
+// them on first use and keeps the result with the message.
+size_t HeaderCount(const rd_kafka_message_t* msg);
+template <typename Fn>
+void ForEachHeader(const rd_kafka_message_t* msg, Fn&& fn) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) return;
+  const char* name;
+  const void* value;
+  size_t size;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    fn(name, static_cast<const char*>(value), size);
+  }
+}
+
 class Consumer {
  public:
   static Result<std::unique_ptr<Consumer>> Create(const ClientConfig& config,

@@ -133,7 +133,10 @@ class Mirror {
   bool rebalanced_ = false;     // any rebalance callback seen (see AwaitFirstRebalance)
   Status rebalance_error_;
   // Subscribed topics the source said it did not know, and since when.
-  std::map<std::string, Clock::time_point> unavailable_since_;
+  struct Unavailable {
+    Clock::time_point first, last;  // the first and latest report of this streak
+  };
+  std::map<std::string, Unavailable> unavailable_;
   std::set<std::string> topics_;
 
   // A mirrored record's delivery tag is its Part's address; tag 0 marks
@@ -690,9 +693,15 @@ Status Mirror::MirrorBatch(bool* idle) {
   }
   // A topic created a moment ago is missing from the consumer's metadata for
   // a while; only one that stays missing (deleted under the mirror) fails.
+  // librdkafka repeats the report at every metadata refresh (the rescan
+  // pace), so a longer silence ends the streak.
+  const auto now = Clock::now();
+  const auto silence = std::chrono::seconds(2 * std::max(1, options_.rescan_seconds) + 5);
   for (const std::string& topic : batch->unavailable_topics) {
-    auto [it, fresh] = unavailable_since_.try_emplace(topic, Clock::now());
-    if (!fresh && Clock::now() - it->second > kTopicVanishedAfter) {
+    auto [it, fresh] = unavailable_.try_emplace(topic, Unavailable{now, now});
+    if (!fresh && now - it->second.last > silence) it->second.first = now;
+    it->second.last = now;
+    if (now - it->second.first > kTopicVanishedAfter) {
       return Status::Infra(fmt::format(
           "source: topic {} has been unknown to the source for {} s (deleted while being "
           "mirrored?); its map is saved up to the last copied record",
@@ -708,7 +717,6 @@ Status Mirror::MirrorBatch(bool* idle) {
     if (m->rkt != run_topic || m->partition != run_partition) {
       run_topic = m->rkt;
       run_partition = m->partition;
-      if (!unavailable_since_.empty()) unavailable_since_.erase(rd_kafka_topic_name(m->rkt));
       auto it = parts_.find({rd_kafka_topic_name(m->rkt), m->partition});
       part = it == parts_.end() ? nullptr : &it->second;
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -146,7 +147,10 @@ Result<StateDigest> HashStateFile(const std::string& path, const std::string& pr
   // The largest table on a second connection and thread, the rest here:
   // tables hash independently, and the total combines them in order.
   const std::vector<LogicalTable>& tables = LogicalTables();
-  const size_t big = tables.size() - 1;  // event_log, one row per event
+  const size_t big = static_cast<size_t>(
+      std::find_if(tables.begin(), tables.end(),
+                   [](const LogicalTable& t) { return std::strcmp(t.name, "event_log") == 0; }) -
+      tables.begin());  // one row per event
   Result<TableDigest> big_digest = Status::Infra("not hashed");
   std::thread helper([&] {
     auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
@@ -162,15 +166,17 @@ Result<StateDigest> HashStateFile(const std::string& path, const std::string& pr
   auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
   if (!db.ok()) st = db.status();
   if (st.ok()) st = db->Exec(pragmas);
-  for (size_t i = 0; st.ok() && i < big; ++i) {
+  result.tables.resize(tables.size());
+  for (size_t i = 0; st.ok() && i < tables.size(); ++i) {
+    if (i == big) continue;
     auto td = HashTable(*db, tables[i], nullptr);
     st = td.status();
-    if (td.ok()) result.tables.push_back(std::move(td).value());
+    if (td.ok()) result.tables[i] = std::move(td).value();
   }
   helper.join();
   LIFELINE_RETURN_IF_ERROR(st);
   if (!big_digest.ok()) return big_digest.status();
-  result.tables.push_back(std::move(big_digest).value());
+  result.tables[big] = std::move(big_digest).value();
   result.total = Total(result.tables);
   return result;
 }

@@ -1,9 +1,7 @@
 #include "scenarios/drill.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -21,6 +19,7 @@
 #include "core/envelope.h"
 #include "core/kafka.h"
 #include "core/sandbox.h"
+#include "core/spawn.h"
 #include "core/topic_reader.h"
 #include "core/version.h"
 #include "mirror/groups.h"
@@ -30,8 +29,6 @@
 #include "scenarios/consumers.h"
 #include "scenarios/drill_file.h"
 #include "verify/verify.h"
-
-extern char** environ;
 
 namespace lifeline::scenarios {
 namespace {
@@ -732,19 +729,10 @@ class Runner {
     for (const std::string& f : options_.client.config_files) {
       args.insert(args.end(), {"--source-config", f, "--target-config", f});
     }
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     const std::string log = out_dir_ + "/mirror-background.log";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0)
-      return Status::Infra(fmt::format("starting the background mirror: {}", strerror(rc)));
+    auto started = SpawnWithLog(args, log);
+    if (!started.ok()) return started.status().WithContext("starting the background mirror");
+    const pid_t pid = *started;
     mirror_pid_ = pid;
     if (ev) (*ev)["background_mirror"] = {{"pid", pid}, {"log", log}};
     mirrored_ = true;

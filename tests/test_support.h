@@ -2,9 +2,7 @@
 // broker is configured, unique topic names, and a bounded read-back.
 #pragma once
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,8 +17,7 @@
 #include "core/config.h"
 #include "core/kafka.h"
 #include "core/record.h"
-
-extern char** environ;
+#include "core/spawn.h"
 
 namespace lifeline::testing {
 
@@ -85,20 +82,11 @@ inline std::vector<Record> ReadBack(const ClientConfig& config, const std::strin
 // Runs the lifeline binary (LIFELINE_BINARY) with stdout and stderr appended
 // to `log`; returns its pid.
 inline pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> argv_s = {LIFELINE_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  EXPECT_EQ(rc, 0) << "cannot start " << argv[0] << " with output to " << log;
-  return rc == 0 ? pid : -1;
+  std::vector<std::string> argv = {LIFELINE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto pid = SpawnWithLog(std::move(argv), log);
+  EXPECT_TRUE(pid.ok()) << pid.status().message();
+  return pid.ok() ? *pid : -1;
 }
 
 inline int WaitExit(pid_t pid) {

@@ -44,25 +44,12 @@ Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
   const size_t key_end = w.Mark();
   w.Value(static_cast<const char*>(m->payload), m->len);
   const size_t value_end = w.Mark();
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-    w.Headers(rd_kafka_header_cnt(hdrs));
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == 0; ++i) {
-      w.Header(name, static_cast<const char*>(value), size);
-    }
-  } else {
-    w.Headers(0);
-  }
+  w.Headers(HeaderCount(m));
+  ForEachHeader(
+      m, [&](const char* name, const char* value, size_t size) { w.Header(name, value, size); });
   const size_t headers_end = w.Mark();
-  rd_kafka_timestamp_type_t type;
-  const int64_t ts = rd_kafka_message_timestamp(m, &type);
-  w.Timestamp(type == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? TimestampType::kCreateTime
-              : type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? TimestampType::kLogAppendTime
-                                                           : TimestampType::kNotAvailable,
-              ts);
+  const auto [type, ts] = MessageTimestamp(m);
+  w.Timestamp(type, ts);
   Entry e;
   e.offset = m->offset;
   e.digest = w.Digest();

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 #include <variant>
 
@@ -31,7 +32,37 @@ Digest128 IdDigest(const std::string& id) {
   return {h.high64, h.low64};
 }
 
+// Equal when the template hash and the dependency envelope are equal (what
+// makes a second proposal a change rather than a repeat).
+Digest128 EnvelopeDigest(const std::string& sha256, const envelope::Dependencies& deps) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  for (const std::string* s :
+       {&sha256, &deps.model, &deps.retrieval_policy, &deps.tool_schema, &deps.safety_policy}) {
+    PutBytes(state, *s);
+  }
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return {h.high64, h.low64};
+}
+
+std::string SpillDir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  std::error_code ec;
+  std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  return ec ? std::string("/tmp") : tmp.string();
+}
+
 }  // namespace
+
+Registry::Registry(const RegistryOptions& options)
+    : ids_(SpillDir(options.spill_dir), options.ids_in_memory),
+      texts_(SpillDir(options.spill_dir), options.text_bytes_in_memory) {}
+
+Status Registry::status() const {
+  if (!ids_.status().ok()) return ids_.status();
+  return texts_.status();
+}
 
 Digest128 ContentDigest(const Record& record) {
   // One state per thread: creating one is an aligned allocation per record.
@@ -77,7 +108,11 @@ Outcome Registry::Apply(const Record& record) {
   }
   const envelope::Event& e = std::get<envelope::Event>(parsed);
   PromptState& p = prompts_[e.prompt_id];
-  if (p.prompt_id.empty()) p.prompt_id = e.prompt_id;
+  if (p.prompt_id.empty()) {
+    p.prompt_id = e.prompt_id;
+    p.number = static_cast<uint32_t>(numbered_.size());
+    numbered_.push_back(&p);
+  }
   const int64_t seq = ++p.events;
   if (seq == 1) p.first_event_id = e.id, p.first_ms = e.time_ms.value();
   p.last_event_id = e.id;
@@ -96,19 +131,19 @@ Outcome Registry::Apply(const Record& record) {
   // Event ids are unique: a repeat with the same content is a duplicate
   // delivery (applied once), with other content a violation (applied, as the
   // stream says). Only repeats within the prompt are judged here.
-  const FirstSeen* first = nullptr;
-  auto [it, inserted] = ids_.try_emplace(IdDigest(e.id), FirstSeen{&p, seq, log.content});
-  if (!inserted) {
-    if (it->second.prompt == &p) {
-      first = &it->second;
+  std::optional<FirstSeen> first;
+  std::optional<FirstSeen> seen = ids_.FindOrInsert(IdDigest(e.id), {p.number, seq, log.content});
+  if (seen) {
+    if (seen->prompt == p.number) {
+      first = seen;
     } else {
       auto& others = reused_[e.id];
       auto mine = std::find_if(others.begin(), others.end(),
-                               [&](const FirstSeen& f) { return f.prompt == &p; });
+                               [&](const FirstSeen& f) { return f.prompt == p.number; });
       if (mine == others.end()) {
-        others.push_back({&p, seq, log.content});
+        others.push_back({p.number, seq, log.content});
       } else {
-        first = &*mine;
+        first = *mine;
       }
     }
   }
@@ -133,11 +168,12 @@ Outcome Registry::Apply(const Record& record) {
 std::vector<LateViolation> Registry::Finish() {
   std::vector<LateViolation> late;
   for (auto& [id, others] : reused_) {
-    const FirstSeen& first = ids_.at(IdDigest(id));
-    std::vector<const FirstSeen*> all = {&first};
+    const std::optional<FirstSeen> first = ids_.Find(IdDigest(id));
+    if (!first) continue;  // only after a spill failure, which status() reports
+    std::vector<const FirstSeen*> all = {&*first};
     for (const FirstSeen& f : others) all.push_back(&f);
     std::vector<std::string> names;
-    for (const FirstSeen* f : all) names.push_back(f->prompt->prompt_id);
+    for (const FirstSeen* f : all) names.push_back(numbered_[f->prompt]->prompt_id);
     std::sort(names.begin(), names.end());
     for (const FirstSeen* f : all) {
       ViolationRow v;
@@ -145,14 +181,11 @@ std::vector<LateViolation> Registry::Finish() {
       v.code = kEventIdReused;
       v.event_id = id;
       v.detail = fmt::format("event id {} is used by prompts {}", id, fmt::join(names, ", "));
-      late.push_back({f->prompt->prompt_id, std::move(v)});
+      late.push_back({numbered_[f->prompt]->prompt_id, std::move(v)});
       ++violations_;
       ++by_code_[kEventIdReused];
     }
   }
-  // The id index is the largest thing held (one entry per event) and is not
-  // needed once the stream ended: free it before the state is written.
-  std::unordered_map<Digest128, FirstSeen, DigestHash>().swap(ids_);
   reused_.clear();
   return late;
 }
@@ -209,7 +242,7 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
               fmt::format("{} of version {} before it was proposed", envelope::KindName(e.kind),
                           e.version));
   }
-  VersionRow& v = p.versions[e.version];
+  VersionRule& v = p.versions[e.version];
   const int64_t t = e.time_ms.value();
   switch (e.kind) {
     case Kind::kProposed: {
@@ -217,63 +250,62 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
       static const envelope::Dependencies kNoDependencies;
       const envelope::Template& tmpl = e.tmpl ? *e.tmpl : kNoTemplate;
       const envelope::Dependencies& deps = e.dependencies ? *e.dependencies : kNoDependencies;
+      const Digest128 envelope = EnvelopeDigest(tmpl.sha256, deps);
       if (v.proposed) {
-        if (v.tmpl.sha256 != tmpl.sha256 || !(v.deps == deps)) {
+        if (v.envelope != envelope) {
           Violation(out, seq, kVersionChanged, e,
                     fmt::format("version {} proposed again with another template or dependency "
                                 "envelope (template {} -> {})",
-                                e.version, v.tmpl.sha256, tmpl.sha256));
+                                e.version, Text(v.sha256), tmpl.sha256));
         } else {
           Violation(out, seq, kProposedTwice, e,
                     fmt::format("version {} proposed again (first by event {})", e.version,
-                                v.proposed_event_id));
+                                Text(v.proposed_event_id)));
         }
       }
       v.proposed = true;
-      v.tmpl.sha256 = tmpl.sha256;  // the body is not part of the state (its digest is)
-      v.tmpl.variables = tmpl.variables;
-      v.deps = deps;
-      v.proposer = e.actor;
-      v.proposed_event_id = e.id;
-      v.proposed_at = t;
+      v.envelope = envelope;
+      v.sha256 = texts_.Put(tmpl.sha256);
+      v.proposed_event_id = texts_.Put(e.id);
+      // The template body is not part of the state (its digest is).
+      out.proposal =
+          ProposalRow{seq, e.version, tmpl.sha256, e.actor, e.id, tmpl.variables, deps, t};
       break;
     }
     case Kind::kApproved:
     case Kind::kRejected: {
       const envelope::Approval a = e.approval.value_or(envelope::Approval{});
       const bool approved = e.kind == Kind::kApproved;
-      v.decision = approved ? "approved" : "rejected";
-      v.approver = a.approver;
-      v.approval_ticket = a.ticket;
-      v.decision_event_id = e.id;
-      v.decided_at = t;
-      out.approvals.push_back({seq, e.version, v.decision, a.approver, a.ticket, e.actor, e.id, t});
+      v.decision = approved ? VersionRule::Decision::kApproved : VersionRule::Decision::kRejected;
+      out.approvals.push_back({seq, e.version, approved ? "approved" : "rejected", a.approver,
+                               a.ticket, e.actor, e.id, t});
       break;
     }
     case Kind::kEvaluated: {
       const envelope::Evaluation ev = e.evaluation.value_or(envelope::Evaluation{});
-      EvaluationRow row{seq,  e.version, ev.suite, ev.dataset, e.actor,
-                        e.id, ev.passed, ev.score, t};
-      ++v.evaluations;
-      v.last_evaluation = row;
-      out.evaluations.push_back(std::move(row));
+      v.last_evaluation_passed = ev.passed;
+      v.evaluation_suite = texts_.Put(ev.suite);
+      v.evaluation_event_id = texts_.Put(e.id);
+      out.evaluations.push_back(
+          {seq, e.version, ev.suite, ev.dataset, e.actor, e.id, ev.passed, ev.score, t});
       break;
     }
     case Kind::kDeployed:
     case Kind::kRolloutChanged: {
       const envelope::Rollout r = e.rollout.value_or(envelope::Rollout{});
-      if (v.decision != "approved") {
+      if (v.decision != VersionRule::Decision::kApproved) {
         Violation(out, seq, kDeployUnapproved, e,
-                  fmt::format("{} of version {} in {} without approval{}",
-                              envelope::KindName(e.kind), e.version, r.scope,
-                              v.decision.empty() ? "" : " (it was " + v.decision + ")"));
+                  fmt::format(
+                      "{} of version {} in {} without approval{}", envelope::KindName(e.kind),
+                      e.version, r.scope,
+                      v.decision == VersionRule::Decision::kRejected ? " (it was rejected)" : ""));
       }
-      if (v.last_evaluation && !v.last_evaluation->passed) {
+      if (v.last_evaluation_passed && !*v.last_evaluation_passed) {
         Violation(out, seq, kDeployEvaluationFailed, e,
                   fmt::format("{} of version {} in {} after its latest evaluation ({}, event {}) "
                               "failed",
                               envelope::KindName(e.kind), e.version, r.scope,
-                              v.last_evaluation->suite, v.last_evaluation->event_id));
+                              Text(v.evaluation_suite), Text(v.evaluation_event_id)));
       }
       Deploy(p, e, seq, r.scope, e.version, r.percent, out);
       break;
@@ -306,9 +338,7 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
       break;
     }
     case Kind::kRetired:
-      v.retired = true;
-      v.retired_event_id = e.id;
-      v.retired_at = t;
+      out.retirement = RetirementRow{seq, e.version, e.id, t};
       break;
   }
 }

@@ -19,6 +19,8 @@
 
 #include "core/envelope.h"
 #include "core/record.h"
+#include "core/status.h"
+#include "replay/spill.h"
 
 namespace lifeline::replay {
 
@@ -46,20 +48,33 @@ struct EvaluationRow {
   int64_t time_ms = 0;
 };
 
-struct VersionRow {
+// What the fold keeps of a version: what the lifecycle rules need, with the
+// texts a violation quotes kept by reference (spill.h). The versions table
+// itself is built at the end from the rows the stream produced (proposals,
+// approvals, evaluations, retirements), so it never sits in memory.
+struct VersionRule {
+  enum class Decision : uint8_t { kNone, kApproved, kRejected };
   bool proposed = false;
-  envelope::Template tmpl;
+  Decision decision = Decision::kNone;
+  std::optional<bool> last_evaluation_passed;
+  Digest128 envelope;                             // of the template hash and dependency envelope
+  TextRef sha256, proposed_event_id;              // of the latest proposal
+  TextRef evaluation_suite, evaluation_event_id;  // of the latest evaluation
+};
+
+// A `proposed` event applied: the version's release envelope.
+struct ProposalRow {
+  int64_t seq = 0;
+  std::string version, template_sha256, proposer, event_id;
+  std::vector<std::string> template_variables;
   envelope::Dependencies deps;
-  std::string proposer, proposed_event_id;
-  int64_t proposed_at = 0;
-  std::string decision;  // "", "approved", "rejected": the latest decision
-  std::string approver, approval_ticket, decision_event_id;
-  int64_t decided_at = 0;
-  int64_t evaluations = 0;
-  std::optional<EvaluationRow> last_evaluation;
-  bool retired = false;
-  std::string retired_event_id;
-  int64_t retired_at = 0;
+  int64_t time_ms = 0;
+};
+
+struct RetirementRow {
+  int64_t seq = 0;
+  std::string version, event_id;
+  int64_t time_ms = 0;
 };
 
 // One stint of a deployment state in a scope: opened by a deploy, a rollout
@@ -106,7 +121,8 @@ struct PromptState {
   int64_t events = 0;  // log rows (applied + duplicates)
   std::string first_event_id, last_event_id;
   int64_t first_ms = 0, last_ms = 0;
-  std::map<std::string, VersionRow> versions;
+  uint32_t number = 0;  // in order of first appearance
+  std::map<std::string, VersionRule> versions;
   std::map<std::string, HistoryRow> active;                  // scope -> its open stint
   std::map<std::string, std::vector<std::string>> deployed;  // scope -> versions ever deployed
 };
@@ -130,6 +146,8 @@ struct Outcome {
   std::vector<HistoryRow> closed;  // stints this event ended
   std::vector<RollbackRow> rollbacks;
   std::vector<ViolationRow> violations;
+  std::optional<ProposalRow> proposal;
+  std::optional<RetirementRow> retirement;
 };
 
 // A violation found only once the stream ended.
@@ -138,8 +156,18 @@ struct LateViolation {
   ViolationRow row;
 };
 
+struct RegistryOptions {
+  // Where the fold spills what it must remember for the whole stream (event
+  // ids, quoted texts) once the budgets below are used; empty: the system's
+  // temporary directory.
+  std::string spill_dir;
+  size_t ids_in_memory = size_t{1} << 17;
+  size_t text_bytes_in_memory = size_t{8} << 20;
+};
+
 class Registry {
  public:
+  explicit Registry(const RegistryOptions& options = {});
   // Folds one record (valid or not) into the state.
   Outcome Apply(const Record& record);
   // What needs the whole stream: event ids reused across prompts. Call
@@ -153,6 +181,8 @@ class Registry {
   int64_t duplicates() const { return duplicates_; }
   int64_t quarantined() const { return quarantined_; }
   int64_t violations() const { return violations_; }
+  // Not ok after a spill file failed (answers since then are not to be trusted).
+  Status status() const;
   // Quarantined records by reason code (every copy counts).
   const std::map<std::string, int64_t>& quarantine_by_reason() const { return by_reason_; }
   const std::map<std::string, int64_t>& violations_by_code() const { return by_code_; }
@@ -164,21 +194,15 @@ class Registry {
   void Deploy(PromptState& p, const envelope::Event& e, int64_t seq, const std::string& scope,
               const std::string& version, int percent, Outcome& out);
 
-  // The first delivery of an event id: where, and what it carried.
-  struct FirstSeen {
-    PromptState* prompt;
-    int64_t seq;
-    Digest128 content;
-  };
-  struct DigestHash {
-    size_t operator()(const Digest128& d) const { return static_cast<size_t>(d.low); }
-  };
+  std::string Text(TextRef ref) { return texts_.Get(ref); }
 
   std::map<std::string, PromptState> prompts_;
+  std::vector<PromptState*> numbered_;  // by PromptState::number
   // Quarantined records seen, by content digest (hex), and their reason.
   std::unordered_map<std::string, std::string> quarantined_keys_;
-  // Keyed by XXH3-128 of the event id, which keeps a million ids in ~70 MB.
-  std::unordered_map<Digest128, FirstSeen, DigestHash> ids_;
+  // Every event id seen (by its XXH3-128), spilled to disk beyond a budget.
+  IdIndex ids_;
+  TextSpill texts_;
   // Ids seen in more than one prompt: every (prompt, seq, content) after the
   // first prompt's. Rare; resolved in Finish so the result is order-free.
   std::map<std::string, std::vector<FirstSeen>> reused_;

@@ -377,7 +377,14 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   read.topic = o.topic;
   LIFELINE_RETURN_IF_ERROR(ResolveRange(**admin, o, *partitions, &read, &summary));
 
-  Registry registry;
+  // The fold spills next to the sandbox (the directory that must have room for
+  // it anyway), or to the temporary directory for a sandbox topic.
+  RegistryOptions fold;
+  if (!to_kafka) {
+    fold.spill_dir = std::filesystem::path(o.into).parent_path().string();
+    if (fold.spill_dir.empty()) fold.spill_dir = ".";
+  }
+  Registry registry(fold);
   std::unique_ptr<TopicSink> sink;
   std::optional<PartialFile> partial;
   std::optional<sqlite::Db> db;
@@ -406,6 +413,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   auto last_progress = Clock::now();
   Status st = ReadTopic(o.source, read, [&](const Record& r) {
     Outcome outcome = registry.Apply(r);
+    if (registry.read() % 65536 == 0) LIFELINE_RETURN_IF_ERROR(registry.status());
     if (sink) LIFELINE_RETURN_IF_ERROR(sink->Add(r, outcome));
     if (background) LIFELINE_RETURN_IF_ERROR(background->Add(r, std::move(outcome)));
     if (progress && Clock::now() - last_progress > std::chrono::seconds(1)) {
@@ -420,6 +428,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     background.reset();
   }
   const std::vector<LateViolation> late = registry.Finish();
+  LIFELINE_RETURN_IF_ERROR(registry.status());
   auto phase = Clock::now();
   summary.read_seconds = std::chrono::duration<double>(phase - started).count();
   auto lap = [&phase] {

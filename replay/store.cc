@@ -71,6 +71,57 @@ CREATE TABLE replay_ranges(
 CREATE TABLE replay_meta(key TEXT NOT NULL PRIMARY KEY, value TEXT) WITHOUT ROWID;
 )sql";
 
+// What the versions table is built from at the end (not part of the sandbox:
+// temporary tables, gone with the connection). Every version the stream
+// named, the proposals and retirements as they came; approvals and
+// evaluations are logical tables already.
+constexpr const char* kVersionFacts = R"sql(
+CREATE TEMP TABLE version_names(prompt_id TEXT NOT NULL, version TEXT NOT NULL);
+CREATE TEMP TABLE version_proposals(
+  prompt_id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, template_sha256 TEXT,
+  template_variables TEXT, model TEXT, retrieval_policy TEXT, tool_schema TEXT,
+  safety_policy TEXT, proposer TEXT, event_id TEXT, time_ms INTEGER
+);
+CREATE TEMP TABLE version_retirements(
+  prompt_id TEXT NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT,
+  time_ms INTEGER
+);
+)sql";
+
+// One row per version named by the stream, from the latest proposal,
+// decision, evaluation and retirement of each (SQLite takes the bare columns
+// of a max() aggregate from the row holding the max). The status: retired,
+// else deployed if a scope runs it now, else its decision, else proposed or
+// not. Runs after the deployments table is written.
+constexpr const char* kBuildVersions = R"sql(
+INSERT INTO versions
+SELECT v.prompt_id, v.version,
+  CASE WHEN r.seq IS NOT NULL THEN 'retired'
+       WHEN EXISTS (SELECT 1 FROM deployments d
+                    WHERE d.prompt_id = v.prompt_id AND d.version = v.version) THEN 'deployed'
+       WHEN a.decision IS NOT NULL THEN a.decision
+       WHEN p.seq IS NOT NULL THEN 'proposed'
+       ELSE 'unproposed' END,
+  p.seq IS NOT NULL, p.template_sha256, p.template_variables, p.model, p.retrieval_policy,
+  p.tool_schema, p.safety_policy, p.proposer, p.event_id, p.time_ms,
+  a.decision, a.approver, a.ticket, a.event_id, a.time_ms,
+  coalesce(e.n, 0), e.event_id, e.suite, e.dataset, e.passed, e.score,
+  r.event_id, r.time_ms
+FROM temp.version_names v
+LEFT JOIN (SELECT *, max(seq) FROM temp.version_proposals GROUP BY prompt_id, version) p
+  ON p.prompt_id = v.prompt_id AND p.version = v.version
+LEFT JOIN (SELECT *, max(seq) FROM approvals GROUP BY prompt_id, version) a
+  ON a.prompt_id = v.prompt_id AND a.version = v.version
+LEFT JOIN (SELECT *, max(seq), count(*) AS n FROM evaluations GROUP BY prompt_id, version) e
+  ON e.prompt_id = v.prompt_id AND e.version = v.version
+LEFT JOIN (SELECT *, max(seq) FROM temp.version_retirements GROUP BY prompt_id, version) r
+  ON r.prompt_id = v.prompt_id AND r.version = v.version
+ORDER BY v.prompt_id, v.version;
+DROP TABLE temp.version_names;
+DROP TABLE temp.version_proposals;
+DROP TABLE temp.version_retirements;
+)sql";
+
 // Built after the appends, as architecture.md advises. The tables that grow
 // with the stream are appended to in stream order and get their primary keys
 // here, as unique indexes.
@@ -138,15 +189,6 @@ std::string HeadersJson(const std::vector<Header>& headers) {
 
 std::string JsonList(const std::vector<std::string>& items) {
   return nlohmann::json(items).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string StatusOf(const PromptState& p, const std::string& version, const VersionRow& v) {
-  if (v.retired) return "retired";
-  for (const auto& [scope, open] : p.active) {
-    if (open.version == version) return "deployed";
-  }
-  if (!v.decision.empty()) return v.decision;
-  return v.proposed ? "proposed" : "unproposed";
 }
 
 Status InsertApproval(sqlite::Stmt& s, const std::string& prompt, const ApprovalRow& a) {
@@ -229,14 +271,29 @@ Status InsertQuarantine(sqlite::Stmt& s, const std::string& digest, const Quaran
       .Run();
 }
 
-// The current state, once at the end: prompts, versions, deployments and
-// the stints still open, in key order.
+Status InsertProposal(sqlite::Stmt& s, const std::string& prompt, const ProposalRow& p) {
+  return s.Bind(1, prompt)
+      .Bind(2, p.version)
+      .Bind(3, p.seq)
+      .Bind(4, p.template_sha256)
+      .Bind(5, JsonList(p.template_variables))
+      .Bind(6, p.deps.model)
+      .Bind(7, p.deps.retrieval_policy)
+      .Bind(8, p.deps.tool_schema)
+      .Bind(9, p.deps.safety_policy)
+      .Bind(10, p.proposer)
+      .Bind(11, p.event_id)
+      .Bind(12, p.time_ms)
+      .Run();
+}
+
+// The current state, once at the end: prompts, deployments and the stints
+// still open, in key order; then the versions, from the rows the stream made.
 Status WriteState(sqlite::Db& db, const Registry& registry, sqlite::Stmt& history) {
   auto prompt = db.Prepare("INSERT INTO prompts VALUES(?,?,?,?,?,?,?)");
-  auto version = db.Prepare(
-      "INSERT INTO versions VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  auto name = db.Prepare("INSERT INTO temp.version_names VALUES(?,?)");
   auto deployment = db.Prepare("INSERT INTO deployments VALUES(?,?,?,?,?,?,?,?,?,?)");
-  for (auto* s : {&prompt, &version, &deployment}) {
+  for (auto* s : {&prompt, &name, &deployment}) {
     if (!s->ok()) return s->status();
   }
   for (const auto& [id, p] : registry.prompts()) {
@@ -248,38 +305,8 @@ Status WriteState(sqlite::Db& db, const Registry& registry, sqlite::Stmt& histor
                                  .Bind(6, p.last_event_id)
                                  .Bind(7, p.last_ms)
                                  .Run());
-    for (const auto& [name, v] : p.versions) {
-      sqlite::Stmt& s = *version;
-      s.Bind(1, id).Bind(2, name).Bind(3, StatusOf(p, name, v)).Bind(4, int64_t{v.proposed});
-      if (v.proposed) {
-        s.Bind(5, v.tmpl.sha256)
-            .Bind(6, JsonList(v.tmpl.variables))
-            .Bind(7, v.deps.model)
-            .Bind(8, v.deps.retrieval_policy)
-            .Bind(9, v.deps.tool_schema)
-            .Bind(10, v.deps.safety_policy)
-            .Bind(11, v.proposer)
-            .Bind(12, v.proposed_event_id)
-            .Bind(13, v.proposed_at);
-      }
-      if (!v.decision.empty()) {
-        s.Bind(14, v.decision)
-            .Bind(15, v.approver)
-            .Bind(16, v.approval_ticket)
-            .Bind(17, v.decision_event_id)
-            .Bind(18, v.decided_at);
-      }
-      s.Bind(19, v.evaluations);
-      if (v.last_evaluation) {
-        const EvaluationRow& e = *v.last_evaluation;
-        s.Bind(20, e.event_id)
-            .Bind(21, e.suite)
-            .Bind(22, e.dataset)
-            .Bind(23, int64_t{e.passed})
-            .Bind(24, e.score);
-      }
-      if (v.retired) s.Bind(25, v.retired_event_id).Bind(26, v.retired_at);
-      LIFELINE_RETURN_IF_ERROR(s.Run());
+    for (const auto& [version, rule] : p.versions) {
+      LIFELINE_RETURN_IF_ERROR(name->Bind(1, id).Bind(2, version).Run());
     }
     for (const auto& [scope, h] : p.active) {
       LIFELINE_RETURN_IF_ERROR(deployment->Bind(1, id)
@@ -296,7 +323,7 @@ Status WriteState(sqlite::Db& db, const Registry& registry, sqlite::Stmt& histor
       LIFELINE_RETURN_IF_ERROR(InsertHistory(history, id, h));
     }
   }
-  return Status::Ok();
+  return db.Exec(kBuildVersions).WithContext("versions");
 }
 
 }  // namespace
@@ -319,6 +346,7 @@ const std::vector<LogicalTable>& LogicalTables() {
 
 Status SandboxWriter::Begin() {
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kSchema).WithContext("sandbox schema"));
+  LIFELINE_RETURN_IF_ERROR(db_->Exec(kVersionFacts).WithContext("sandbox schema"));
   txn_ = std::make_unique<sqlite::Transaction>(*db_);
   LIFELINE_RETURN_IF_ERROR(txn_->begun());
   const std::pair<sqlite::Stmt*, const char*> statements[] = {
@@ -331,6 +359,8 @@ Status SandboxWriter::Begin() {
       {&violation_, "INSERT INTO violations VALUES(?,?,?,?,?,?)"},
       {&quarantine_, "INSERT INTO quarantine VALUES(?,?,?,?,?,?,?,?,?,?)"},
       {&quarantine_copy_, "UPDATE quarantine SET copies = copies + 1 WHERE record_digest = ?"},
+      {&proposal_, "INSERT INTO temp.version_proposals VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"},
+      {&retirement_, "INSERT INTO temp.version_retirements VALUES(?,?,?,?,?)"},
   };
   for (const auto& [stmt, sql] : statements) {
     auto prepared = db_->Prepare(sql);
@@ -390,6 +420,17 @@ Status SandboxWriter::Add(const Coordinates& at, const Outcome& outcome) {
   for (const ViolationRow& v : outcome.violations) {
     LIFELINE_RETURN_IF_ERROR(InsertViolation(violation_, prompt, v));
   }
+  if (outcome.proposal) {
+    LIFELINE_RETURN_IF_ERROR(InsertProposal(proposal_, prompt, *outcome.proposal));
+  }
+  if (const auto& r = outcome.retirement) {
+    LIFELINE_RETURN_IF_ERROR(retirement_.Bind(1, prompt)
+                                 .Bind(2, r->version)
+                                 .Bind(3, r->seq)
+                                 .Bind(4, r->event_id)
+                                 .Bind(5, r->time_ms)
+                                 .Run());
+  }
   return provenance_.Run();
 }
 
@@ -412,7 +453,7 @@ Status SandboxWriter::Finish(const Registry& registry, const std::vector<LateVio
 
 Status SandboxWriter::Commit() {
   for (sqlite::Stmt* s : {&log_, &provenance_, &approval_, &evaluation_, &history_, &rollback_,
-                          &violation_, &quarantine_, &quarantine_copy_}) {
+                          &violation_, &quarantine_, &quarantine_copy_, &proposal_, &retirement_}) {
     *s = sqlite::Stmt();
   }
   LIFELINE_RETURN_IF_ERROR(txn_->Commit());

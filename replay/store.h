@@ -53,7 +53,7 @@ class SandboxWriter {
   sqlite::Db* db_;
   std::unique_ptr<sqlite::Transaction> txn_;
   sqlite::Stmt log_, provenance_, approval_, evaluation_, history_, rollback_, violation_,
-      quarantine_, quarantine_copy_;
+      quarantine_, quarantine_copy_, proposal_, retirement_;
 };
 
 // The names of the logical tables in hashing order, with the ORDER BY that

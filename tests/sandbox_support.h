@@ -39,10 +39,11 @@ struct Built {
 // Folds `records` into a new sandbox at `path` (":memory:" by default) marked
 // complete, as replay would.
 inline std::unique_ptr<Built> Build(const std::vector<Record>& records,
-                                    const std::string& path = ":memory:") {
+                                    const std::string& path = ":memory:",
+                                    const replay::RegistryOptions& fold = {}) {
   auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kCreate);
   EXPECT_TRUE(db.ok()) << db.status().message();
-  auto built = std::make_unique<Built>(Built{std::move(db).value(), {}});
+  auto built = std::make_unique<Built>(Built{std::move(db).value(), replay::Registry(fold)});
   replay::SandboxWriter writer(&built->db);
   EXPECT_TRUE(writer.Begin().ok());
   for (const Record& r : records) {

@@ -4,8 +4,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <functional>
+#include <list>
 #include <memory>
+#include <unordered_map>
 #include <variant>
 
 namespace lifeline::replay {
@@ -35,14 +39,14 @@ Digest128 IdDigest(const std::string& id) {
 // Equal when the template hash and the dependency envelope are equal (what
 // makes a second proposal a change rather than a repeat).
 Digest128 EnvelopeDigest(const std::string& sha256, const envelope::Dependencies& deps) {
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
+  std::string bytes;
   for (const std::string* s :
        {&sha256, &deps.model, &deps.retrieval_policy, &deps.tool_schema, &deps.safety_policy}) {
-    PutBytes(state, *s);
+    const uint64_t n = s->size();
+    bytes.append(reinterpret_cast<const char*>(&n), sizeof n);
+    bytes.append(*s);
   }
-  XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
+  XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
   return {h.high64, h.low64};
 }
 
@@ -53,15 +57,274 @@ std::string SpillDir(const std::string& configured) {
   return ec ? std::string("/tmp") : tmp.string();
 }
 
+struct DigestHash {
+  size_t operator()(const Digest128& d) const { return static_cast<size_t>(d.low); }
+};
+
+// Serialized prompt states, for PromptStore's file.
+class Bytes {
+ public:
+  explicit Bytes(std::string* out) : out_(out) {}
+  void U64(uint64_t v) { out_->append(reinterpret_cast<const char*>(&v), 8); }
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void Str(const std::string& s) {
+    U64(s.size());
+    out_->append(s);
+  }
+  void Ref(TextRef r) { U64(r.offset), U64(r.size); }
+
+ private:
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  Reader(const char* p, size_t n) : p_(p), end_(p + n) {}
+  uint64_t U64() {
+    uint64_t v = 0;
+    if (end_ - p_ >= 8) std::memcpy(&v, p_, 8), p_ += 8;
+    return v;
+  }
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  std::string Str() {
+    const uint64_t n = std::min<uint64_t>(U64(), static_cast<uint64_t>(end_ - p_));
+    std::string s(p_, n);
+    p_ += n;
+    return s;
+  }
+  TextRef Ref() {
+    TextRef r;
+    r.offset = U64();
+    r.size = static_cast<uint32_t>(U64());
+    return r;
+  }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+void Save(const HistoryRow& h, Bytes& b) {
+  b.I64(h.seq), b.I64(h.activated_seq), b.Str(h.activated_event_id), b.I64(h.activated_ms);
+  b.Str(h.scope), b.Str(h.version), b.Str(h.via), b.Str(h.event_id), b.Str(h.actor);
+  b.I64(h.percent), b.I64(h.from_ms);
+  b.U64(h.to_seq.has_value()), b.I64(h.to_seq.value_or(0));
+  b.U64(h.to_ms.has_value()), b.I64(h.to_ms.value_or(0));
+  b.Str(h.to_event_id);
+}
+
+HistoryRow LoadHistory(Reader& r) {
+  HistoryRow h;
+  h.seq = r.I64(), h.activated_seq = r.I64(), h.activated_event_id = r.Str();
+  h.activated_ms = r.I64();
+  h.scope = r.Str(), h.version = r.Str(), h.via = r.Str(), h.event_id = r.Str(), h.actor = r.Str();
+  h.percent = static_cast<int>(r.I64()), h.from_ms = r.I64();
+  if (r.U64())
+    h.to_seq = r.I64();
+  else
+    (void)r.I64();
+  if (r.U64())
+    h.to_ms = r.I64();
+  else
+    (void)r.I64();
+  h.to_event_id = r.Str();
+  return h;
+}
+
+std::string Serialize(const PromptState& p) {
+  std::string out;
+  Bytes b(&out);
+  b.Str(p.prompt_id), b.U64(p.number), b.I64(p.events);
+  b.Str(p.first_event_id), b.Str(p.last_event_id), b.I64(p.first_ms), b.I64(p.last_ms);
+  b.U64(p.versions.size());
+  for (const auto& [name, v] : p.versions) {
+    b.Str(name);
+    b.U64(v.proposed), b.U64(static_cast<uint64_t>(v.decision));
+    b.U64(v.last_evaluation_passed ? 1 + *v.last_evaluation_passed : 0);
+    b.U64(v.envelope.high), b.U64(v.envelope.low);
+    b.Ref(v.sha256), b.Ref(v.proposed_event_id), b.Ref(v.evaluation_suite);
+    b.Ref(v.evaluation_event_id);
+  }
+  b.U64(p.active.size());
+  for (const auto& [scope, h] : p.active) Save(h, b);
+  b.U64(p.deployed.size());
+  for (const auto& [scope, versions] : p.deployed) {
+    b.Str(scope), b.U64(versions.size());
+    for (const std::string& v : versions) b.Str(v);
+  }
+  return out;
+}
+
+std::unique_ptr<PromptState> Deserialize(const std::string& bytes) {
+  Reader r(bytes.data(), bytes.size());
+  auto p = std::make_unique<PromptState>();
+  p->prompt_id = r.Str(), p->number = static_cast<uint32_t>(r.U64()), p->events = r.I64();
+  p->first_event_id = r.Str(), p->last_event_id = r.Str();
+  p->first_ms = r.I64(), p->last_ms = r.I64();
+  for (uint64_t n = r.U64(); n > 0; --n) {
+    VersionRule& v = p->versions[r.Str()];
+    v.proposed = r.U64() != 0;
+    v.decision = static_cast<VersionRule::Decision>(r.U64());
+    if (const uint64_t e = r.U64()) v.last_evaluation_passed = e == 2;
+    v.envelope.high = r.U64(), v.envelope.low = r.U64();
+    v.sha256 = r.Ref(), v.proposed_event_id = r.Ref(), v.evaluation_suite = r.Ref();
+    v.evaluation_event_id = r.Ref();
+  }
+  for (uint64_t n = r.U64(); n > 0; --n) {
+    HistoryRow h = LoadHistory(r);
+    std::string scope = h.scope;
+    p->active.emplace(std::move(scope), std::move(h));
+  }
+  for (uint64_t n = r.U64(); n > 0; --n) {
+    std::vector<std::string>& versions = p->deployed[r.Str()];
+    for (uint64_t k = r.U64(); k > 0; --k) versions.push_back(r.Str());
+  }
+  return p;
+}
+
+// How much of the memory budget a prompt's state takes.
+size_t Units(const PromptState& p) { return 1 + p.versions.size() + p.active.size(); }
+
 }  // namespace
 
+// Every prompt's state: the recently used ones in memory, up to a budget of
+// units (a prompt, each of its versions and open stints), the others
+// serialized in a nameless file (spill.h), each in a slot it keeps.
+class PromptStore {
+ public:
+  PromptStore(std::string dir, size_t units) : file_(std::move(dir)), budget_(units) {}
+
+  // The state of prompt `id`, created when new; valid until Release.
+  PromptState& Get(const std::string& id) {
+    const Digest128 key = IdDigest(id);
+    auto [it, fresh] = numbers_.try_emplace(key, static_cast<uint32_t>(slots_.size()));
+    if (fresh) {
+      slots_.emplace_back();
+      Slot& s = slots_.back();
+      s.live = std::make_unique<PromptState>();
+      s.live->prompt_id = id;
+      s.live->number = it->second;
+      s.lru = lru_.insert(lru_.end(), it->second);
+      return *s.live;
+    }
+    Slot& s = slots_[it->second];
+    if (!s.live) {
+      s.live = Load(s);
+      s.units = 0;
+      s.lru = lru_.insert(lru_.end(), it->second);
+    } else {
+      lru_.splice(lru_.end(), lru_, s.lru);
+    }
+    return *s.live;
+  }
+
+  // Done with prompt `number` for now: account for its size, evict the
+  // least recently used others while over budget.
+  void Release(uint32_t number) {
+    Slot& s = slots_[number];
+    const size_t units = Units(*s.live);
+    live_units_ += units - s.units;
+    s.units = units;
+    while (live_units_ > budget_ && lru_.front() != number) Evict(lru_.front());
+  }
+
+  // Every prompt in the order they first appeared; spilled ones are read
+  // back for the call only.
+  void ForEach(const std::function<void(const PromptState&)>& f) {
+    for (Slot& s : slots_) {
+      if (s.live) {
+        f(*s.live);
+      } else if (auto p = Load(s)) {
+        f(*p);
+      }
+    }
+  }
+
+  std::optional<std::string> Name(uint32_t number) {
+    Slot& s = slots_.at(number);
+    if (s.live) return s.live->prompt_id;
+    auto p = Load(s);
+    return p ? std::optional(p->prompt_id) : std::nullopt;
+  }
+
+  std::optional<PromptState> Find(const std::string& id) {
+    if (!numbers_.contains(IdDigest(id))) return std::nullopt;
+    PromptState& p = Get(id);
+    std::optional<PromptState> copy = p;
+    Release(p.number);
+    return copy;
+  }
+
+  size_t size() const { return slots_.size(); }
+  size_t spilled() const { return spills_; }
+  const Status& status() const { return file_.status(); }
+
+ private:
+  struct Slot {
+    std::unique_ptr<PromptState> live;
+    size_t units = 0;
+    std::list<uint32_t>::iterator lru;
+    int64_t offset = -1;  // in the file, when spilled once
+    uint32_t size = 0, capacity = 0;
+  };
+
+  std::unique_ptr<PromptState> Load(const Slot& s) {
+    std::string bytes(s.size, '\0');
+    if (!file_.ReadAt(s.offset, s.size, bytes.data())) return std::make_unique<PromptState>();
+    return Deserialize(bytes);
+  }
+
+  void Evict(uint32_t number) {
+    Slot& s = slots_[number];
+    std::string bytes = Serialize(*s.live);
+    s.size = static_cast<uint32_t>(bytes.size());
+    if (s.size <= s.capacity) {
+      file_.WriteAt(s.offset, bytes);
+    } else {
+      s.capacity = s.size + s.size / 2;
+      bytes.resize(s.capacity, '\0');  // room to grow in place
+      s.offset = file_.Append(bytes);
+    }
+    live_units_ -= s.units;
+    s.units = 0;
+    s.live.reset();
+    lru_.erase(s.lru);
+    ++spills_;
+  }
+
+  SpillFile file_;
+  size_t budget_;
+  std::unordered_map<Digest128, uint32_t, DigestHash> numbers_;
+  std::vector<Slot> slots_;
+  std::list<uint32_t> lru_;  // live prompts, least recently used first
+  size_t live_units_ = 0;
+  size_t spills_ = 0;
+};
+
 Registry::Registry(const RegistryOptions& options)
-    : ids_(SpillDir(options.spill_dir), options.ids_in_memory),
+    : prompts_(std::make_unique<PromptStore>(SpillDir(options.spill_dir),
+                                             options.prompt_units_in_memory)),
+      ids_(SpillDir(options.spill_dir), options.ids_in_memory),
       texts_(SpillDir(options.spill_dir), options.text_bytes_in_memory) {}
 
+Registry::~Registry() = default;
+Registry::Registry(Registry&&) noexcept = default;
+
 Status Registry::status() const {
-  if (!ids_.status().ok()) return ids_.status();
-  return texts_.status();
+  for (const Status* s : {&prompts_->status(), &ids_.status(), &texts_.status()}) {
+    if (!s->ok()) return *s;
+  }
+  return Status::Ok();
+}
+
+int64_t Registry::prompt_count() const { return static_cast<int64_t>(prompts_->size()); }
+
+void Registry::ForEachPrompt(const std::function<void(const PromptState&)>& f) {
+  prompts_->ForEach(f);
+}
+
+std::optional<PromptState> Registry::FindPrompt(const std::string& id) {
+  return prompts_->Find(id);
 }
 
 Digest128 ContentDigest(const Record& record) {
@@ -107,12 +370,13 @@ Outcome Registry::Apply(const Record& record) {
     return out;
   }
   const envelope::Event& e = std::get<envelope::Event>(parsed);
-  PromptState& p = prompts_[e.prompt_id];
-  if (p.prompt_id.empty()) {
-    p.prompt_id = e.prompt_id;
-    p.number = static_cast<uint32_t>(numbered_.size());
-    numbered_.push_back(&p);
-  }
+  PromptState& p = prompts_->Get(e.prompt_id);
+  // Accounted for (and maybe others evicted) once this event is applied.
+  struct Release {
+    PromptStore* store;
+    uint32_t number;
+    ~Release() { store->Release(number); }
+  } release{prompts_.get(), p.number};
   const int64_t seq = ++p.events;
   if (seq == 1) p.first_event_id = e.id, p.first_ms = e.time_ms.value();
   p.last_event_id = e.id;
@@ -173,7 +437,7 @@ std::vector<LateViolation> Registry::Finish() {
     std::vector<const FirstSeen*> all = {&*first};
     for (const FirstSeen& f : others) all.push_back(&f);
     std::vector<std::string> names;
-    for (const FirstSeen* f : all) names.push_back(numbered_[f->prompt]->prompt_id);
+    for (const FirstSeen* f : all) names.push_back(prompts_->Name(f->prompt).value_or("?"));
     std::sort(names.begin(), names.end());
     for (const FirstSeen* f : all) {
       ViolationRow v;
@@ -181,7 +445,7 @@ std::vector<LateViolation> Registry::Finish() {
       v.code = kEventIdReused;
       v.event_id = id;
       v.detail = fmt::format("event id {} is used by prompts {}", id, fmt::join(names, ", "));
-      late.push_back({numbered_[f->prompt]->prompt_id, std::move(v)});
+      late.push_back({prompts_->Name(f->prompt).value_or("?"), std::move(v)});
       ++violations_;
       ++by_code_[kEventIdReused];
     }

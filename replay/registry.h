@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -156,25 +158,37 @@ struct LateViolation {
   ViolationRow row;
 };
 
+class PromptStore;
+
 struct RegistryOptions {
   // Where the fold spills what it must remember for the whole stream (event
   // ids, quoted texts) once the budgets below are used; empty: the system's
   // temporary directory.
   std::string spill_dir;
   size_t ids_in_memory = size_t{1} << 17;
+  // Prompt states kept in memory, in units of a prompt, a version or an open
+  // deployment stint (~0.2-0.5 KB each); the least recently used beyond it
+  // are serialized to the spill file.
+  size_t prompt_units_in_memory = 300000;
   size_t text_bytes_in_memory = size_t{8} << 20;
 };
 
 class Registry {
  public:
   explicit Registry(const RegistryOptions& options = {});
+  ~Registry();
+  Registry(Registry&&) noexcept;
   // Folds one record (valid or not) into the state.
   Outcome Apply(const Record& record);
   // What needs the whole stream: event ids reused across prompts. Call
   // once, after the last Apply (it frees the id index; Apply must not follow).
   std::vector<LateViolation> Finish();
 
-  const std::map<std::string, PromptState>& prompts() const { return prompts_; }
+  int64_t prompt_count() const;
+  // Every prompt's state, in order of first appearance (spilled ones are
+  // read back for the call).
+  void ForEachPrompt(const std::function<void(const PromptState&)>& f);
+  std::optional<PromptState> FindPrompt(const std::string& id);
 
   int64_t read() const { return read_; }
   int64_t applied() const { return applied_; }
@@ -196,8 +210,7 @@ class Registry {
 
   std::string Text(TextRef ref) { return texts_.Get(ref); }
 
-  std::map<std::string, PromptState> prompts_;
-  std::vector<PromptState*> numbered_;  // by PromptState::number
+  std::unique_ptr<PromptStore> prompts_;
   // Quarantined records seen, by content digest (hex), and their reason.
   std::unordered_map<std::string, std::string> quarantined_keys_;
   // Every event id seen (by its XXH3-128), spilled to disk beyond a budget.

@@ -15,7 +15,7 @@ namespace {
 constexpr size_t kBlock = 64;                    // run entries per disk read
 constexpr size_t kEntryBytes = 16 + 16 + 8 + 4;  // id, content, seq, prompt
 constexpr size_t kBloomBitsPerId = 16;
-constexpr int kBloomProbes = 7;  // ~0.1% false positives at 16 bits per id
+constexpr int kBloomProbes = 7;  // ~0.2% false positives at 16 bits per id, blocked
 
 bool Less(const Digest128& a, const Digest128& b) {
   return a.high != b.high ? a.high < b.high : a.low < b.low;
@@ -28,12 +28,13 @@ uint64_t Get64(const char* p) {
   return v;
 }
 
-// The bit positions of `id` in a filter of `bits` bits (ids are uniform
-// hashes already, so two of their words give every probe).
+// The bit positions of `id` in a filter of `bits` bits: all in one 512-bit
+// block (one cache line), picked by the id's low word, the bits in it by
+// 9-bit slices of the high word (ids are uniform hashes already).
 template <typename F>
 void ForEachBloomBit(const Digest128& id, uint64_t bits, F f) {
-  const uint64_t step = id.high | 1;
-  for (int i = 0; i < kBloomProbes; ++i) f((id.low + i * step) % bits);
+  const uint64_t block = (id.low % (bits / 512)) * 512;
+  for (int i = 0; i < kBloomProbes; ++i) f(block + (id.high >> (9 * i) & 511));
 }
 
 }  // namespace
@@ -65,8 +66,14 @@ bool SpillFile::Open() {
 }
 
 int64_t SpillFile::Append(std::string_view bytes) {
-  if (!Open()) return -1;
   const int64_t at = size_;
+  if (!WriteAt(at, bytes)) return -1;
+  size_ += static_cast<int64_t>(bytes.size());
+  return at;
+}
+
+bool SpillFile::WriteAt(int64_t at, std::string_view bytes) {
+  if (!Open()) return false;
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, at + done);
@@ -74,12 +81,11 @@ int64_t SpillFile::Append(std::string_view bytes) {
     if (n <= 0) {
       status_ = Status::Infra(fmt::format("replay spill file in {}: write failed: {}", dir_,
                                           n < 0 ? std::strerror(errno) : "no progress"));
-      return -1;
+      return false;
     }
     done += static_cast<size_t>(n);
   }
-  size_ += static_cast<int64_t>(bytes.size());
-  return at;
+  return true;
 }
 
 bool SpillFile::ReadAt(int64_t offset, size_t n, char* out) {
@@ -194,7 +200,7 @@ void IdIndex::Spill() {
             [](const Slot* a, const Slot* b) { return Less(a->id, b->id); });
   Run run;
   run.count = slots.size();
-  run.bloom.assign((run.count * kBloomBitsPerId + 63) / 64, 0);
+  run.bloom.assign((run.count * kBloomBitsPerId + 511) / 512 * 8, 0);
   const uint64_t bits = run.bloom.size() * 64;
   std::string bytes(run.count * kEntryBytes, '\0');
   for (size_t i = 0; i < slots.size(); ++i) {

@@ -32,6 +32,8 @@ class SpillFile {
 
   // Appends `bytes`; returns the offset they start at (-1 after an error).
   int64_t Append(std::string_view bytes);
+  // Overwrites bytes appended before.
+  bool WriteAt(int64_t offset, std::string_view bytes);
   // Reads `n` bytes at `offset` into `out`.
   bool ReadAt(int64_t offset, size_t n, char* out);
   const Status& status() const { return status_; }

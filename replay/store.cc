@@ -287,42 +287,51 @@ Status InsertProposal(sqlite::Stmt& s, const std::string& prompt, const Proposal
       .Run();
 }
 
+// One prompt's rows of the current state.
+Status WritePrompt(const PromptState& p, sqlite::Stmt& prompt, sqlite::Stmt& name,
+                   sqlite::Stmt& deployment, sqlite::Stmt& history) {
+  LIFELINE_RETURN_IF_ERROR(prompt.Bind(1, p.prompt_id)
+                               .Bind(2, p.events)
+                               .Bind(3, static_cast<int64_t>(p.versions.size()))
+                               .Bind(4, p.first_event_id)
+                               .Bind(5, p.first_ms)
+                               .Bind(6, p.last_event_id)
+                               .Bind(7, p.last_ms)
+                               .Run());
+  for (const auto& [version, rule] : p.versions) {
+    LIFELINE_RETURN_IF_ERROR(name.Bind(1, p.prompt_id).Bind(2, version).Run());
+  }
+  for (const auto& [scope, h] : p.active) {
+    LIFELINE_RETURN_IF_ERROR(deployment.Bind(1, p.prompt_id)
+                                 .Bind(2, scope)
+                                 .Bind(3, h.version)
+                                 .Bind(4, int64_t{h.percent})
+                                 .Bind(5, h.via)
+                                 .Bind(6, h.event_id)
+                                 .Bind(7, h.actor)
+                                 .Bind(8, h.activated_seq)
+                                 .Bind(9, h.activated_event_id)
+                                 .Bind(10, h.activated_ms)
+                                 .Run());
+    LIFELINE_RETURN_IF_ERROR(InsertHistory(history, p.prompt_id, h));
+  }
+  return Status::Ok();
+}
+
 // The current state, once at the end: prompts, deployments and the stints
 // still open, in key order; then the versions, from the rows the stream made.
-Status WriteState(sqlite::Db& db, const Registry& registry, sqlite::Stmt& history) {
+Status WriteState(sqlite::Db& db, Registry& registry, sqlite::Stmt& history) {
   auto prompt = db.Prepare("INSERT INTO prompts VALUES(?,?,?,?,?,?,?)");
   auto name = db.Prepare("INSERT INTO temp.version_names VALUES(?,?)");
   auto deployment = db.Prepare("INSERT INTO deployments VALUES(?,?,?,?,?,?,?,?,?,?)");
   for (auto* s : {&prompt, &name, &deployment}) {
     if (!s->ok()) return s->status();
   }
-  for (const auto& [id, p] : registry.prompts()) {
-    LIFELINE_RETURN_IF_ERROR(prompt->Bind(1, id)
-                                 .Bind(2, p.events)
-                                 .Bind(3, static_cast<int64_t>(p.versions.size()))
-                                 .Bind(4, p.first_event_id)
-                                 .Bind(5, p.first_ms)
-                                 .Bind(6, p.last_event_id)
-                                 .Bind(7, p.last_ms)
-                                 .Run());
-    for (const auto& [version, rule] : p.versions) {
-      LIFELINE_RETURN_IF_ERROR(name->Bind(1, id).Bind(2, version).Run());
-    }
-    for (const auto& [scope, h] : p.active) {
-      LIFELINE_RETURN_IF_ERROR(deployment->Bind(1, id)
-                                   .Bind(2, scope)
-                                   .Bind(3, h.version)
-                                   .Bind(4, int64_t{h.percent})
-                                   .Bind(5, h.via)
-                                   .Bind(6, h.event_id)
-                                   .Bind(7, h.actor)
-                                   .Bind(8, h.activated_seq)
-                                   .Bind(9, h.activated_event_id)
-                                   .Bind(10, h.activated_ms)
-                                   .Run());
-      LIFELINE_RETURN_IF_ERROR(InsertHistory(history, id, h));
-    }
-  }
+  Status st;
+  registry.ForEachPrompt([&](const PromptState& p) {
+    if (st.ok()) st = WritePrompt(p, *prompt, *name, *deployment, history);
+  });
+  LIFELINE_RETURN_IF_ERROR(st);
   return db.Exec(kBuildVersions).WithContext("versions");
 }
 
@@ -440,13 +449,18 @@ Status SandboxWriter::SetMeta(const std::string& key, const std::string& value) 
   return s->Bind(1, key).Bind(2, value).Run();
 }
 
-Status SandboxWriter::Finish(const Registry& registry, const std::vector<LateViolation>& late,
+Status SandboxWriter::Finish(Registry& registry, const std::vector<LateViolation>& late,
                              const std::vector<std::pair<std::string, std::string>>& meta) {
   for (const LateViolation& v : late) {
     LIFELINE_RETURN_IF_ERROR(InsertViolation(violation_, v.prompt_id, v.row));
   }
+  // The sorts that build the versions table and the indexes take as much
+  // memory as the page cache; a small one is as fast for them (measured:
+  // event_log's index on 1M rows, 1.1 s with 32 MB, 0.9 s with 8 MB).
+  LIFELINE_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-8192"));
   LIFELINE_RETURN_IF_ERROR(WriteState(*db_, registry, history_).WithContext("sandbox state"));
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kIndexes).WithContext("sandbox indexes"));
+  LIFELINE_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-32768"));
   for (const auto& [k, v] : meta) LIFELINE_RETURN_IF_ERROR(SetMeta(k, v));
   return Status::Ok();
 }

@@ -44,7 +44,7 @@ class SandboxWriter {
   Status Add(const Record& record, const Outcome& outcome);
   // The registry's current state, the late violations, the indexes, and the
   // metadata `meta` (key, value).
-  Status Finish(const Registry& registry, const std::vector<LateViolation>& late,
+  Status Finish(Registry& registry, const std::vector<LateViolation>& late,
                 const std::vector<std::pair<std::string, std::string>>& meta);
   Status SetMeta(const std::string& key, const std::string& value);
   Status Commit();

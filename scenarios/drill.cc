@@ -587,10 +587,9 @@ class Runner {
       return Status::Ok();
     }));
     std::string from_stream = "(nothing)";
-    auto p = registry.prompts().find(prompt);
-    if (p != registry.prompts().end()) {
-      auto a = p->second.active.find(scope);
-      if (a != p->second.active.end()) from_stream = a->second.version;
+    if (std::optional<replay::PromptState> p = registry.FindPrompt(prompt)) {
+      auto a = p->active.find(scope);
+      if (a != p->active.end()) from_stream = a->second.version;
     }
     (*ev)["stream"] = from_stream;
     std::vector<std::string> wrong;

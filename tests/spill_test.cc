@@ -1,11 +1,13 @@
 // The fold's disk-backed memory (replay/spill.h): ids and texts read back
 // exactly from the in-memory table and from every spilled run, and a fold
-// that spills everything gives the same sandbox as one that spills nothing.
+// that spills everything (ids, texts, prompt states) gives the same sandbox
+// as one that spills nothing.
 #include "replay/spill.h"
 
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -68,10 +70,10 @@ TEST(Registry, SpillingEverythingToDiskGivesTheSameSandbox) {
   tiny.spill_dir = ::testing::TempDir();
   tiny.ids_in_memory = 1;
   tiny.text_bytes_in_memory = 1;
+  tiny.prompt_units_in_memory = 1;  // every other prompt's state on disk
   // The known-answer stream has a duplicate delivery, a conflicting
   // duplicate and violations quoting earlier events; add a re-proposal and a
   // failed evaluation, whose violations quote spilled texts.
-  std::vector<Record> stream = testing::KnownAnswerStream();
   testing::StreamBuilder b;
   b.Proposed("p", "1", 'a');
   b.Proposed("p", "1", 'a');
@@ -79,8 +81,15 @@ TEST(Registry, SpillingEverythingToDiskGivesTheSameSandbox) {
   b.Decision(envelope::Kind::kApproved, "p", "1");
   b.Evaluated("p", "1", false, 0.2);
   b.Deployed(envelope::Kind::kDeployed, "p", "1", "global", 100);
-  for (const Record& r : b.records()) stream.push_back(r);
-  stream.push_back(stream[3]);  // a duplicate delivery long after the first
+  // Interleaved with the other prompts' events, so that every one of p's
+  // events finds p's state read back from the spill file.
+  const std::vector<Record> known = testing::KnownAnswerStream(), extra = b.records();
+  std::vector<Record> stream;
+  for (size_t i = 0; i < std::max(known.size(), extra.size()); ++i) {
+    if (i < known.size()) stream.push_back(known[i]);
+    if (i < extra.size()) stream.push_back(extra[i]);
+  }
+  stream.push_back(known[3]);  // a duplicate delivery long after the first
   auto memory = testing::Build(testing::Place(stream, 3, 0));
   auto disk = testing::Build(testing::Place(stream, 3, 0), ":memory:", tiny);
   EXPECT_TRUE(disk->registry.status().ok()) << disk->registry.status().message();
@@ -90,6 +99,11 @@ TEST(Registry, SpillingEverythingToDiskGivesTheSameSandbox) {
   auto a = HashState(memory->db, true), d = HashState(disk->db, true);
   ASSERT_TRUE(a.ok() && d.ok());
   EXPECT_EQ(a->total, d->total);  // violation details included
+  EXPECT_EQ(memory->registry.prompt_count(), disk->registry.prompt_count());
+  auto p = disk->registry.FindPrompt("triage");
+  ASSERT_TRUE(p);
+  EXPECT_FALSE(p->active.empty());
+  EXPECT_FALSE(disk->registry.FindPrompt("no-such-prompt"));
 }
 
 }  // namespace

@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
     st = writer.Add(records[i].first, records[i].second);
   }
   const auto appended = Clock::now();
-  if (st.ok()) st = writer.Finish(registry, late, {{"complete", "true"}});
+  if (st.ok()) st = writer.WriteState(registry, late);
+  if (st.ok()) st = writer.Finish({{"complete", "true"}});
   const auto finished = Clock::now();
   Result<replay::StateDigest> hash = Status::Infra("not hashed");
   if (st.ok()) {

@@ -301,30 +301,49 @@ class PromptStore {
   size_t spills_ = 0;
 };
 
-Registry::Registry(const RegistryOptions& options)
-    : prompts_(std::make_unique<PromptStore>(SpillDir(options.spill_dir),
-                                             options.prompt_units_in_memory)),
-      ids_(SpillDir(options.spill_dir), options.ids_in_memory),
-      texts_(SpillDir(options.spill_dir), options.text_bytes_in_memory) {}
+struct Registry::Memory {
+  explicit Memory(const RegistryOptions& o)
+      : prompts(SpillDir(o.spill_dir), o.prompt_units_in_memory),
+        ids(SpillDir(o.spill_dir), o.ids_in_memory),
+        texts(SpillDir(o.spill_dir), o.text_bytes_in_memory) {}
+  PromptStore prompts;
+  IdIndex ids;  // every event id seen, by its XXH3-128
+  TextSpill texts;
+};
+
+Registry::Registry(const RegistryOptions& options) : memory_(std::make_unique<Memory>(options)) {}
 
 Registry::~Registry() = default;
 Registry::Registry(Registry&&) noexcept = default;
 
 Status Registry::status() const {
-  for (const Status* s : {&prompts_->status(), &ids_.status(), &texts_.status()}) {
+  if (!memory_) return released_status_;
+  for (const Status* s :
+       {&memory_->prompts.status(), &memory_->ids.status(), &memory_->texts.status()}) {
     if (!s->ok()) return *s;
   }
   return Status::Ok();
 }
 
-int64_t Registry::prompt_count() const { return static_cast<int64_t>(prompts_->size()); }
+void Registry::Release() {
+  if (!memory_) return;
+  prompt_count_ = static_cast<int64_t>(memory_->prompts.size());
+  released_status_ = status();
+  memory_.reset();
+}
+
+std::string Registry::Text(TextRef ref) { return memory_->texts.Get(ref); }
+
+int64_t Registry::prompt_count() const {
+  return memory_ ? static_cast<int64_t>(memory_->prompts.size()) : prompt_count_;
+}
 
 void Registry::ForEachPrompt(const std::function<void(const PromptState&)>& f) {
-  prompts_->ForEach(f);
+  memory_->prompts.ForEach(f);
 }
 
 std::optional<PromptState> Registry::FindPrompt(const std::string& id) {
-  return prompts_->Find(id);
+  return memory_->prompts.Find(id);
 }
 
 Digest128 ContentDigest(const Record& record) {
@@ -370,13 +389,13 @@ Outcome Registry::Apply(const Record& record) {
     return out;
   }
   const envelope::Event& e = std::get<envelope::Event>(parsed);
-  PromptState& p = prompts_->Get(e.prompt_id);
+  PromptState& p = memory_->prompts.Get(e.prompt_id);
   // Accounted for (and maybe others evicted) once this event is applied.
-  struct Release {
+  struct Done {
     PromptStore* store;
     uint32_t number;
-    ~Release() { store->Release(number); }
-  } release{prompts_.get(), p.number};
+    ~Done() { store->Release(number); }
+  } done{&memory_->prompts, p.number};
   const int64_t seq = ++p.events;
   if (seq == 1) p.first_event_id = e.id, p.first_ms = e.time_ms.value();
   p.last_event_id = e.id;
@@ -396,7 +415,8 @@ Outcome Registry::Apply(const Record& record) {
   // delivery (applied once), with other content a violation (applied, as the
   // stream says). Only repeats within the prompt are judged here.
   std::optional<FirstSeen> first;
-  std::optional<FirstSeen> seen = ids_.FindOrInsert(IdDigest(e.id), {p.number, seq, log.content});
+  std::optional<FirstSeen> seen =
+      memory_->ids.FindOrInsert(IdDigest(e.id), {p.number, seq, log.content});
   if (seen) {
     if (seen->prompt == p.number) {
       first = seen;
@@ -432,12 +452,12 @@ Outcome Registry::Apply(const Record& record) {
 std::vector<LateViolation> Registry::Finish() {
   std::vector<LateViolation> late;
   for (auto& [id, others] : reused_) {
-    const std::optional<FirstSeen> first = ids_.Find(IdDigest(id));
+    const std::optional<FirstSeen> first = memory_->ids.Find(IdDigest(id));
     if (!first) continue;  // only after a spill failure, which status() reports
     std::vector<const FirstSeen*> all = {&*first};
     for (const FirstSeen& f : others) all.push_back(&f);
     std::vector<std::string> names;
-    for (const FirstSeen* f : all) names.push_back(prompts_->Name(f->prompt).value_or("?"));
+    for (const FirstSeen* f : all) names.push_back(memory_->prompts.Name(f->prompt).value_or("?"));
     std::sort(names.begin(), names.end());
     for (const FirstSeen* f : all) {
       ViolationRow v;
@@ -445,7 +465,7 @@ std::vector<LateViolation> Registry::Finish() {
       v.code = kEventIdReused;
       v.event_id = id;
       v.detail = fmt::format("event id {} is used by prompts {}", id, fmt::join(names, ", "));
-      late.push_back({prompts_->Name(f->prompt).value_or("?"), std::move(v)});
+      late.push_back({memory_->prompts.Name(f->prompt).value_or("?"), std::move(v)});
       ++violations_;
       ++by_code_[kEventIdReused];
     }
@@ -529,8 +549,8 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
       }
       v.proposed = true;
       v.envelope = envelope;
-      v.sha256 = texts_.Put(tmpl.sha256);
-      v.proposed_event_id = texts_.Put(e.id);
+      v.sha256 = memory_->texts.Put(tmpl.sha256);
+      v.proposed_event_id = memory_->texts.Put(e.id);
       // The template body is not part of the state (its digest is).
       out.proposal =
           ProposalRow{seq, e.version, tmpl.sha256, e.actor, e.id, tmpl.variables, deps, t};
@@ -548,8 +568,8 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
     case Kind::kEvaluated: {
       const envelope::Evaluation ev = e.evaluation.value_or(envelope::Evaluation{});
       v.last_evaluation_passed = ev.passed;
-      v.evaluation_suite = texts_.Put(ev.suite);
-      v.evaluation_event_id = texts_.Put(e.id);
+      v.evaluation_suite = memory_->texts.Put(ev.suite);
+      v.evaluation_event_id = memory_->texts.Put(e.id);
       out.evaluations.push_back(
           {seq, e.version, ev.suite, ev.dataset, e.actor, e.id, ev.passed, ev.score, t});
       break;

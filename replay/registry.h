@@ -158,8 +158,6 @@ struct LateViolation {
   ViolationRow row;
 };
 
-class PromptStore;
-
 struct RegistryOptions {
   // Where the fold spills what it must remember for the whole stream (event
   // ids, quoted texts) once the budgets below are used; empty: the system's
@@ -169,7 +167,7 @@ struct RegistryOptions {
   // Prompt states kept in memory, in units of a prompt, a version or an open
   // deployment stint (~0.2-0.5 KB each); the least recently used beyond it
   // are serialized to the spill file.
-  size_t prompt_units_in_memory = 300000;
+  size_t prompt_units_in_memory = 200000;
   size_t text_bytes_in_memory = size_t{8} << 20;
 };
 
@@ -183,6 +181,9 @@ class Registry {
   // What needs the whole stream: event ids reused across prompts. Call
   // once, after the last Apply (it frees the id index; Apply must not follow).
   std::vector<LateViolation> Finish();
+  // Frees what the fold remembers once its state is written (SandboxWriter::
+  // WriteState); the counters stay. Nothing but the counters may follow.
+  void Release();
 
   int64_t prompt_count() const;
   // Every prompt's state, in order of first appearance (spilled ones are
@@ -208,14 +209,15 @@ class Registry {
   void Deploy(PromptState& p, const envelope::Event& e, int64_t seq, const std::string& scope,
               const std::string& version, int percent, Outcome& out);
 
-  std::string Text(TextRef ref) { return texts_.Get(ref); }
+  std::string Text(TextRef ref);
 
-  std::unique_ptr<PromptStore> prompts_;
+  // What the fold remembers (memory and spill file); gone after Release.
+  struct Memory;
+  std::unique_ptr<Memory> memory_;
+  int64_t prompt_count_ = 0;
+  Status released_status_;
   // Quarantined records seen, by content digest (hex), and their reason.
   std::unordered_map<std::string, std::string> quarantined_keys_;
-  // Every event id seen (by its XXH3-128), spilled to disk beyond a budget.
-  IdIndex ids_;
-  TextSpill texts_;
   // Ids seen in more than one prompt: every (prompt, seq, content) after the
   // first prompt's. Rare; resolved in Finish so the result is order-free.
   std::map<std::string, std::vector<FirstSeen>> reused_;

@@ -1,8 +1,8 @@
 #include "replay/replay.h"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -479,7 +479,10 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
         {"violations", std::to_string(summary.violations)},
         {"prompts", std::to_string(summary.prompts)},
     };
-    LIFELINE_RETURN_IF_ERROR(writer->Finish(registry, late, meta));
+    LIFELINE_RETURN_IF_ERROR(writer->WriteState(registry, late));
+    registry.Release();  // before SQLite sorts for the versions table and the indexes
+    malloc_trim(0);
+    LIFELINE_RETURN_IF_ERROR(writer->Finish(meta));
     auto ranges_stmt = db->Prepare("INSERT INTO replay_ranges VALUES(?,?,?,?)");
     if (!ranges_stmt.ok()) return ranges_stmt.status();
     auto counts = db->Prepare("SELECT partition, count(*) FROM provenance GROUP BY partition");

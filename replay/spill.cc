@@ -105,12 +105,19 @@ bool SpillFile::ReadAt(int64_t offset, size_t n, char* out) {
 }
 
 TextSpill::TextSpill(std::string dir, size_t memory_bytes)
-    : file_(std::move(dir)), memory_bytes_(memory_bytes) {}
+    : file_(std::move(dir)), memory_bytes_(memory_bytes) {
+  buffer_.reserve(std::min<size_t>(memory_bytes_, size_t{1} << 16));
+}
 
 TextRef TextSpill::Put(std::string_view text) {
   if (buffer_.size() + text.size() > memory_bytes_ && !buffer_.empty()) {
     if (file_.Append(buffer_) >= 0) flushed_ += buffer_.size();
     buffer_.clear();
+  }
+  // Grow to the budget at most (not by doubling past it).
+  if (buffer_.size() + text.size() > buffer_.capacity()) {
+    buffer_.reserve(std::max(buffer_.size() + text.size(),
+                             std::min(memory_bytes_, 2 * buffer_.capacity())));
   }
   TextRef ref{flushed_ + buffer_.size(), static_cast<uint32_t>(text.size())};
   buffer_.append(text);

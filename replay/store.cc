@@ -318,9 +318,10 @@ Status WritePrompt(const PromptState& p, sqlite::Stmt& prompt, sqlite::Stmt& nam
   return Status::Ok();
 }
 
-// The current state, once at the end: prompts, deployments and the stints
-// still open, in key order; then the versions, from the rows the stream made.
-Status WriteState(sqlite::Db& db, Registry& registry, sqlite::Stmt& history) {
+// The current state, once at the end: prompts, the names of their versions
+// (the versions table is built from them in Finish), deployments and the
+// stints still open.
+Status WritePrompts(sqlite::Db& db, Registry& registry, sqlite::Stmt& history) {
   auto prompt = db.Prepare("INSERT INTO prompts VALUES(?,?,?,?,?,?,?)");
   auto name = db.Prepare("INSERT INTO temp.version_names VALUES(?,?)");
   auto deployment = db.Prepare("INSERT INTO deployments VALUES(?,?,?,?,?,?,?,?,?,?)");
@@ -331,8 +332,7 @@ Status WriteState(sqlite::Db& db, Registry& registry, sqlite::Stmt& history) {
   registry.ForEachPrompt([&](const PromptState& p) {
     if (st.ok()) st = WritePrompt(p, *prompt, *name, *deployment, history);
   });
-  LIFELINE_RETURN_IF_ERROR(st);
-  return db.Exec(kBuildVersions).WithContext("versions");
+  return st;
 }
 
 }  // namespace
@@ -449,8 +449,7 @@ Status SandboxWriter::SetMeta(const std::string& key, const std::string& value) 
   return s->Bind(1, key).Bind(2, value).Run();
 }
 
-Status SandboxWriter::Finish(Registry& registry, const std::vector<LateViolation>& late,
-                             const std::vector<std::pair<std::string, std::string>>& meta) {
+Status SandboxWriter::WriteState(Registry& registry, const std::vector<LateViolation>& late) {
   for (const LateViolation& v : late) {
     LIFELINE_RETURN_IF_ERROR(InsertViolation(violation_, v.prompt_id, v.row));
   }
@@ -458,7 +457,11 @@ Status SandboxWriter::Finish(Registry& registry, const std::vector<LateViolation
   // memory as the page cache; a small one is as fast for them (measured:
   // event_log's index on 1M rows, 1.1 s with 32 MB, 0.9 s with 8 MB).
   LIFELINE_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-8192"));
-  LIFELINE_RETURN_IF_ERROR(WriteState(*db_, registry, history_).WithContext("sandbox state"));
+  return WritePrompts(*db_, registry, history_).WithContext("sandbox state");
+}
+
+Status SandboxWriter::Finish(const std::vector<std::pair<std::string, std::string>>& meta) {
+  LIFELINE_RETURN_IF_ERROR(db_->Exec(kBuildVersions).WithContext("sandbox versions"));
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kIndexes).WithContext("sandbox indexes"));
   LIFELINE_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-32768"));
   for (const auto& [k, v] : meta) LIFELINE_RETURN_IF_ERROR(SetMeta(k, v));

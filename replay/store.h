@@ -31,8 +31,9 @@ struct Coordinates {
   TimestampType timestamp_type = TimestampType::kNotAvailable;
 };
 
-// Appends while a replay runs; Finish writes the state and the indexes. One
-// transaction from Begin to Finish: a sandbox is whole or absent.
+// Appends while a replay runs; WriteState writes the registry's state, Finish
+// the versions table and the indexes. One transaction from Begin to Commit: a
+// sandbox is whole or absent.
 class SandboxWriter {
  public:
   explicit SandboxWriter(sqlite::Db* db) : db_(db) {}
@@ -42,10 +43,11 @@ class SandboxWriter {
   // quarantine row, and the rows its outcome finished.
   Status Add(const Coordinates& at, const Outcome& outcome);
   Status Add(const Record& record, const Outcome& outcome);
-  // The registry's current state, the late violations, the indexes, and the
-  // metadata `meta` (key, value).
-  Status Finish(Registry& registry, const std::vector<LateViolation>& late,
-                const std::vector<std::pair<std::string, std::string>>& meta);
+  // The registry's current state and the late violations; after this the
+  // registry may be released.
+  Status WriteState(Registry& registry, const std::vector<LateViolation>& late);
+  // The versions table, the indexes, and the metadata `meta` (key, value).
+  Status Finish(const std::vector<std::pair<std::string, std::string>>& meta);
   Status SetMeta(const std::string& key, const std::string& value);
   Status Commit();
 

@@ -51,7 +51,8 @@ inline std::unique_ptr<Built> Build(const std::vector<Record>& records,
     EXPECT_TRUE(st.ok()) << st.message();
   }
   const auto late = built->registry.Finish();
-  Status st = writer.Finish(built->registry, late, {{"complete", "true"}});
+  Status st = writer.WriteState(built->registry, late);
+  if (st.ok()) st = writer.Finish({{"complete", "true"}});
   EXPECT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(writer.Commit().ok());
   return built;

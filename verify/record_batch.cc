@@ -60,30 +60,49 @@ std::string BatchName(const BatchHeader& h) {
 
 }  // namespace
 
-std::optional<int32_t> ReadVarint(const char** p, const char* end) {
-  uint32_t raw = 0;
+// The varint loops, inlined into the record loop (a record has a dozen or
+// more varints); the one-byte case, by far the most common, goes first.
+template <typename U, int kMaxShift>
+inline bool Varint(const char** p, const char* end, U* out) {
   const char* q = *p;
+  if (q != end && (static_cast<uint8_t>(*q) & 0x80) == 0) {
+    const auto raw = static_cast<U>(static_cast<uint8_t>(*q));
+    *out = (raw >> 1) ^ (~(raw & 1) + 1);
+    *p = q + 1;
+    return true;
+  }
+  U raw = 0;
   for (int shift = 0;; shift += 7) {
-    if (shift > 28 || q == end) return std::nullopt;
+    if (shift > kMaxShift || q == end) return false;
     const auto b = static_cast<uint8_t>(*q++);
-    raw |= static_cast<uint32_t>(b & 0x7f) << shift;
+    raw |= static_cast<U>(b & 0x7f) << shift;
     if ((b & 0x80) == 0) break;
   }
+  *out = (raw >> 1) ^ (~(raw & 1) + 1);
   *p = q;
-  return static_cast<int32_t>((raw >> 1) ^ (~(raw & 1) + 1));
+  return true;
+}
+inline bool Varint32(const char** p, const char* end, int32_t* out) {
+  uint32_t v;
+  if (!Varint<uint32_t, 28>(p, end, &v)) return false;
+  *out = static_cast<int32_t>(v);
+  return true;
+}
+inline bool Varint64(const char** p, const char* end, int64_t* out) {
+  uint64_t v;
+  if (!Varint<uint64_t, 63>(p, end, &v)) return false;
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+std::optional<int32_t> ReadVarint(const char** p, const char* end) {
+  int32_t v;
+  return Varint32(p, end, &v) ? std::optional<int32_t>(v) : std::nullopt;
 }
 
 std::optional<int64_t> ReadVarlong(const char** p, const char* end) {
-  uint64_t raw = 0;
-  const char* q = *p;
-  for (int shift = 0;; shift += 7) {
-    if (shift > 63 || q == end) return std::nullopt;
-    const auto b = static_cast<uint8_t>(*q++);
-    raw |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if ((b & 0x80) == 0) break;
-  }
-  *p = q;
-  return static_cast<int64_t>((raw >> 1) ^ (~(raw & 1) + 1));
+  int64_t v;
+  return Varint64(p, end, &v) ? std::optional<int64_t>(v) : std::nullopt;
 }
 
 Result<std::optional<Batch>> NextBatch(std::string_view* set) {
@@ -285,11 +304,11 @@ Status BatchDecoder::Records(const Batch& batch, int64_t from,
         fmt::format("{}: record {} of {}: {}", BatchName(h), i, h.record_count, what));
   };
   // A length-prefixed byte string; -1 is null.
-  auto bytes = [&](const char** q, const char* stop, const char** data, size_t* size) {
-    auto n = ReadVarint(q, stop);
-    if (!n || *n < -1 || *n > stop - *q) return false;
-    *data = *n < 0 ? nullptr : *q;
-    *size = *n < 0 ? 0 : static_cast<size_t>(*n);
+  auto bytes = [](const char** q, const char* stop, const char** data, size_t* size) {
+    int32_t n;
+    if (!Varint32(q, stop, &n) || n < -1 || n > stop - *q) return false;
+    *data = n < 0 ? nullptr : *q;
+    *size = n < 0 ? 0 : static_cast<size_t>(n);
     *q += *size;
     return true;
   };
@@ -297,18 +316,22 @@ Status BatchDecoder::Records(const Batch& batch, int64_t from,
   r.timestamp_type =
       h.log_append_time() ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
   for (int32_t i = 0; i < h.record_count; ++i) {
-    auto length = ReadVarint(&p, end);
-    if (!length || *length < 0 || *length > end - p) return corrupt(i, "runs past its batch");
-    const char* const stop = p + *length;
+    int32_t length, offset_delta, count;
+    int64_t ts_delta;
+    if (!Varint32(&p, end, &length) || length < 1 || length > end - p) {
+      return corrupt(i, "runs past its batch");
+    }
+    const char* const stop = p + length;
     const char* q = p + 1;  // attributes: unused in v2
-    auto ts_delta = ReadVarlong(&q, stop);
-    auto offset_delta = ReadVarint(&q, stop);
-    if (q > stop || !ts_delta || !offset_delta) return corrupt(i, "bad timestamp or offset delta");
+    if (!Varint64(&q, stop, &ts_delta) || !Varint32(&q, stop, &offset_delta)) {
+      return corrupt(i, "bad timestamp or offset delta");
+    }
     if (!bytes(&q, stop, &r.key, &r.key_size)) return corrupt(i, "bad key");
     if (!bytes(&q, stop, &r.value, &r.value_size)) return corrupt(i, "bad value");
-    auto count = ReadVarint(&q, stop);
-    if (!count || *count < 0 || *count > stop - q) return corrupt(i, "bad header count");
-    headers_.resize(static_cast<size_t>(*count));
+    if (!Varint32(&q, stop, &count) || count < 0 || count > stop - q) {
+      return corrupt(i, "bad header count");
+    }
+    headers_.resize(static_cast<size_t>(count));
     for (HeaderView& hv : headers_) {
       const char* name = nullptr;
       size_t name_size = 0;
@@ -318,9 +341,9 @@ Status BatchDecoder::Records(const Batch& batch, int64_t from,
     }
     if (q != stop) return corrupt(i, "its length does not match its fields");
     p = stop;
-    r.offset = h.base_offset + *offset_delta;
+    r.offset = h.base_offset + offset_delta;
     if (r.offset < from) continue;
-    r.timestamp = h.log_append_time() ? h.max_timestamp : h.first_timestamp + *ts_delta;
+    r.timestamp = h.log_append_time() ? h.max_timestamp : h.first_timestamp + ts_delta;
     r.headers = std::span<const HeaderView>(headers_.data(), headers_.size());
     if (!fn(r)) break;
   }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -91,7 +92,10 @@ class ResponseReader {
   }
   std::string_view Take(int64_t n) {
     if (n < 0) return {};  // null
-    if (!ok_ || b_.size() < static_cast<size_t>(n)) return Fail(), std::string_view();
+    if (!ok_ || b_.size() < static_cast<size_t>(n)) {
+      Fail();
+      return {};
+    }
     std::string_view v = b_.substr(0, static_cast<size_t>(n));
     b_.remove_prefix(static_cast<size_t>(n));
     return v;

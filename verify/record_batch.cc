@@ -49,7 +49,7 @@ BatchHeader ParseHeader(const char* p) {
 // at the same place in all of them.
 constexpr size_t kFramingSize = 12;
 constexpr size_t kMagicAt = 16;
-constexpr size_t kMinOutput = 64 * 1024;
+constexpr size_t kMinOutput = size_t{64} << 10;
 
 constexpr char kXerialMagic[8] = {'\x82', 'S', 'N', 'A', 'P', 'P', 'Y', '\0'};
 constexpr size_t kXerialHeaderSize = 16;  // magic, version, compatible version

@@ -42,7 +42,8 @@ Status Finish(bool pass, const std::string& text, const std::string& json, bool 
 Status RunVerifyRecords(const std::vector<std::string>& args) {
   TwoClusterInputs clusters;
   verify::RecordsOptions o;
-  std::string align = "map", from_offset, from_time, until_offset, until_time, evidence;
+  std::string align = "map", reader = "auto", from_offset, from_time, until_offset, until_time,
+              evidence;
   bool json = false;
   po::options_description desc("verify records options");
   AddTwoClusterOptions(&desc, &clusters);
@@ -53,6 +54,9 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
       "the mirror's local map cache, used when the target has no offset-map topic")(
       "align", po::value(&align)->default_value(align),
       "map (the mirror's offset map), identity (same offsets), or content (by order and digest)")(
+      "reader", po::value(&reader)->default_value(reader),
+      "auto (raw where a side's configuration is plaintext), raw (lifeline's own Fetch reader, "
+      "plaintext only) or librdkafka")(
       "from-offset", po::value(&from_offset)->value_name("O|P:O,..."), "start of the source range")(
       "from-time", po::value(&from_time)->value_name("T"),
       "start at the first record at or after T")("until-offset",
@@ -68,10 +72,11 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
       "compare the side(s) given with stored evidence instead of with each other")(
       "json", po::bool_switch(&json), "print JSON (the evidence)");
   po::variables_map vm;
-  auto parsed = ParseArgs(args, desc,
-                          "lifeline verify records --source HOST:PORT --target HOST:PORT --topics "
-                          "REGEX [--name NAME] [--align map|identity|content]",
-                          &vm);
+  auto parsed =
+      ParseArgs(args, desc,
+                "lifeline verify records --source HOST:PORT --target HOST:PORT --topics "
+                "REGEX [--name NAME] [--align map|identity|content] [--reader auto|raw|librdkafka]",
+                &vm);
   if (!parsed.ok() || !*parsed) return parsed.status();
   if (o.topics.empty()) return MissingOption("--topics", "e.g. --topics 'prompt\\..*'");
   if (align == "map") {
@@ -82,6 +87,15 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
     o.align = verify::Align::kContent;
   } else {
     return Status::Usage("--align " + align + ": expected map, identity or content");
+  }
+  if (reader == "auto") {
+    o.reader = verify::Reader::kAuto;
+  } else if (reader == "raw") {
+    o.reader = verify::Reader::kRaw;
+  } else if (reader == "librdkafka") {
+    o.reader = verify::Reader::kLibrdkafka;
+  } else {
+    return Status::Usage("--reader " + reader + ": expected auto, raw or librdkafka");
   }
   LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--from", from_offset, from_time, &o.from.offset,
                                          &o.from.partition_offsets, &o.from.time));

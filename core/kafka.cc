@@ -878,6 +878,34 @@ Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
   return it->second;
 }
 
+Result<PartitionLeaders> Admin::Leaders(const std::vector<std::string>& topics, Millis timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), /*all_topics=*/1, nullptr, &md,
+                                                  static_cast<int>(timeout.count()))) {
+    return KafkaError("metadata of " + bootstrap_, err);
+  }
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owner(
+      md, rd_kafka_metadata_destroy);
+  PartitionLeaders out;
+  for (int i = 0; i < md->broker_cnt; ++i) {
+    out.brokers[md->brokers[i].id] = {md->brokers[i].host, md->brokers[i].port};
+  }
+  for (const std::string& topic : topics) {
+    const rd_kafka_metadata_topic_t* t = nullptr;
+    for (int i = 0; i < md->topic_cnt && !t; ++i) {
+      if (topic == md->topics[i].topic) t = &md->topics[i];
+    }
+    if (!t)
+      return KafkaError("metadata of topic " + topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    if (t->err) return KafkaError("metadata of topic " + topic, t->err);
+    for (int p = 0; p < t->partition_cnt; ++p) {
+      const auto& part = t->partitions[p];
+      out.leaders[{Topic(topic), Partition(part.id)}] = part.err ? -1 : part.leader;
+    }
+  }
+  return out;
+}
+
 Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
   return WithRetries([&]() -> Result<WatermarkOffsets> {
     int64_t low = -1, high = -1;

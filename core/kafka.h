@@ -316,6 +316,17 @@ struct WatermarkOffsets {
   Offset high{-1};  // high watermark (next offset to be written)
 };
 
+// Where partitions are led, from a metadata request: for clients that talk
+// to the leaders themselves (verify's raw Fetch reader).
+struct BrokerAddress {
+  std::string host;
+  int port = 0;
+};
+struct PartitionLeaders {
+  std::map<int32_t, BrokerAddress> brokers;   // by node id
+  std::map<TopicPartition, int32_t> leaders;  // node id; -1: no leader now
+};
+
 struct GroupMember {
   std::string member_id;
   std::string client_id;
@@ -351,6 +362,10 @@ class Admin {
   // Names of all topics (internal ones included) and their partition counts.
   Result<std::map<std::string, int>> ListTopics(Millis timeout);
   Result<int> PartitionCount(const std::string& topic, Millis timeout);
+  // A fresh metadata request (not librdkafka's cache): the brokers and the
+  // leader of every partition of `topics`. A topic missing from the cluster
+  // is an error.
+  Result<PartitionLeaders> Leaders(const std::vector<std::string>& topics, Millis timeout);
 
   Result<WatermarkOffsets> Watermarks(const TopicPartition& tp, Millis timeout);
   // The earliest offset whose timestamp is >= `ts`, or the high watermark

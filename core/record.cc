@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
 
@@ -19,10 +20,13 @@ enum Tag : char {
   kAbsent = 'n',
 };
 
+// Appends v as 8 little-endian bytes in one store. Assembling them byte by
+// byte in a buffer that is then copied as a whole makes the copy's load wait
+// for the byte stores (a failed store-to-load forward, several times the cost
+// of the copy): a tenth of verify's CPU once its reader was fast.
 void PutU64(std::string* out, uint64_t v) {
-  char bytes[8];
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out->append(bytes, sizeof bytes);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  out->append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
 }  // namespace
@@ -32,14 +36,10 @@ void CanonicalWriter::Bytes(const char* data, size_t n) {
     out_->push_back(kAbsent);
     return;
   }
-  // Two appends, no zero-filling resize: this runs for every field of every
+  // Appends, no zero-filling resize: this runs for every field of every
   // record a bulk reader digests.
-  char head[9];
-  head[0] = kPresent;
-  for (int i = 0; i < 8; ++i) {
-    head[1 + i] = static_cast<char>((static_cast<uint64_t>(n) >> (8 * i)) & 0xff);
-  }
-  out_->append(head, sizeof head);
+  out_->push_back(kPresent);
+  PutU64(out_, n);
   if (n > 0) out_->append(data, n);
 }
 void CanonicalWriter::Key(const char* data, size_t n) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -18,6 +19,8 @@
 #include "core/topic_reader.h"
 #include "mirror/mirror.h"
 #include "verify/fetch.h"
+#include "verify/raw_fetch.h"
+#include "verify/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {
@@ -30,13 +33,22 @@ constexpr size_t kQueueBatches = 16;     // batches a side may read ahead
 constexpr size_t kWindow = 1024;         // look-ahead of the content alignment
 constexpr size_t kRecentSource = 65536;  // source digests remembered for duplicates
 
-// What verify keeps of a record: its digest and a hash of each part, so an
-// altered record can say which part differs without keeping its bytes.
-struct Entry {
-  int64_t offset = -1;
-  Digest128 digest;
-  uint64_t key = 0, value = 0, headers = 0, timestamp = 0;
-};
+using Entry = RecordSummary;
+
+// The Entry of a record whose canonical encoding `w` holds, given where the
+// key, value and headers end in it.
+Entry Finish(int64_t offset, const CanonicalWriter& w, const std::string& buf, size_t key_end,
+             size_t value_end, size_t headers_end) {
+  Entry e;
+  e.offset = offset;
+  e.digest = w.Digest();
+  const char* p = buf.data();
+  e.key = XXH3_64bits(p, key_end);
+  e.value = XXH3_64bits(p + key_end, value_end - key_end);
+  e.headers = XXH3_64bits(p + value_end, headers_end - value_end);
+  e.timestamp = XXH3_64bits(p + headers_end, buf.size() - headers_end);
+  return e;
+}
 
 Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
   CanonicalWriter w(buf);
@@ -50,15 +62,27 @@ Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
   const size_t headers_end = w.Mark();
   const auto [type, ts] = MessageTimestamp(m);
   w.Timestamp(type, ts);
-  Entry e;
-  e.offset = m->offset;
-  e.digest = w.Digest();
-  const char* p = buf->data();
-  e.key = XXH3_64bits(p, key_end);
-  e.value = XXH3_64bits(p + key_end, value_end - key_end);
-  e.headers = XXH3_64bits(p + value_end, headers_end - value_end);
-  e.timestamp = XXH3_64bits(p + headers_end, buf->size() - headers_end);
-  return e;
+  return Finish(m->offset, w, *buf, key_end, value_end, headers_end);
+}
+
+// The same Entry from the raw reader: bit-identical to the one above for the
+// same record.
+Entry Summarize(const RawRecord& r, std::string* buf) {
+  CanonicalWriter w(buf);
+  w.Key(r.key, r.key_size);
+  const size_t key_end = w.Mark();
+  w.Value(r.value, r.value_size);
+  const size_t value_end = w.Mark();
+  w.Headers(r.headers.size());
+  for (const HeaderView& h : r.headers) {
+    // librdkafka hands header names over as C strings, so a name ends at its
+    // first NUL byte there; the same here keeps the digests equal.
+    const std::string_view name(h.name.data(), strnlen(h.name.data(), h.name.size()));
+    w.Header(name, h.value, h.value_size);
+  }
+  const size_t headers_end = w.Mark();
+  w.Timestamp(r.timestamp_type, r.timestamp);
+  return Finish(r.offset, w, *buf, key_end, value_end, headers_end);
 }
 
 // Entry batches from a reader thread to the comparator (an empty batch marks
@@ -95,13 +119,12 @@ class Channel {
   std::vector<std::vector<Entry>> spare_;
 };
 
-struct Range {
-  TopicPartition tp;
-  int64_t start = 0, end = 0;  // [start, end)
-};
+using Range = FetchRange;  // [start, end) of one partition
 
-// Reads the ranges in order, one partition at a time, into `out`.
-void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Channel* out) {
+// Reads the ranges in order, one partition at a time, into `out`, through a
+// librdkafka consumer.
+void ReadSideLibrdkafka(const ClientConfig& config, const std::vector<Range>& ranges,
+                        Channel* out) {
   ConsumerOptions copts;
   copts.read_committed = true;
   copts.partition_eof = true;
@@ -159,6 +182,49 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Chan
     out->Push({});  // end of this partition
   }
   (void)(*consumer)->Close();
+}
+
+// The raw reader's records, as Entry batches with an empty batch after each
+// range, like ReadSideLibrdkafka.
+class EntrySink : public RawRecordSink {
+ public:
+  explicit EntrySink(Channel* out) : out_(out), batch_(out->Fresh()) {}
+  void OnRecord(size_t, const RawRecord& r) override {
+    batch_.push_back(Summarize(r, &buf_));
+    if (batch_.size() >= kBatch) Flush();
+  }
+  void OnRangeEnd(size_t) override {
+    if (!batch_.empty()) Flush();
+    out_->Push({});
+  }
+
+ private:
+  void Flush() {
+    out_->Push(std::move(batch_));
+    batch_ = out_->Fresh();
+  }
+  Channel* out_;
+  std::vector<Entry> batch_;
+  std::string buf_;
+};
+
+void ReadSideRaw(const ClientConfig& config, const std::vector<Range>& ranges, Channel* out,
+                 const RawFetchOptions& options = {}) {
+  EntrySink sink(out);
+  if (Status st = ReadRanges(config, ranges, &sink, options); !st.ok()) out->Close(std::move(st));
+}
+
+// Which reader a side gets: the raw one wherever it can serve the
+// configuration, unless the options say otherwise.
+Result<Reader> ChooseReader(Reader wanted, const ClientConfig& config, const char* side) {
+  if (wanted == Reader::kLibrdkafka) return Reader::kLibrdkafka;
+  auto why_not = RawReaderUnsupported(config);
+  if (!why_not) return Reader::kRaw;
+  if (wanted == Reader::kAuto) return Reader::kLibrdkafka;
+  return Status::Usage(fmt::format(
+      "--reader raw: the {} configuration is not plaintext ({}); the raw reader speaks only "
+      "plain TCP (use --reader auto or librdkafka)",
+      side, *why_not));
 }
 
 // One side of one partition, as a stream with look-ahead.
@@ -576,6 +642,10 @@ Result<int64_t> ResolveBound(Admin& admin, const TopicPartition& tp, const Bound
   return std::clamp(v, low, high);
 }
 
+std::string ReaderName(Reader r) {
+  return r == Reader::kRaw ? "raw" : r == Reader::kLibrdkafka ? "librdkafka" : "auto";
+}
+
 std::string AlignName(Align a) {
   return a == Align::kMap ? "map" : a == Align::kIdentity ? "identity" : "content";
 }
@@ -649,6 +719,19 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
     return Status::Usage("--against needs --source and/or --target: the side(s) to re-read");
   }
   if (o.chunk_records <= 0) return Status::Usage("--chunk must be positive");
+  Reader source_reader = Reader::kLibrdkafka, target_reader = Reader::kLibrdkafka;
+  if (have_source) {
+    auto r = ChooseReader(o.reader, o.source, "source");
+    if (!r.ok()) return r.status();
+    source_reader = *r;
+    report.source_reader = ReaderName(source_reader);
+  }
+  if (have_target) {
+    auto r = ChooseReader(o.reader, o.target, "target");
+    if (!r.ok()) return r.status();
+    target_reader = *r;
+    report.target_reader = ReaderName(target_reader);
+  }
   std::regex pattern;
   try {
     pattern = std::regex(o.topics);
@@ -763,13 +846,23 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
 
   Channel src_ch, dst_ch;
   std::thread src_thread, dst_thread;
+  auto start_side = [&](const ClientConfig& config, const std::vector<Range>& ranges, Reader how,
+                        Channel* ch) {
+    return std::thread([&config, &ranges, how, ch] {
+      if (how == Reader::kRaw) {
+        ReadSideRaw(config, ranges, ch);
+      } else {
+        ReadSideLibrdkafka(config, ranges, ch);
+      }
+    });
+  };
   if (have_source) {
-    src_thread = std::thread([&] { ReadSide(o.source, src_ranges, &src_ch); });
+    src_thread = start_side(o.source, src_ranges, source_reader, &src_ch);
   } else {
     src_ch.Close();
   }
   if (have_target) {
-    dst_thread = std::thread([&] { ReadSide(o.target, dst_ranges, &dst_ch); });
+    dst_thread = start_side(o.target, dst_ranges, target_reader, &dst_ch);
   } else {
     dst_ch.Close();
   }
@@ -823,6 +916,15 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   return report;
 }
 
+namespace {
+// "raw", or "source raw, target librdkafka" when the sides differ.
+std::string ReadersText(const RecordsReport& r) {
+  if (r.source_reader == r.target_reader || r.target_reader.empty()) return r.source_reader;
+  if (r.source_reader.empty()) return r.target_reader;
+  return fmt::format("source {}, target {}", r.source_reader, r.target_reader);
+}
+}  // namespace
+
 std::string FormatRecordsText(const RecordsReport& r) {
   std::string out;
   for (const PartitionResult& p : r.partitions) {
@@ -852,9 +954,9 @@ std::string FormatRecordsText(const RecordsReport& r) {
   }
   out += fmt::format(
       "{}: {} partition(s), {} records read in {:.2f} s ({:.0f} records/s), {} "
-      "divergence(s) (align: {}{})\n",
+      "divergence(s) (align: {}, reader: {}{})\n",
       r.pass ? "PASS" : "FAIL", r.partitions.size(), r.records_read, r.seconds,
-      r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align,
+      r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align, ReadersText(r),
       r.against ? ", against stored evidence" : "");
   return out;
 }
@@ -865,6 +967,8 @@ std::string FormatRecordsJson(const RecordsReport& r) {
   j["check"] = "records";
   j["pass"] = r.pass;
   j["align"] = r.align;
+  auto reader = [](const std::string& name) { return name.empty() ? Json(nullptr) : Json(name); };
+  j["reader"] = {{"source", reader(r.source_reader)}, {"target", reader(r.target_reader)}};
   j["mirror"] = r.mirror_name;
   j["against"] = r.against;
   j["divergences"] = r.divergences;
@@ -905,6 +1009,31 @@ std::string FormatRecordsJson(const RecordsReport& r) {
     j["partitions"].push_back(std::move(x));
   }
   return j.dump(2) + "\n";
+}
+
+Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
+    const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
+    const RawFetchOptions& raw) {
+  auto how = ChooseReader(reader, config, "client");
+  if (!how.ok()) return how.status();
+  Channel ch;
+  std::thread t([&] {
+    if (*how == Reader::kRaw) {
+      ReadSideRaw(config, ranges, &ch, raw);
+    } else {
+      ReadSideLibrdkafka(config, ranges, &ch);
+    }
+  });
+  std::vector<std::vector<RecordSummary>> out(ranges.size());
+  for (auto& range : out) {
+    Cursor c(&ch);
+    while (c.Peek()) range.push_back(c.Pop());
+    if (c.failed()) break;
+  }
+  ch.Close();
+  t.join();
+  if (Status st = ch.error(); !st.ok()) return st;
+  return out;
 }
 
 }  // namespace lifeline::verify

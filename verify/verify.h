@@ -28,6 +28,12 @@ enum class Align {
   kContent,   // no map: in order, matched by digest
 };
 
+// How records are read. kRaw: verify's own Fetch client (raw_fetch.h),
+// several times cheaper per record, plaintext only; kLibrdkafka: a
+// librdkafka consumer, for every configuration; kAuto: raw where the
+// configuration is plaintext, librdkafka elsewhere (decided per side).
+enum class Reader { kAuto, kRaw, kLibrdkafka };
+
 // A bound on the source range: an offset for every partition, per-partition
 // offsets, or a time (the first record at or after it).
 struct Bound {
@@ -43,6 +49,7 @@ struct RecordsOptions {
   std::string name = "default";         // the mirror whose map aligns
   std::string state_dir = ".lifeline";  // local map cache, when the target has no map topic
   Align align = Align::kMap;
+  Reader reader = Reader::kAuto;
   Bound from, until;               // source range [from, until); default the whole log
   int64_t chunk_records = 100000;  // records per chunk digest in the evidence
   size_t report_limit = 20;        // divergences listed per partition (all are counted)
@@ -87,6 +94,7 @@ struct PartitionResult {
 
 struct RecordsReport {
   std::string align;
+  std::string source_reader, target_reader;  // "raw" or "librdkafka"; "" for a side not read
   std::string mirror_name;
   bool against = false;
   std::vector<PartitionResult> partitions;

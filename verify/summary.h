@@ -1,0 +1,33 @@
+// What `verify records` keeps of each record, and its two ways of reading
+// it: exposed so the readers can be held to bit-identical output (tests) and
+// one checked against the other on a real cluster.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/config.h"
+#include "core/record.h"
+#include "core/status.h"
+#include "verify/raw_fetch.h"
+#include "verify/verify.h"
+
+namespace lifeline::verify {
+
+// A record's digest (RecordDigest) and a 64-bit hash of each part of its
+// canonical encoding, so an altered record can say which part differs.
+struct RecordSummary {
+  int64_t offset = -1;
+  Digest128 digest;
+  uint64_t key = 0, value = 0, headers = 0, timestamp = 0;
+  friend bool operator==(const RecordSummary&, const RecordSummary&) = default;
+};
+
+// Reads each range as `verify records` does (read_committed) with `reader`
+// (kRaw or kLibrdkafka; kAuto chooses as verify does) and returns one list
+// per range. `raw` sets the raw reader's fetch limits.
+Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
+    const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
+    const RawFetchOptions& raw = {});
+
+}  // namespace lifeline::verify

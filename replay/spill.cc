@@ -116,8 +116,8 @@ TextRef TextSpill::Put(std::string_view text) {
   }
   // Grow to the budget at most (not by doubling past it).
   if (buffer_.size() + text.size() > buffer_.capacity()) {
-    buffer_.reserve(std::max(buffer_.size() + text.size(),
-                             std::min(memory_bytes_, 2 * buffer_.capacity())));
+    buffer_.reserve(
+        std::max(buffer_.size() + text.size(), std::min(memory_bytes_, 2 * buffer_.capacity())));
   }
   TextRef ref{flushed_ + buffer_.size(), static_cast<uint32_t>(text.size())};
   buffer_.append(text);
@@ -149,30 +149,57 @@ IdIndex::Slot* IdIndex::Probe(const Digest128& id) {
 std::optional<FirstSeen> IdIndex::Find(const Digest128& id) {
   Slot* s = Probe(id);
   if (s->used) return s->first;
-  for (auto run = runs_.rbegin(); run != runs_.rend(); ++run) {
-    if (auto found = FindInRun(*run, id)) return found;
-  }
-  return std::nullopt;
+  return FindSpilled(id);
 }
 
 std::optional<FirstSeen> IdIndex::FindOrInsert(const Digest128& id, const FirstSeen& first) {
   Slot* s = Probe(id);
   if (s->used) return s->first;
-  for (auto run = runs_.rbegin(); run != runs_.rend(); ++run) {
-    if (auto found = FindInRun(*run, id)) return found;
-  }
+  if (auto found = FindSpilled(id)) return found;
   *s = Slot{id, first, true};
   if (++used_ >= memory_entries_) Spill();
   return std::nullopt;
 }
 
-std::optional<FirstSeen> IdIndex::FindInRun(const Run& run, const Digest128& id) {
-  const uint64_t bits = run.bloom.size() * 64;
+std::optional<FirstSeen> IdIndex::FindSpilled(const Digest128& id) {
+  if (runs_.empty()) return std::nullopt;
   bool maybe = true;
-  ForEachBloomBit(id, bits, [&](uint64_t b) {
-    if (!(run.bloom[b / 64] >> (b % 64) & 1)) maybe = false;
+  ForEachBloomBit(id, bloom_.size() * 64, [&](uint64_t b) {
+    if (!(bloom_[b / 64] >> (b % 64) & 1)) maybe = false;
   });
   if (!maybe) return std::nullopt;
+  for (auto run = runs_.rbegin(); run != runs_.rend(); ++run) {
+    if (auto found = FindInRun(*run, id)) return found;
+  }
+  return std::nullopt;
+}
+
+void IdIndex::AddToBloom(const Digest128& id) {
+  ForEachBloomBit(id, bloom_.size() * 64,
+                  [&](uint64_t b) { bloom_[b / 64] |= uint64_t{1} << (b % 64); });
+}
+
+void IdIndex::RebuildBloom(size_t capacity) {
+  bloom_capacity_ = capacity;
+  bloom_.assign((capacity * kBloomBitsPerId + 511) / 512 * 8, 0);
+  std::string chunk;
+  for (const Run& run : runs_) {
+    for (size_t at = 0; at < run.count; at += 4096) {
+      const size_t n = std::min<size_t>(4096, run.count - at);
+      chunk.resize(n * kEntryBytes);
+      if (!file_.ReadAt(run.offset + static_cast<int64_t>(at * kEntryBytes), chunk.size(),
+                        chunk.data())) {
+        return;
+      }
+      for (size_t i = 0; i < n; ++i) {
+        const char* e = chunk.data() + i * kEntryBytes;
+        AddToBloom({Get64(e), Get64(e + 8)});
+      }
+    }
+  }
+}
+
+std::optional<FirstSeen> IdIndex::FindInRun(const Run& run, const Digest128& id) {
   // The block whose first id is the last one not above `id`.
   auto after = std::upper_bound(run.block_first.begin(), run.block_first.end(), id, Less);
   if (after == run.block_first.begin()) return std::nullopt;
@@ -207,8 +234,6 @@ void IdIndex::Spill() {
             [](const Slot* a, const Slot* b) { return Less(a->id, b->id); });
   Run run;
   run.count = slots.size();
-  run.bloom.assign((run.count * kBloomBitsPerId + 511) / 512 * 8, 0);
-  const uint64_t bits = run.bloom.size() * 64;
   std::string bytes(run.count * kEntryBytes, '\0');
   for (size_t i = 0; i < slots.size(); ++i) {
     const Slot& s = *slots[i];
@@ -220,10 +245,17 @@ void IdIndex::Spill() {
     Put64(e + 32, static_cast<uint64_t>(s.first.seq));
     std::memcpy(e + 40, &s.first.prompt, 4);
     if (i % kBlock == 0) run.block_first.push_back(s.id);
-    ForEachBloomBit(s.id, bits, [&](uint64_t b) { run.bloom[b / 64] |= uint64_t{1} << (b % 64); });
   }
   run.offset = file_.Append(bytes);
-  if (run.offset >= 0) runs_.push_back(std::move(run));
+  if (run.offset >= 0) {
+    runs_.push_back(std::move(run));
+    spilled_ += slots.size();
+    if (spilled_ > bloom_capacity_) {
+      RebuildBloom(std::max(2 * spilled_, 4 * memory_entries_));  // reads back every run
+    } else {
+      for (const Slot* s : slots) AddToBloom(s->id);
+    }
+  }
   std::fill(table_.begin(), table_.end(), Slot{});
   used_ = 0;
 }

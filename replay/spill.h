@@ -76,7 +76,8 @@ struct FirstSeen {
 
 // A set of event-id digests with where each was first seen: the newest
 // `memory_entries` in an in-memory table, older ones in sorted runs on disk
-// behind a Bloom filter each (two bytes per id in memory).
+// behind one Bloom filter for all of them (2-4 bytes per id in memory; it is
+// rebuilt from the runs, twice as large, whenever it fills up).
 class IdIndex {
  public:
   IdIndex(std::string dir, size_t memory_entries);
@@ -96,17 +97,22 @@ class IdIndex {
     int64_t offset = 0;
     size_t count = 0;
     std::vector<Digest128> block_first;  // the first id of each block of entries
-    std::vector<uint64_t> bloom;
   };
   Slot* Probe(const Digest128& id);
+  std::optional<FirstSeen> FindSpilled(const Digest128& id);
   std::optional<FirstSeen> FindInRun(const Run& run, const Digest128& id);
   void Spill();
+  void AddToBloom(const Digest128& id);
+  void RebuildBloom(size_t capacity);
 
   SpillFile file_;
   size_t memory_entries_;
   std::vector<Slot> table_;  // open addressing, at most half full
   size_t used_ = 0;
   std::vector<Run> runs_;
+  size_t spilled_ = 0;
+  size_t bloom_capacity_ = 0;    // ids the filter is sized for
+  std::vector<uint64_t> bloom_;  // over every spilled id
 };
 
 }  // namespace lifeline::replay

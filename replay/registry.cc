@@ -256,7 +256,6 @@ class PromptStore {
   }
 
   size_t size() const { return slots_.size(); }
-  size_t spilled() const { return spills_; }
   const Status& status() const { return file_.status(); }
 
  private:
@@ -289,7 +288,6 @@ class PromptStore {
     s.units = 0;
     s.live.reset();
     lru_.erase(s.lru);
-    ++spills_;
   }
 
   SpillFile file_;
@@ -298,7 +296,6 @@ class PromptStore {
   std::vector<Slot> slots_;
   std::list<uint32_t> lru_;  // live prompts, least recently used first
   size_t live_units_ = 0;
-  size_t spills_ = 0;
 };
 
 struct Registry::Memory {

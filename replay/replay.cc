@@ -480,6 +480,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
         {"prompts", std::to_string(summary.prompts)},
     };
     LIFELINE_RETURN_IF_ERROR(writer->WriteState(registry, late));
+    LIFELINE_RETURN_IF_ERROR(registry.status());  // spilled prompts read back for it
     registry.Release();  // before SQLite sorts for the versions table and the indexes
     malloc_trim(0);
     LIFELINE_RETURN_IF_ERROR(writer->Finish(meta));

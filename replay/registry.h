@@ -1,7 +1,11 @@
 // The fold: lifecycle events in, registry state out (../shared/design/
-// events.md). Pure — no Kafka, no SQLite — so a hand-built stream can be
-// checked table by table. Replay feeds it records in stream order and writes
-// what it holds with store.h.
+// events.md). No Kafka, no SQLite, so a hand-built stream can be checked
+// table by table. Replay feeds it records in stream order and writes what it
+// holds with store.h.
+//
+// Memory: bounded whatever the stream's length (RegistryOptions): beyond its
+// budgets the fold spills prompt states, event ids and quotable texts to an
+// unnamed temporary file (spill.h).
 //
 // Determinism: the state depends only on each prompt's own events in their
 // order (all events of a prompt share a partition), never on how partitions
@@ -116,8 +120,7 @@ struct LogRow {
 
 // What the registry keeps per prompt: its current state. Rows that only ever
 // grow with the stream (approvals, evaluations, closed stints, rollbacks,
-// violations) leave through Outcome, so memory follows the number of prompts
-// and versions, not the length of the stream.
+// violations, proposals, retirements) leave through Outcome.
 struct PromptState {
   std::string prompt_id;
   int64_t events = 0;  // log rows (applied + duplicates)

@@ -92,6 +92,14 @@ TEST(Cli, VerifyUsageErrorsAreExitTwo) {
   EXPECT_NE(no_topics.output.find("--topics"), std::string::npos) << no_topics.output;
   EXPECT_EQ(Lifeline("verify records --source a:1 --target b:2 --topics x --align magic").exit_code,
             2);
+  CliRun reader = Lifeline("verify records --source a:1 --target b:2 --topics x --reader fast");
+  EXPECT_EQ(reader.exit_code, 2);
+  EXPECT_NE(reader.output.find("--reader fast"), std::string::npos) << reader.output;
+  CliRun raw_tls = Lifeline(
+      "verify records --source 127.0.0.1:1 --target 127.0.0.1:2 --topics x --reader raw "
+      "-X security.protocol=ssl");
+  EXPECT_EQ(raw_tls.exit_code, 2) << raw_tls.output;
+  EXPECT_NE(raw_tls.output.find("--reader raw"), std::string::npos) << raw_tls.output;
   EXPECT_EQ(Lifeline("verify state only-one.db").exit_code, 2);
   EXPECT_EQ(Lifeline("verify groups --source a:1 --target b:2").exit_code, 2);
   for (const char* check : {"records", "state", "groups"}) {

@@ -430,9 +430,6 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   }
   const std::vector<LateViolation> late = registry.Finish();
   LIFELINE_RETURN_IF_ERROR(registry.status());
-  // The reader's buffers and the writer's queue are gone: give their pages
-  // back before SQLite sorts for the indexes (peak RSS, not speed).
-  malloc_trim(0);
   auto phase = Clock::now();
   summary.read_seconds = std::chrono::duration<double>(phase - started).count();
   auto lap = [&phase] {
@@ -481,7 +478,9 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     };
     LIFELINE_RETURN_IF_ERROR(writer->WriteState(registry, late));
     LIFELINE_RETURN_IF_ERROR(registry.status());  // spilled prompts read back for it
-    registry.Release();  // before SQLite sorts for the versions table and the indexes
+    // Before SQLite sorts for the versions table and the indexes: the fold's
+    // memory, and the reader's and writer queue's freed pages, go back.
+    registry.Release();
     malloc_trim(0);
     LIFELINE_RETURN_IF_ERROR(writer->Finish(meta));
     auto ranges_stmt = db->Prepare("INSERT INTO replay_ranges VALUES(?,?,?,?)");

@@ -337,6 +337,22 @@ TEST(RecordBatch, TruncatedCompressedDataIsAnError) {
   }
 }
 
+TEST(RecordBatch, ASnappyBlockClaimingMoreThanABatchCanHoldIsAnErrorNotAnAllocation) {
+  // A raw snappy block starts with its uncompressed length (a varint): 2 GiB.
+  const std::string claim = std::string("\x80\x80\x80\x80\x08", 5) + std::string(16, '\0');
+  BatchSpec spec;
+  spec.attributes = 2;
+  const std::string batch = BatchBytes(spec, 1, claim);
+  std::string_view set = batch;
+  auto b = NextBatch(&set);
+  ASSERT_TRUE(b.ok() && *b);
+  BatchDecoder decoder;
+  Status st = decoder.Records(**b, 0, [](const RawRecord&) { return true; });
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("snappy: a block of 2147483648 bytes"), std::string::npos)
+      << st.message();
+}
+
 // ---------------------------------------------------------- read_committed
 
 BatchHeader Header(int64_t base, int32_t count, int64_t pid, bool txn, bool control = false) {

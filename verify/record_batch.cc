@@ -50,6 +50,7 @@ BatchHeader ParseHeader(const char* p) {
 constexpr size_t kFramingSize = 12;
 constexpr size_t kMagicAt = 16;
 constexpr size_t kMinOutput = size_t{64} << 10;
+constexpr size_t kMaxPlain = size_t{1} << 30;  // a batch is at most 1 GiB (int32 length)
 
 constexpr char kXerialMagic[8] = {'\x82', 'S', 'N', 'A', 'P', 'P', 'Y', '\0'};
 constexpr size_t kXerialHeaderSize = 16;  // magic, version, compatible version
@@ -188,6 +189,8 @@ struct BatchDecoder::Codecs {
     if (snappy_uncompressed_length(in, n, &size) != SNAPPY_OK) {
       return Status::Infra("snappy: corrupt block");
     }
+    // The length is the block's own claim: no allocation beyond a batch's size.
+    if (size > kMaxPlain) return Status::Infra(fmt::format("snappy: a block of {} bytes", size));
     Reserve(size);
     if (snappy_uncompress(in, n, out.get() + len, &size) != SNAPPY_OK) {
       return Status::Infra("snappy: corrupt block");

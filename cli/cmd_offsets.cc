@@ -49,7 +49,7 @@ Status RunOffsets(const std::vector<std::string>& args) {
     if (!target.ok()) return target.status();
     from.target = std::move(target).value();
   }
-  auto maps = mirror::LoadMaps(from, name);
+  auto maps = mirror::LoadRequiredMaps(from, name);
   if (!maps.ok()) return maps.status();
 
   std::vector<mirror::TranslatedOffset> results;

@@ -63,10 +63,10 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
                                                  po::value(&until_offset)->value_name("O|P:O,..."),
                                                  "end of the source range (exclusive)")(
       "until-time", po::value(&until_time)->value_name("T"), "stop before the first record at T")(
-      "chunk", po::value(&o.chunk_records)->default_value(o.chunk_records),
-      "records per chunk digest in the evidence")(
-      "limit", po::value(&o.report_limit)->default_value(o.report_limit),
-      "divergences listed per partition (all are counted)")(
+      "chunk", po::value(&o.chunk_records)->value_name("N"),
+      "records per chunk digest in the evidence (default 100000; with --against, the "
+      "evidence's)")("limit", po::value(&o.report_limit)->default_value(o.report_limit),
+                     "divergences listed per partition (all are counted)")(
       "evidence", po::value(&evidence)->value_name("FILE"), "write the JSON evidence here")(
       "against", po::value(&o.against)->value_name("FILE"),
       "compare the side(s) given with stored evidence instead of with each other")(
@@ -79,6 +79,7 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
                 &vm);
   if (!parsed.ok() || !*parsed) return parsed.status();
   if (o.topics.empty()) return MissingOption("--topics", "e.g. --topics 'prompt\\..*'");
+  o.align_given = !vm["align"].defaulted();
   if (align == "map") {
     o.align = verify::Align::kMap;
   } else if (align == "identity") {

@@ -87,17 +87,14 @@ Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& requested)
   if (!target.ok()) return target.status().WithContext("target");
   auto groups = ResolveGroups(**source, options);
   if (!groups.ok()) return groups.status();
-  auto maps = LoadMapsFromTopic(options.target, options.name);
-  if (!maps.ok()) return maps.status().WithContext("target");
+  auto maps = requested.reverse ? LoadMapsFromTopic(options.target, options.name)
+                                : LoadRequiredMaps({options.target, ""}, options.name);
+  if (!maps.ok()) return requested.reverse ? maps.status().WithContext("source") : maps.status();
   if (maps->empty()) {
     return Status::Usage(
-        requested.reverse
-            ? fmt::format("mirror {} has no reverse offset map on the source: run `lifeline "
-                          "mirror --reverse --name {}` first",
-                          requested.name, requested.name)
-            : fmt::format("mirror {} has no offset map on the target: run `lifeline mirror "
-                          "--name {}` first",
-                          options.name, options.name));
+        fmt::format("mirror {} has no reverse offset map on the source: run `lifeline "
+                    "mirror --reverse --name {}` first",
+                    requested.name, requested.name));
   }
 
   std::vector<GroupSyncPlan> plans;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "core/kafka.h"
 #include "core/topic_reader.h"
@@ -181,6 +182,26 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
     }
   }
   return Assemble(parts, kOffsetMapTopic);
+}
+
+Result<std::set<std::string>> MapNamesOnTopic(const ClientConfig& target) {
+  auto admin = Admin::Create(target);
+  if (!admin.ok()) return admin.status();
+  auto topics = (*admin)->ListTopics(Millis(10000));
+  if (!topics.ok()) return topics.status();
+  std::set<std::string> names;
+  if (!topics->count(kOffsetMapTopic)) return names;
+  TopicReadOptions read;
+  read.topic = kOffsetMapTopic;
+  read.read_committed = true;
+  Status st = ReadTopic(target, read, [&](const Record& r) {
+    if (!r.key || !r.value) return Status::Ok();
+    const size_t slash = r.key->find('/');
+    if (slash != std::string::npos) names.insert(r.key->substr(0, slash));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st.WithContext("read " + std::string(kOffsetMapTopic));
+  return names;
 }
 
 Result<MapCache> MapCache::Open(const std::string& path, bool create) {

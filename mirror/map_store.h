@@ -12,6 +12,7 @@
 
 #include <compare>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,10 @@ class MapEncoder {
 // Reads every map of mirror `name` from the target's offset-map topic
 // (read_committed). A missing topic means no maps yet.
 Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name);
+
+// The mirror names the target's offset-map topic holds maps for (empty when
+// the topic does not exist), to name them when a given name has none.
+Result<std::set<std::string>> MapNamesOnTopic(const ClientConfig& target);
 
 // Creates the compacted offset-map topic on the target if it is missing.
 Status EnsureOffsetMapTopic(const ClientConfig& target);

@@ -408,6 +408,11 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
       // their original offsets there, so it starts at the forward mirror's
       // first offset; copies land after everything the target holds.
       part.map = PartitionMap(low, forward ? forward->source_start() : target_high);
+      // Saved at the first persist even if nothing is ever copied (an empty
+      // partition, or one holding only aborted records and markers, is
+      // caught up at once and never assigned): a group committed anywhere
+      // in [log start, end] must translate.
+      part.touched = true;
       if (!forward && target_high > dst_wm->low.value()) {
         // Records the map does not describe: an earlier run that stopped
         // before it saved any progress, or another writer. (A reverse
@@ -954,6 +959,28 @@ Result<MapSet> LoadMaps(const MapSource& from, const std::string& name) {
   auto cache = MapCache::Open(path, false);
   if (!cache.ok()) return cache.status();
   return cache->Load();
+}
+
+Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name) {
+  auto maps = LoadMaps(from, name);
+  if (!maps.ok() || !maps->empty()) return maps;
+  if (from.target.bootstrap().empty()) {
+    return Status::Usage(fmt::format(
+        "no offset map of mirror {} in {}/{}.db: check --name, or pass --target HOST:PORT to "
+        "read the maps from the target cluster",
+        name, from.state_dir, name));
+  }
+  auto names = MapNamesOnTopic(from.target);
+  if (!names.ok()) return names.status().WithContext("target");
+  if (names->empty()) {
+    return Status::Usage(fmt::format(
+        "no offset map of mirror {} on the target ({} holds none): run `lifeline mirror --name "
+        "{}` first, or check --target",
+        name, kOffsetMapTopic, name));
+  }
+  return Status::Usage(fmt::format(
+      "no offset map of mirror {} on the target; {} holds maps of: {} (pass one with --name)", name,
+      kOffsetMapTopic, fmt::join(*names, ", ")));
 }
 
 }  // namespace lifeline::mirror

@@ -94,4 +94,9 @@ struct MapSource {
 };
 Result<MapSet> LoadMaps(const MapSource& from, const std::string& name);
 
+// LoadMaps for a command that cannot work without them: no map of `name` is
+// a usage error that lists the mirror names the target does hold maps for
+// (a forgotten or misspelt --name must not read as a divergence).
+Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name);
+
 }  // namespace lifeline::mirror

@@ -282,6 +282,63 @@ TEST_F(MirrorIntegration, TranslatesExactlyWhenTheTargetHoldsTransactionMarkers)
   EXPECT_EQ(progress->at({Topic(topic), Partition(0)}), Offset(40));
 }
 
+// A partition with nothing to copy — empty, or holding only an aborted
+// transaction and its marker — is mapped by both delivery modes, so a group
+// committed anywhere in [log start, end] on it can be moved.
+TEST_F(MirrorIntegration, BothDeliveryModesMapPartitionsWithNothingToCopy) {
+  for (const bool exactly_once : {true, false}) {
+    SCOPED_TRACE(exactly_once ? "exactly-once" : "at-least-once");
+    const std::string topic = UniqueName("nothing");
+    ASSERT_TRUE(source_admin_->CreateTopic({topic, 3, -1, {}}, Millis(15000)).ok());
+    Produce(topic, 0, 5, "n");  // partition 1 stays empty
+    ProducerOptions popts;
+    popts.transactional_id = UniqueName("aborter");
+    auto producer = Producer::Create(source_, popts);
+    ASSERT_TRUE(producer.ok());
+    ASSERT_TRUE((*producer)->InitTransactions(Millis(30000)).ok());
+    ASSERT_TRUE((*producer)->BeginTransaction().ok());
+    for (int i = 0; i < 3; ++i) {
+      Record r;
+      r.topic = Topic(topic);
+      r.partition = Partition(2);
+      r.value = "aborted-" + std::to_string(i);
+      ASSERT_TRUE((*producer)->Send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());
+    ASSERT_TRUE((*producer)->AbortTransaction(Millis(30000)).ok());
+    producer->reset();
+
+    const std::string name = UniqueName("m");
+    mirror::MirrorOptions options = Options(topic, name);
+    options.exactly_once = exactly_once;
+    auto summary = mirror::Run(options);
+    ASSERT_TRUE(summary.ok()) << summary.status().message();
+    EXPECT_EQ(summary->records, 5);
+    for (int p = 0; p < 3; ++p) ExpectExhaustiveTranslation(topic, p, name);
+
+    // A group committed at the start of the empty partition and at both
+    // ends of the aborted-only one moves.
+    const std::string group = UniqueName("app");
+    const TopicPartition p1{Topic(topic), Partition(1)}, p2{Topic(topic), Partition(2)};
+    auto wm2 = source_admin_->Watermarks(p2, Millis(10000));
+    ASSERT_TRUE(wm2.ok());
+    ASSERT_EQ(wm2->high.value(), 4) << "three aborted records and the abort marker";
+    for (int64_t at : {int64_t{0}, wm2->high.value()}) {
+      ASSERT_TRUE(source_admin_
+                      ->AlterGroupOffsets(group, {{p1, Offset(0)}, {p2, Offset(at)}}, Millis(15000))
+                      .ok());
+      mirror::GroupSyncOptions sync = SyncOptions(name, group);
+      sync.allow_rewind = true;
+      auto plan = mirror::SyncGroups(sync);
+      ASSERT_TRUE(plan.ok()) << plan.status().message();
+      ASSERT_EQ(plan->size(), 1u);
+      EXPECT_TRUE((*plan)[0].refusal.empty())
+          << "committed at " << at << ": " << (*plan)[0].refusal;
+      EXPECT_TRUE((*plan)[0].applied);
+    }
+  }
+}
+
 TEST_F(MirrorIntegration, CopiesACompactedTopicWithRealGapsAndTombstones) {
   const std::string topic = UniqueName("compacted");
   ASSERT_TRUE(source_admin_

@@ -395,5 +395,204 @@ TEST_F(VerifyIntegration, RealMirrorPassesThenShowsTheUnmirroredTailAndGroupChec
   EXPECT_EQ(ahead->checks[0].status, "ahead_of_mirror");
 }
 
+// A PASS covers each side's whole log: a record produced on the target after
+// the mirror ran is extra, whatever the alignment.
+TEST_F(VerifyIntegration, TargetRecordPastTheMapsEndIsExtra) {
+  std::vector<Write> w = Faithful();
+  w.push_back(Write{SourceRecord(77), -1, false});  // produced on the target only
+  for (auto align : {verify::Align::kMap, verify::Align::kIdentity, verify::Align::kContent}) {
+    SCOPED_TRACE(static_cast<int>(align));
+    auto p = Damage(w, kRecords, align);
+    EXPECT_EQ(p.counts, Counts({{"extra", 1}}));
+    ASSERT_EQ(p.divergences.size(), 1u);
+    EXPECT_EQ(p.divergences[0].target_offset, kRecords);
+    EXPECT_EQ(p.target.start, 0);
+    EXPECT_EQ(p.target.end, kRecords + 1) << "the whole target log is read";
+  }
+}
+
+// Without a mirror there is no progress: a record the copy lacks at its end
+// is missing, not unmirrored.
+TEST_F(VerifyIntegration, DroppedLastRecordIsMissingWithoutAMap) {
+  for (auto align : {verify::Align::kIdentity, verify::Align::kContent}) {
+    SCOPED_TRACE(static_cast<int>(align));
+    auto p = Damage(Faithful(kRecords - 1), kRecords - 1, align);
+    EXPECT_EQ(p.counts, Counts({{"missing", 1}}));
+    ASSERT_EQ(p.divergences.size(), 1u);
+    EXPECT_EQ(p.divergences[0].source_offset, kRecords - 1);
+  }
+}
+
+// --against compares with the chunk size and alignment the evidence was
+// made with; a conflicting explicit --chunk or --align is refused.
+TEST_F(VerifyIntegration, AgainstUsesTheEvidencesChunkSizeAndAlignment) {
+  const std::string topic = UniqueName("verify.chunks"), name = "chunks";
+  ProduceSource(topic);
+  BuildTarget(topic, name, Faithful(), kRecords);
+  verify::RecordsOptions made;
+  made.source = source_;
+  made.target = target_;
+  made.topics = topic;
+  made.name = name;
+  made.align = verify::Align::kContent;
+  made.chunk_records = 7;
+  auto first = verify::VerifyRecords(made);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_TRUE(first->pass) << verify::FormatRecordsText(*first);
+  nlohmann::json ev = nlohmann::json::parse(verify::FormatRecordsJson(*first));
+  EXPECT_EQ(ev["chunk_records"], 7);
+  const std::string path = (dir_ / "evidence.json").string();
+  auto write = [&](const nlohmann::json& j) {
+    std::ofstream out(path);
+    out << j.dump();
+  };
+  write(ev);
+
+  verify::RecordsOptions o;
+  o.target = target_;
+  o.topics = topic;
+  o.against = path;
+  auto same = verify::VerifyRecords(o);
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  EXPECT_TRUE(same->pass) << verify::FormatRecordsText(*same);
+  EXPECT_EQ(same->align, "content");
+  EXPECT_EQ(same->chunk_records, 7);
+  EXPECT_NE(verify::FormatRecordsText(*same).find("made with align content and chunks of 7"),
+            std::string::npos)
+      << verify::FormatRecordsText(*same);
+
+  // Evidence from before the chunk size was recorded: inferred from its chunks.
+  ev.erase("chunk_records");
+  write(ev);
+  auto inferred = verify::VerifyRecords(o);
+  ASSERT_TRUE(inferred.ok()) << inferred.status().message();
+  EXPECT_TRUE(inferred->pass) << verify::FormatRecordsText(*inferred);
+
+  o.chunk_records = 8;
+  auto chunk = verify::VerifyRecords(o);
+  ASSERT_FALSE(chunk.ok());
+  EXPECT_EQ(chunk.status().code(), ExitCode::kUsage);
+  EXPECT_NE(chunk.status().message().find("chunks of 7"), std::string::npos)
+      << chunk.status().message();
+  o.chunk_records = 7;  // the same value is fine
+  EXPECT_TRUE(verify::VerifyRecords(o).ok());
+  o.align = verify::Align::kMap;
+  o.align_given = true;
+  auto align = verify::VerifyRecords(o);
+  ASSERT_FALSE(align.ok());
+  EXPECT_EQ(align.status().code(), ExitCode::kUsage);
+  EXPECT_NE(align.status().message().find("--align content"), std::string::npos)
+      << align.status().message();
+}
+
+// A forgotten or misspelt --name is a usage error that lists the maps the
+// target holds, not a report of every record diverging.
+TEST_F(VerifyIntegration, AMirrorNameWithoutAMapIsAUsageErrorListingTheNames) {
+  const std::string topic = UniqueName("verify.noname");
+  const std::string name = UniqueName("realname").substr(0, 60);
+  ProduceSource(topic);
+  BuildTarget(topic, name, Faithful(), kRecords);
+  auto records = verify::VerifyRecords([&] {
+    verify::RecordsOptions o;
+    o.source = source_;
+    o.target = target_;
+    o.topics = topic;
+    o.name = "no-such-mirror";
+    return o;
+  }());
+  ASSERT_FALSE(records.ok());
+  EXPECT_EQ(records.status().code(), ExitCode::kUsage);
+  EXPECT_NE(records.status().message().find(name), std::string::npos) << records.status().message();
+  verify::GroupsOptions g;
+  g.source = source_;
+  g.target = target_;
+  g.name = "no-such-mirror";
+  g.groups = {"any"};
+  auto groups = verify::VerifyGroups(g);
+  ASSERT_FALSE(groups.ok());
+  EXPECT_EQ(groups.status().code(), ExitCode::kUsage);
+  EXPECT_NE(groups.status().message().find(name), std::string::npos) << groups.status().message();
+  // The command line says the same with exit 2.
+  const std::string log = (dir_ / "noname.log").string();
+  EXPECT_EQ(WaitExit(Spawn({"verify", "records", "--source", source_.bootstrap(), "--target",
+                            target_.bootstrap(), "--topics", topic, "--name", "no-such-mirror"},
+                           log)),
+            2);
+  EXPECT_NE(testing::ReadFile(log).find(name), std::string::npos) << testing::ReadFile(log);
+}
+
+// Markers and aborted records after a group's position make the offset lags
+// differ on a faithful mirror; verify groups compares what the group would
+// read instead, and still catches records produced on the target only.
+TEST_F(VerifyIntegration, GroupsAreComparedByWhatTheyWouldReadNotByOffsetLags) {
+  const std::string topic = UniqueName("verify.txngroups");
+  const std::string name = "vg" + std::to_string(getpid());
+  CreateTopic(source_, topic);
+  ProducerOptions popts;
+  popts.transactional_id = UniqueName("verify-txn");
+  auto txn = Producer::Create(source_, popts);
+  ASSERT_TRUE(txn.ok());
+  ASSERT_TRUE((*txn)->InitTransactions(kTimeout).ok());
+  for (int round = 0; round < 3; ++round) {
+    for (const bool commit : {true, false}) {
+      ASSERT_TRUE((*txn)->BeginTransaction().ok());
+      for (int i = 0; i < 4; ++i) {
+        Record r = SourceRecord(round * 10 + i + (commit ? 0 : 5));
+        r.topic = Topic(topic);
+        r.partition = Partition(0);
+        ASSERT_TRUE((*txn)->Send(r).ok());
+      }
+      ASSERT_TRUE((*txn)->Flush(kTimeout).ok());
+      ASSERT_TRUE(commit ? (*txn)->CommitTransaction(kTimeout).ok()
+                         : (*txn)->AbortTransaction(kTimeout).ok());
+    }
+  }
+  const std::string log = (dir_ / "txngroups.log").string();
+  ASSERT_EQ(WaitExit(Spawn({"mirror", "--source", source_.bootstrap(), "--target",
+                            target_.bootstrap(), "--topics", topic, "--name", name,
+                            "--create-topics", "--state-dir", dir_.string()},
+                           log)),
+            0)
+      << testing::ReadFile(log);
+  // Committed right after the first committed transaction's records: its
+  // marker and an aborted transaction follow on the source, not the target.
+  const std::string group = UniqueName("verify.txngroup");
+  auto src = Admin::Create(source_);
+  ASSERT_TRUE(src.ok());
+  const TopicPartition tp{Topic(topic), Partition(0)};
+  ASSERT_TRUE((*src)->AlterGroupOffsets(group, {{tp, Offset(4)}}, kTimeout).ok());
+  ASSERT_EQ(WaitExit(Spawn({"groups", "sync", "--source", source_.bootstrap(), "--target",
+                            target_.bootstrap(), "--name", name, "--group", group},
+                           log)),
+            0)
+      << testing::ReadFile(log);
+  verify::GroupsOptions g;
+  g.source = source_;
+  g.target = target_;
+  g.name = name;
+  g.groups = {group};
+  auto ok = verify::VerifyGroups(g);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  ASSERT_EQ(ok->checks.size(), 1u);
+  EXPECT_NE(ok->checks[0].source_lag, ok->checks[0].target_lag) << "the case this test is about";
+  EXPECT_TRUE(ok->pass) << verify::FormatGroupsText(*ok);
+  EXPECT_EQ(ok->checks[0].source_pending, 8);
+  EXPECT_EQ(ok->checks[0].target_pending, 8);
+
+  // A record produced on the target only: the group would read one more there.
+  auto plain = Producer::Create(target_, {});
+  ASSERT_TRUE(plain.ok());
+  Record extra = SourceRecord(99);
+  extra.topic = Topic(topic);
+  extra.partition = Partition(0);
+  ASSERT_TRUE((*plain)->Send(extra).ok());
+  ASSERT_TRUE((*plain)->Flush(kTimeout).ok());
+  auto differs = verify::VerifyGroups(g);
+  ASSERT_TRUE(differs.ok()) << differs.status().message();
+  EXPECT_FALSE(differs->pass);
+  EXPECT_EQ(differs->checks[0].status, "lag_differs") << verify::FormatGroupsText(*differs);
+  EXPECT_EQ(differs->checks[0].target_pending, 9);
+}
+
 }  // namespace
 }  // namespace lifeline

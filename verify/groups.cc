@@ -8,6 +8,7 @@
 #include "core/kafka.h"
 #include "mirror/mirror.h"
 #include "verify/fetch.h"
+#include "verify/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {
@@ -27,11 +28,53 @@ std::optional<std::pair<int64_t, int64_t>> LastBefore(const mirror::PartitionMap
   return found;
 }
 
+// A check whose offsets are right: what the group would read from its
+// position on each side, to compare.
+struct Tail {
+  size_t check;
+  FetchRange source, target;
+};
+
+// A read_committed consumer at each side's position reads the same records
+// to the end: same count, same digests in order. Otherwise the mirror is
+// behind, or records were produced on the target (or the target differs).
+Status CompareTails(const GroupsOptions& o, const std::vector<Tail>& tails, GroupsReport* report) {
+  if (tails.empty()) return Status::Ok();
+  std::vector<FetchRange> source_ranges, target_ranges;
+  for (const Tail& t : tails) {
+    source_ranges.push_back(t.source);
+    target_ranges.push_back(t.target);
+  }
+  auto s = DigestRanges(o.source, source_ranges);
+  if (!s.ok()) return s.status().WithContext("source");
+  auto d = DigestRanges(o.target, target_ranges);
+  if (!d.ok()) return d.status().WithContext("target");
+  for (size_t i = 0; i < tails.size(); ++i) {
+    GroupCheck& c = report->checks[tails[i].check];
+    c.source_pending = (*s)[i].records;
+    c.target_pending = (*d)[i].records;
+    if (c.source_pending != c.target_pending) {
+      c.status = "lag_differs";
+      c.detail = fmt::format(
+          "from its position the group would read {} record(s) on the source but {} on the "
+          "target (is the mirror behind, or were records produced on the target?)",
+          c.source_pending, c.target_pending);
+    } else if (!((*s)[i].rolling == (*d)[i].rolling)) {
+      c.status = "lag_differs";
+      c.detail = fmt::format(
+          "from its position the group would read {} record(s) on each side, but not the same "
+          "ones (run verify records to see where they differ)",
+          c.source_pending);
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
   if (o.groups.empty()) return Status::Usage("verify groups needs --groups G[,G...]");
-  auto maps = mirror::LoadMaps({o.target, o.state_dir}, o.name);
+  auto maps = mirror::LoadRequiredMaps({o.target, o.state_dir}, o.name);
   if (!maps.ok()) return maps.status().WithContext("offset map of mirror " + o.name);
   auto src = Admin::Create(o.source);
   if (!src.ok()) return src.status().WithContext("source");
@@ -43,6 +86,7 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
     mapped.push_back({Topic(key.topic), Partition(key.partition)});
   }
   GroupsReport report;
+  std::vector<Tail> tails;
   for (const std::string& group : o.groups) {
     // Through consumer handles that never join: works on every cluster,
     // the embedded sandbox included (it has no DescribeGroups).
@@ -51,7 +95,7 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
     auto moved = CommittedOffsets(o.target, group, mapped, kAdminTimeout);
     if (!moved.ok()) return moved.status().WithContext("target group " + group);
     if (committed->empty()) {
-      report.checks.push_back({group, "", -1, -1, -1, -1, -1, -1, "not_synced",
+      report.checks.push_back({group, "", -1, -1, -1, -1, -1, -1, -1, -1, "not_synced",
                                "the group has no committed offsets on the source"});
       continue;
     }
@@ -114,18 +158,20 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
                                      before->first, before->second, RecordDigest(*s).Hex());
             }
           }
-          if (c.status == "ok" && c.source_lag != c.target_lag) {
-            c.status = "lag_differs";
-            c.detail = fmt::format(
-                "lag {} on the source but {} on the target (is the mirror "
-                "behind, or were records produced on the target?)",
-                c.source_lag, c.target_lag);
+          if (c.status == "ok") {
+            // What the group has left to read, compared record by record
+            // below (offset lags differ wherever markers, aborted or
+            // compacted offsets follow the position).
+            tails.push_back({report.checks.size(),
+                             {tp, c.source_committed, swm->high.value()},
+                             {tp, c.target_committed, twm->high.value()}});
           }
         }
       }
       report.checks.push_back(std::move(c));
     }
   }
+  LIFELINE_RETURN_IF_ERROR(CompareTails(o, tails, &report));
   report.pass = std::all_of(report.checks.begin(), report.checks.end(),
                             [](const GroupCheck& c) { return c.status == "ok"; });
   return report;
@@ -134,10 +180,14 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
 std::string FormatGroupsText(const GroupsReport& r) {
   std::string out;
   for (const GroupCheck& c : r.checks) {
-    out += fmt::format("{} {} [{}]: {} — source {} (lag {}) -> target {} (lag {}), expected {}{}\n",
-                       c.group, c.topic, c.partition, c.status, c.source_committed, c.source_lag,
-                       c.target_committed, c.target_lag, c.expected_target,
-                       c.detail.empty() ? "" : "; " + c.detail);
+    const std::string pending =
+        c.source_pending < 0
+            ? ""
+            : fmt::format(", records left {} / {}", c.source_pending, c.target_pending);
+    out += fmt::format(
+        "{} {} [{}]: {} — source {} (lag {}) -> target {} (lag {}), expected {}{}{}\n", c.group,
+        c.topic, c.partition, c.status, c.source_committed, c.source_lag, c.target_committed,
+        c.target_lag, c.expected_target, pending, c.detail.empty() ? "" : "; " + c.detail);
   }
   out +=
       fmt::format("{}: {} group partition(s) checked\n", r.pass ? "PASS" : "FAIL", r.checks.size());
@@ -159,6 +209,8 @@ std::string FormatGroupsJson(const GroupsReport& r) {
                            {"expected_target", c.expected_target},
                            {"source_lag", c.source_lag},
                            {"target_lag", c.target_lag},
+                           {"source_pending", c.source_pending},
+                           {"target_pending", c.target_pending},
                            {"detail", c.detail}});
   }
   return j.dump(2) + "\n";

@@ -434,10 +434,13 @@ class Comparator {
       const int64_t want = Expected(ps->offset, &unmirrored);
       if (unmirrored) {
         TakeSource(src, &s);
-        Report({"unmirrored", "", -1, s.offset, -1,
-                align_ == Align::kIdentity ? "past the end of the target"
-                                           : "past the mirror's progress",
-                ""});
+        // Only a mirror has progress; a copy compared by identity simply
+        // lacks the record.
+        if (align_ == Align::kIdentity) {
+          Report({"missing", "", -1, s.offset, -1, "past the end of the target", ""});
+        } else {
+          Report({"unmirrored", "", -1, s.offset, -1, "past the mirror's progress", ""});
+        }
         continue;
       }
       if (want < 0) {
@@ -475,7 +478,7 @@ class Comparator {
       if (!ps && !pt) return;
       if (!pt) {
         TakeSource(src, &s);
-        Report({"unmirrored", "", -1, s.offset, -1, "past the end of the target", ""});
+        Report({"missing", "", -1, s.offset, -1, "past the end of the target", ""});
         continue;
       }
       if (!ps) {
@@ -650,20 +653,55 @@ std::string AlignName(Align a) {
   return a == Align::kMap ? "map" : a == Align::kIdentity ? "identity" : "content";
 }
 
-// Evidence of a previous run, keyed by "topic/partition".
-using Evidence = std::map<std::string, nlohmann::json>;
+// Evidence of a previous run: its partitions keyed by "topic/partition",
+// and how it was made.
+struct Evidence {
+  std::map<std::string, nlohmann::json> partitions;
+  std::string align;
+  int64_t chunk_records = 0;
+};
+
+// Evidence written before it recorded its chunk size: a side with two or
+// more chunks has a full first chunk; with one chunk at most, any size at
+// least as large as the biggest chunk cuts the same chunks.
+int64_t InferChunkRecords(const nlohmann::json& partitions) {
+  int64_t full = 0, largest = 0;
+  for (const auto& p : partitions) {
+    for (const char* side : {"source", "target"}) {
+      if (!p.contains(side) || !p[side].contains("chunks")) continue;
+      const auto& chunks = p[side]["chunks"];
+      if (chunks.size() >= 2) full = std::max(full, chunks[0]["records"].get<int64_t>());
+      for (const auto& c : chunks) largest = std::max(largest, c["records"].get<int64_t>());
+    }
+  }
+  if (full > 0) return full;
+  return std::max(largest, kDefaultChunkRecords);
+}
 
 Result<Evidence> LoadEvidence(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::Usage(fmt::format("--against {}: cannot read the file", path));
   auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.contains("partitions")) {
+  if (j.is_discarded() || !j.is_object() || !j.contains("partitions") ||
+      !j["partitions"].is_array()) {
     return Status::Usage(fmt::format(
         "--against {}: not a verify evidence file (write one with `verify records --json`)", path));
   }
   Evidence ev;
-  for (const auto& p : j["partitions"]) {
-    ev[fmt::format("{}/{}", p["topic"].get<std::string>(), p["partition"].get<int>())] = p;
+  try {
+    for (const auto& p : j["partitions"]) {
+      ev.partitions[fmt::format("{}/{}", p.at("topic").get<std::string>(),
+                                p.at("partition").get<int>())] = p;
+    }
+    ev.align = j.value("align", std::string("map"));
+    ev.chunk_records = j.contains("chunk_records") ? j["chunk_records"].get<int64_t>()
+                                                   : InferChunkRecords(j["partitions"]);
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Usage(
+        fmt::format("--against {}: not a verify evidence file ({})", path, e.what()));
+  }
+  if (ev.chunk_records <= 0) {
+    return Status::Usage(fmt::format("--against {}: chunk_records must be positive", path));
   }
   return ev;
 }
@@ -718,7 +756,8 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   if (report.against && !have_source && !have_target) {
     return Status::Usage("--against needs --source and/or --target: the side(s) to re-read");
   }
-  if (o.chunk_records <= 0) return Status::Usage("--chunk must be positive");
+  if (o.chunk_records < 0) return Status::Usage("--chunk must be positive");
+  report.chunk_records = o.chunk_records > 0 ? o.chunk_records : kDefaultChunkRecords;
   Reader source_reader = Reader::kLibrdkafka, target_reader = Reader::kLibrdkafka;
   if (have_source) {
     auto r = ChooseReader(o.reader, o.source, "source");
@@ -743,6 +782,19 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   if (report.against) {
     auto ev = LoadEvidence(o.against);
     if (!ev.ok()) return ev.status();
+    if (o.chunk_records > 0 && o.chunk_records != ev->chunk_records) {
+      return Status::Usage(fmt::format(
+          "--chunk {} conflicts with --against {}, made with chunks of {} records: drop --chunk "
+          "(the evidence's size is used)",
+          o.chunk_records, o.against, ev->chunk_records));
+    }
+    if (o.align_given && AlignName(o.align) != ev->align) {
+      return Status::Usage(
+          fmt::format("--align {} conflicts with --against {}, made with --align {}: drop --align",
+                      AlignName(o.align), o.against, ev->align));
+    }
+    report.chunk_records = ev->chunk_records;
+    report.align = ev->align;
     evidence = std::move(ev).value();
   }
 
@@ -761,11 +813,15 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   mirror::MapSet maps;
   if (o.align == Align::kMap && !report.against) {
     mirror::MapSource from{o.target, o.state_dir};
-    auto loaded = mirror::LoadMaps(from, o.name);
+    auto loaded = mirror::LoadRequiredMaps(from, o.name);
     if (!loaded.ok()) return loaded.status().WithContext("offset map of mirror " + o.name);
     maps = std::move(loaded).value();
   }
 
+  // Whether the user bounded partition p's range on that end.
+  const auto bounded = [](const Bound& b, int32_t p) {
+    return b.offset || b.partition_offsets.count(p) || b.time;
+  };
   std::vector<Range> src_ranges, dst_ranges;
   std::vector<PartitionResult> results;
   for (const auto& [topic, partitions] : *topics) {
@@ -775,6 +831,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
       PartitionResult r;
       r.topic = topic;
       r.partition = p;
+      const bool from_bounded = bounded(o.from, p), until_bounded = bounded(o.until, p);
       Range sr{tp, 0, 0}, tr{tp, 0, 0};
       if (have_source) {
         auto wm = (*admin)->Watermarks(tp, kAdminTimeout);
@@ -798,21 +855,28 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
         tr.end = wm->high.value();
         if (report.against) {
           // Re-read what the evidence covered.
-          auto it = evidence.find(fmt::format("{}/{}", topic, p));
-          if (it != evidence.end()) {
+          auto it = evidence.partitions.find(fmt::format("{}/{}", topic, p));
+          if (it != evidence.partitions.end()) {
             tr.start = std::max(tr.start, it->second["target"]["start"].get<int64_t>());
             tr.end = std::min(tr.end, it->second["target"]["end"].get<int64_t>());
           }
         } else if (o.align == Align::kIdentity) {
-          tr.start = std::max(tr.start, sr.start);
-          tr.end = std::min(tr.end, sr.end);
+          // Unbounded, each side's whole log: a target record past the
+          // source's end is extra, never out of sight.
+          if (from_bounded) tr.start = std::max(tr.start, sr.start);
+          if (until_bounded) tr.end = std::min(tr.end, sr.end);
         } else if (o.align == Align::kMap) {
+          // Only a bound the user gave narrows the target, through the map;
+          // otherwise the whole target log is read, so records the map does
+          // not describe (before its start, after its end) are extra.
           auto m = maps.find({topic, p});
           if (m != maps.end()) {
             const mirror::Translation lo = m->second.Translate(sr.start);
-            if (lo.kind == mirror::Translation::Kind::kExact) tr.start = lo.target_offset;
+            if (from_bounded && lo.kind == mirror::Translation::Kind::kExact) {
+              tr.start = std::max(tr.start, lo.target_offset);
+            }
             const mirror::Translation hi = m->second.Translate(sr.end);
-            if (hi.kind == mirror::Translation::Kind::kExact) {
+            if (until_bounded && hi.kind == mirror::Translation::Kind::kExact) {
               tr.end = std::min(tr.end, hi.target_offset);
             }
           }
@@ -823,8 +887,8 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
         }
       }
       if (report.against && have_source) {
-        auto it = evidence.find(fmt::format("{}/{}", topic, p));
-        if (it != evidence.end()) {
+        auto it = evidence.partitions.find(fmt::format("{}/{}", topic, p));
+        if (it != evidence.partitions.end()) {
           sr.start = std::max(sr.start, it->second["source"]["start"].get<int64_t>());
           sr.end = std::min(sr.end, it->second["source"]["end"].get<int64_t>());
         }
@@ -869,7 +933,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   Status failure;
   for (PartitionResult& r : results) {
     Cursor src(&src_ch), dst(&dst_ch);
-    SideDigest sd(o.chunk_records), td(o.chunk_records);
+    SideDigest sd(report.chunk_records), td(report.chunk_records);
     if (report.against) {
       // Each side alone, against its stored chunks.
       while (have_source && src.Peek()) sd.Add(src.Pop());
@@ -889,8 +953,8 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
     td.Finish(&r.target);
     report.records_read += r.source.records + r.target.records;
     if (report.against) {
-      auto it = evidence.find(fmt::format("{}/{}", r.topic, r.partition));
-      if (it == evidence.end()) {
+      auto it = evidence.partitions.find(fmt::format("{}/{}", r.topic, r.partition));
+      if (it == evidence.partitions.end()) {
         ++r.counts["chunk"];
         r.divergences.push_back({"chunk", r.topic, r.partition, -1, -1,
                                  "the evidence has no record of this partition", ""});
@@ -929,7 +993,7 @@ std::string FormatRecordsText(const RecordsReport& r) {
   std::string out;
   for (const PartitionResult& p : r.partitions) {
     out += fmt::format(
-        "{} [{}]: source {}..{} ({} records), target {}..{} ({} records), {} "
+        "{} [{}]: read source [{}, {}) ({} records), target [{}, {}) ({} records), {} "
         "matched",
         p.topic, p.partition, p.source.start, p.source.end, p.source.records, p.target.start,
         p.target.end, p.target.records, p.matched);
@@ -957,7 +1021,9 @@ std::string FormatRecordsText(const RecordsReport& r) {
       "divergence(s) (align: {}, reader: {}{})\n",
       r.pass ? "PASS" : "FAIL", r.partitions.size(), r.records_read, r.seconds,
       r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align, ReadersText(r),
-      r.against ? ", against stored evidence" : "");
+      r.against ? fmt::format(", against stored evidence made with align {} and chunks of {}",
+                              r.align, r.chunk_records)
+                : "");
   return out;
 }
 
@@ -967,6 +1033,7 @@ std::string FormatRecordsJson(const RecordsReport& r) {
   j["check"] = "records";
   j["pass"] = r.pass;
   j["align"] = r.align;
+  j["chunk_records"] = r.chunk_records;
   auto reader = [](const std::string& name) { return name.empty() ? Json(nullptr) : Json(name); };
   j["reader"] = {{"source", reader(r.source_reader)}, {"target", reader(r.target_reader)}};
   j["mirror"] = r.mirror_name;
@@ -1011,9 +1078,12 @@ std::string FormatRecordsJson(const RecordsReport& r) {
   return j.dump(2) + "\n";
 }
 
-Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
-    const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
-    const RawFetchOptions& raw) {
+namespace {
+// Runs `reader` over `ranges` on a thread of its own and hands each range's
+// entries to `take(index, entry)` in order.
+template <typename Take>
+Status ReadEachRange(const ClientConfig& config, const std::vector<FetchRange>& ranges,
+                     Reader reader, const RawFetchOptions& raw, Take take) {
   auto how = ChooseReader(reader, config, "client");
   if (!how.ok()) return how.status();
   Channel ch;
@@ -1024,15 +1094,34 @@ Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
       ReadSideLibrdkafka(config, ranges, &ch);
     }
   });
-  std::vector<std::vector<RecordSummary>> out(ranges.size());
-  for (auto& range : out) {
+  for (size_t i = 0; i < ranges.size(); ++i) {
     Cursor c(&ch);
-    while (c.Peek()) range.push_back(c.Pop());
+    while (c.Peek()) take(i, c.Pop());
     if (c.failed()) break;
   }
   ch.Close();
   t.join();
-  if (Status st = ch.error(); !st.ok()) return st;
+  return ch.error();
+}
+}  // namespace
+
+Result<std::vector<RangeDigest>> DigestRanges(const ClientConfig& config,
+                                              const std::vector<FetchRange>& ranges,
+                                              Reader reader) {
+  std::vector<DigestChain> chains(ranges.size());
+  LIFELINE_RETURN_IF_ERROR(ReadEachRange(
+      config, ranges, reader, {}, [&](size_t i, const Entry& e) { chains[i].Add(e.digest); }));
+  std::vector<RangeDigest> out;
+  for (const DigestChain& c : chains) out.push_back({c.count(), c.value()});
+  return out;
+}
+
+Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
+    const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
+    const RawFetchOptions& raw) {
+  std::vector<std::vector<RecordSummary>> out(ranges.size());
+  LIFELINE_RETURN_IF_ERROR(ReadEachRange(config, ranges, reader, raw,
+                                         [&](size_t i, const Entry& e) { out[i].push_back(e); }));
   return out;
 }
 

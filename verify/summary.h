@@ -30,4 +30,15 @@ Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
     const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
     const RawFetchOptions& raw = {});
 
+// What a read_committed consumer reads in each range: how many records and
+// the DigestChain over their digests in order. Streams: memory does not
+// grow with the ranges' length.
+struct RangeDigest {
+  int64_t records = 0;
+  Digest128 rolling;
+};
+Result<std::vector<RangeDigest>> DigestRanges(const ClientConfig& config,
+                                              const std::vector<FetchRange>& ranges,
+                                              Reader reader = Reader::kAuto);
+
 }  // namespace lifeline::verify

@@ -42,6 +42,8 @@ struct Bound {
   std::optional<TimestampMs> time;
 };
 
+inline constexpr int64_t kDefaultChunkRecords = 100000;
+
 struct RecordsOptions {
   ClientConfig source;                  // bootstrap empty: with `against`, the target alone
   ClientConfig target;                  // bootstrap empty: with `against`, the source alone
@@ -49,10 +51,16 @@ struct RecordsOptions {
   std::string name = "default";         // the mirror whose map aligns
   std::string state_dir = ".lifeline";  // local map cache, when the target has no map topic
   Align align = Align::kMap;
+  bool align_given = false;  // with `against`: `align` must be the evidence's
   Reader reader = Reader::kAuto;
-  Bound from, until;               // source range [from, until); default the whole log
-  int64_t chunk_records = 100000;  // records per chunk digest in the evidence
-  size_t report_limit = 20;        // divergences listed per partition (all are counted)
+  // Source range [from, until); default each side's whole log. Without a
+  // bound the target is read whole too, so a record the source does not
+  // explain is found wherever it is.
+  Bound from, until;
+  // Records per chunk digest in the evidence; 0: kDefaultChunkRecords, or
+  // with `against` the evidence's (a different explicit value is refused).
+  int64_t chunk_records = 0;
+  size_t report_limit = 20;  // divergences listed per partition (all are counted)
   // Stored evidence (a previous run's JSON) to compare each side read
   // against, chunk by chunk, instead of reading the other cluster.
   std::string against;
@@ -93,7 +101,8 @@ struct PartitionResult {
 };
 
 struct RecordsReport {
-  std::string align;
+  std::string align;  // with `against`: the alignment the evidence was made with
+  int64_t chunk_records = 0;
   std::string source_reader, target_reader;  // "raw" or "librdkafka"; "" for a side not read
   std::string mirror_name;
   bool against = false;
@@ -129,7 +138,8 @@ std::string FormatStateJson(const StateReport& report);
 
 // Groups moved to the target: for each group and partition, the committed
 // offsets translate exactly, the records just before them have the same
-// digest, and the lags are equal.
+// digest, and from each side's position a read_committed consumer would read
+// the same records (count and digests) to the end.
 struct GroupsOptions {
   ClientConfig source, target;
   std::string name = "default";
@@ -140,7 +150,10 @@ struct GroupCheck {
   std::string group, topic;
   int32_t partition = -1;
   int64_t source_committed = -1, target_committed = -1, expected_target = -1;
-  int64_t source_lag = -1, target_lag = -1;
+  int64_t source_lag = -1, target_lag = -1;  // offsets: high watermark - committed
+  // Records a read_committed consumer at the committed offset would read to
+  // the end, on each side (-1: not compared).
+  int64_t source_pending = -1, target_pending = -1;
   // ok | not_synced | wrong_offset | ahead_of_mirror | record_differs | lag_differs | unmapped
   std::string status;
   std::string detail;

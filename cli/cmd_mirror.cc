@@ -55,7 +55,8 @@ Status RunMirror(const std::vector<std::string>& args) {
       "sandbox): nothing is copied and cleanup policies are not compared")(
       "allow-gaps", po::bool_switch(&options.allow_gaps),
       "continue past records deleted before they were mirrored, recording the gap")(
-      "state-dir", po::value(&options.state_dir)->default_value(options.state_dir),
+      "state-dir",
+      po::value(&options.state_dir)->default_value(options.state_dir)->value_name("DIR"),
       "where the local cache of the offset map (NAME.db) lives")(
       "batch", po::value(&options.batch_records)->default_value(options.batch_records),
       "records per flush / transaction")(

@@ -28,7 +28,7 @@ Status RunOffsets(const std::vector<std::string>& args) {
   po::options_description desc("offsets translate options");
   AddTwoClusterOptions(&desc, &clusters);
   desc.add_options()("name", po::value(&name)->default_value(name), "the mirror's name")(
-      "state-dir", po::value(&from.state_dir)->default_value(from.state_dir),
+      "state-dir", po::value(&from.state_dir)->default_value(from.state_dir)->value_name("DIR"),
       "read the map from the local cache here when --target is not given")(
       "topic", po::value(&topic), "source topic")("partition", po::value(&partition),
                                                   "source partition")(

@@ -50,7 +50,7 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
   desc.add_options()("topics", po::value(&o.topics)->value_name("REGEX"),
                      "source topics to verify (whole-name match)")(
       "name", po::value(&o.name)->default_value(o.name), "the mirror whose offset map aligns")(
-      "state-dir", po::value(&o.state_dir)->default_value(o.state_dir),
+      "state-dir", po::value(&o.state_dir)->default_value(o.state_dir)->value_name("DIR"),
       "the mirror's local map cache, used when the target has no offset-map topic")(
       "align", po::value(&align)->default_value(align),
       "map (the mirror's offset map), identity (same offsets), or content (by order and digest)")(
@@ -126,8 +126,9 @@ Status RunVerifyState(const std::vector<std::string>& args) {
   size_t rows = 5;
   std::string evidence;
   po::options_description desc("verify state options");
-  desc.add_options()("sandbox", po::value(&files)->composing(), "two sandboxes A.db B.db")(
-      "rows", po::value(&rows)->default_value(rows), "differing rows shown per table")(
+  desc.add_options()("sandbox", po::value(&files)->value_name("FILE.db")->composing(),
+                     "two sandboxes A.db B.db")("rows", po::value(&rows)->default_value(rows),
+                                                "differing rows shown per table")(
       "evidence", po::value(&evidence)->value_name("FILE"), "write the JSON result here")(
       "json", po::bool_switch(&json), "print JSON");
   po::positional_options_description pos;
@@ -153,7 +154,7 @@ Status RunVerifyGroups(const std::vector<std::string>& args) {
   desc.add_options()("groups", po::value(&groups)->composing()->value_name("G,..."),
                      "consumer groups to check; repeatable")(
       "name", po::value(&o.name)->default_value(o.name), "the mirror whose offset map translates")(
-      "state-dir", po::value(&o.state_dir)->default_value(o.state_dir),
+      "state-dir", po::value(&o.state_dir)->default_value(o.state_dir)->value_name("DIR"),
       "the mirror's local map cache")("evidence", po::value(&evidence)->value_name("FILE"),
                                       "write the JSON result here")("json", po::bool_switch(&json),
                                                                     "print JSON");

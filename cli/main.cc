@@ -1,7 +1,10 @@
 // lifeline's entry point: dispatch to a subcommand, print its error once,
 // exit with its code. Everything else lives in the module libraries.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +42,21 @@ Status RunHelp(const std::vector<std::string>&) {
       "\nexit codes: 0 pass, 1 check failed, 2 usage, 3 infrastructure, 130 "
       "interrupted\n");
   return Status::Ok();
+}
+
+// Runs a command so that nothing it throws reaches the user as an abort: an
+// escaped exception is a bug, reported in one line naming the command (exit 3).
+Status RunGuarded(const Command& command, const std::vector<std::string>& args) {
+  try {
+    return command.run(args);
+  } catch (const std::exception& e) {
+    return Status::Infra(
+        fmt::format("internal error: {} (please report it with the command line)", e.what()));
+  } catch (...) {
+    return Status::Infra(
+        "internal error: an unknown exception (please report it with the command "
+        "line)");
+  }
 }
 
 }  // namespace
@@ -89,7 +107,7 @@ int Main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kUsage);
   }
   InstallSignalHandlers();
-  Status st = it->run(args);
+  Status st = RunGuarded(*it, args);
   if (!st.ok() && !st.message().empty()) {
     std::fprintf(stderr, "lifeline %s: %s\n", it->name, st.message().c_str());
   }

@@ -1,12 +1,56 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/command.h"
 #include "core/envelope.h"
 
 namespace lifeline::cli {
+
+namespace {
+
+// The string values given for option `name` (one string or a list).
+std::vector<std::string> StringValues(const po::variable_value& v) {
+  if (const auto* one = boost::any_cast<std::string>(&v.value())) return {*one};
+  if (const auto* many = boost::any_cast<std::vector<std::string>>(&v.value())) return *many;
+  return {};
+}
+
+// Every option whose value name says FILE (FILE, FILE.db, FILE.yaml, ...)
+// must not name a directory, and one that says DIR must not name anything
+// but a directory: checked here, before any command does work, so a wrong
+// path never costs a whole run (or reads as an empty file).
+Status CheckPaths(const po::options_description& desc, const po::variables_map& vm) {
+  for (const auto& option : desc.options()) {
+    const std::string kind = option->semantic()->name();
+    const bool file = kind.find("FILE") != std::string::npos;
+    const bool dir = kind.rfind("DIR", 0) == 0;
+    if (!file && !dir) continue;
+    const std::string& name = option->long_name();
+    if (!vm.count(name)) continue;
+    for (const std::string& path : StringValues(vm[name])) {
+      if (path.empty() || path == "-" || path.find("://") != std::string::npos) continue;
+      std::error_code ec;
+      const auto status = std::filesystem::status(path, ec);
+      if (ec || !std::filesystem::exists(status)) continue;  // the command says what it needs
+      const bool is_dir = std::filesystem::is_directory(status);
+      const std::string shown = option->canonical_display_name(po::command_line_style::allow_long);
+      if (file && is_dir) {
+        return Status::Usage(
+            fmt::format("{} {}: is a directory; a file is expected here", shown, path));
+      }
+      if (dir && !is_dir) {
+        return Status::Usage(
+            fmt::format("{} {}: is not a directory; a directory is expected here", shown, path));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<bool> ParseArgs(const std::vector<std::string>& args, const po::options_description& desc,
                        const char* usage, po::variables_map* vm,
@@ -26,6 +70,7 @@ Result<bool> ParseArgs(const std::vector<std::string>& args, const po::options_d
   } catch (const po::error& e) {
     return Status::Usage(std::string(e.what()) + " (see --help)");
   }
+  LIFELINE_RETURN_IF_ERROR(CheckPaths(desc, *vm));
   return true;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -185,6 +186,10 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseProperties(std::st
 
 Result<std::vector<std::pair<std::string, std::string>>> LoadPropertiesFile(
     const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::Usage(path + ": is a directory; a configuration file is expected");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Usage(path + ": cannot read configuration file (does it exist?)");
   std::stringstream buf;

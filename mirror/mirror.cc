@@ -89,11 +89,12 @@ class Mirror {
 
  private:
   Status Connect();
+  Status OpenState();
   Result<std::vector<std::string>> MatchingTopics();
   Status PrepareTopic(const std::string& topic);
   Status AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,
                        const std::map<TopicPartition, Offset>& group_progress);
-  Status Discover(bool first);
+  Status Discover();
   Status Assign();
   // Group mode: processes with the same name share the source partitions
   // through the consumer group _lifeline.mirror.NAME on the source.
@@ -280,6 +281,22 @@ Status Mirror::Connect() {
   if (!consumer.ok()) return consumer.status().WithContext("source");
   consumer_ = std::move(consumer).value();
 
+  return Status::Ok();
+}
+
+// Only once both clusters answered: a mirror that cannot start leaves
+// nothing behind (no state directory, no offset-map topic on the target).
+Status Mirror::OpenState() {
+  auto topics = MatchingTopics();
+  if (!topics.ok()) return topics.status();
+  if (topics->empty() && !options_.follow) {
+    return Status::Usage(fmt::format(
+        "no source topic matches --topics '{}' (internal topics __* and _lifeline.* are never "
+        "mirrored)",
+        options_.topics));
+  }
+  auto target_topics = target_admin_->ListTopics(kAdminTimeout);
+  if (!target_topics.ok()) return target_topics.status().WithContext("target");
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   if (ec) {
@@ -464,15 +481,9 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
   return Status::Ok();
 }
 
-Status Mirror::Discover(bool first) {
+Status Mirror::Discover() {
   auto topics = MatchingTopics();
   if (!topics.ok()) return topics.status();
-  if (first && topics->empty() && !options_.follow) {
-    return Status::Usage(fmt::format(
-        "no source topic matches --topics '{}' (internal topics __* and _lifeline.* are never "
-        "mirrored)",
-        options_.topics));
-  }
   MapSet stored;
   std::map<TopicPartition, Offset> group_progress;
   bool loaded = false;
@@ -588,7 +599,7 @@ Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
         summary_.topics.push_back(topic);
       }
       if (tp.partition.value() >= target_partitions_[topic]) {
-        LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/false));
+        LIFELINE_RETURN_IF_ERROR(Discover());
       }
       LIFELINE_RETURN_IF_ERROR(
           AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1, *stored, {}));
@@ -840,7 +851,8 @@ Result<MirrorSummary> Mirror::Execute() {
   summary_.name = options_.name;
   summary_.exactly_once = options_.exactly_once;
   LIFELINE_RETURN_IF_ERROR(Connect());
-  LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/true));
+  LIFELINE_RETURN_IF_ERROR(OpenState());
+  LIFELINE_RETURN_IF_ERROR(Discover());
   LIFELINE_RETURN_IF_ERROR(map_topic_.get());
   // Gaps found at start are recorded before anything else is copied.
   LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
@@ -868,7 +880,7 @@ Result<MirrorSummary> Mirror::Execute() {
       last_rescan = Clock::now();
       const size_t before = parts_.size();
       LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
-      LIFELINE_RETURN_IF_ERROR(Discover(/*first=*/false));
+      LIFELINE_RETURN_IF_ERROR(Discover());
       if (group_mode() || parts_.size() != before) LIFELINE_RETURN_IF_ERROR(Assign());
     }
     ReportProgress(false);

@@ -21,11 +21,7 @@ struct Sandbox {
 };
 
 Result<Sandbox> OpenSandbox(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return Status::Usage(fmt::format("{}: no such sandbox file", path));
-  }
-  auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
+  auto db = OpenSandboxFile(path);
   if (!db.ok()) return db.status();
   auto meta = ReadMeta(*db, path);
   if (!meta.ok()) return meta.status();

@@ -17,6 +17,30 @@ namespace {
 
 using envelope::Kind;
 
+// The event as an act, for violation details ("deployment of version 2.0.0
+// before it was proposed").
+const char* ActionName(Kind kind) {
+  switch (kind) {
+    case Kind::kProposed:
+      return "proposal";
+    case Kind::kApproved:
+      return "approval";
+    case Kind::kRejected:
+      return "rejection";
+    case Kind::kEvaluated:
+      return "evaluation";
+    case Kind::kDeployed:
+      return "deployment";
+    case Kind::kRolloutChanged:
+      return "rollout change";
+    case Kind::kRolledBack:
+      return "rollback";
+    case Kind::kRetired:
+      return "retirement";
+  }
+  return "event";
+}
+
 void PutBytes(XXH3_state_t* state, const std::optional<std::string>& bytes) {
   const unsigned char absent = 0, present = 1;
   if (!bytes) {
@@ -519,9 +543,9 @@ void Registry::Deploy(PromptState& p, const envelope::Event& e, int64_t seq,
 void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq, Outcome& out) {
   auto found = p.versions.find(e.version);
   if (e.kind != Kind::kProposed && (found == p.versions.end() || !found->second.proposed)) {
-    Violation(out, seq, kNotProposed, e,
-              fmt::format("{} of version {} before it was proposed", envelope::KindName(e.kind),
-                          e.version));
+    Violation(
+        out, seq, kNotProposed, e,
+        fmt::format("{} of version {} before it was proposed", ActionName(e.kind), e.version));
   }
   VersionRule& v = p.versions[e.version];
   const int64_t t = e.time_ms.value();
@@ -575,18 +599,18 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
     case Kind::kRolloutChanged: {
       const envelope::Rollout r = e.rollout.value_or(envelope::Rollout{});
       if (v.decision != VersionRule::Decision::kApproved) {
-        Violation(out, seq, kDeployUnapproved, e,
-                  fmt::format(
-                      "{} of version {} in {} without approval{}", envelope::KindName(e.kind),
-                      e.version, r.scope,
-                      v.decision == VersionRule::Decision::kRejected ? " (it was rejected)" : ""));
+        Violation(
+            out, seq, kDeployUnapproved, e,
+            fmt::format(
+                "{} of version {} in {} without approval{}", ActionName(e.kind), e.version, r.scope,
+                v.decision == VersionRule::Decision::kRejected ? " (it was rejected)" : ""));
       }
       if (v.last_evaluation_passed && !*v.last_evaluation_passed) {
         Violation(out, seq, kDeployEvaluationFailed, e,
                   fmt::format("{} of version {} in {} after its latest evaluation ({}, event {}) "
                               "failed",
-                              envelope::KindName(e.kind), e.version, r.scope,
-                              Text(v.evaluation_suite), Text(v.evaluation_event_id)));
+                              ActionName(e.kind), e.version, r.scope, Text(v.evaluation_suite),
+                              Text(v.evaluation_event_id)));
       }
       Deploy(p, e, seq, r.scope, e.version, r.percent, out);
       break;

@@ -356,6 +356,11 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     kafka_target = *t;
   } else {
     std::error_code ec;
+    if (fs::is_directory(o.into, ec)) {
+      return Status::Usage(fmt::format(
+          "--into {}: is a directory; name the sandbox file to create (e.g. {}/registry.db)",
+          o.into, o.into));
+    }
     if (fs::exists(o.into, ec) && !o.force) {
       return Status::Usage(fmt::format(
           "{} already exists; a sandbox must be new: choose another path or pass --force to "
@@ -523,11 +528,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
 }
 
 Result<StateDigest> HashSandbox(const std::string& path, bool by_prompt) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    return Status::Usage(fmt::format("{}: no such sandbox file", path));
-  }
-  auto db = sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
+  auto db = OpenSandboxFile(path);
   if (!db.ok()) return db.status();
   auto meta = ReadMeta(*db, path);
   if (!meta.ok()) return meta.status();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 namespace lifeline::replay {
@@ -463,6 +464,14 @@ Status SandboxWriter::WriteState(Registry& registry, const std::vector<LateViola
 Status SandboxWriter::Finish(const std::vector<std::pair<std::string, std::string>>& meta) {
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kBuildVersions).WithContext("sandbox versions"));
   LIFELINE_RETURN_IF_ERROR(db_->Exec(kIndexes).WithContext("sandbox indexes"));
+  // A reused event id is found only once the stream ended, when the fold no
+  // longer holds each event's version: the event log does (by index).
+  LIFELINE_RETURN_IF_ERROR(
+      db_->Exec(fmt::format("UPDATE violations SET version = (SELECT e.version FROM event_log e "
+                            "WHERE e.prompt_id = violations.prompt_id AND e.seq = violations.seq) "
+                            "WHERE code = '{}'",
+                            kEventIdReused))
+          .WithContext("sandbox violations"));
   LIFELINE_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-32768"));
   for (const auto& [k, v] : meta) LIFELINE_RETURN_IF_ERROR(SetMeta(k, v));
   return Status::Ok();
@@ -517,6 +526,17 @@ Result<std::vector<nlohmann::ordered_json>> QueryRows(
     rows.push_back(std::move(row));
   }
   return rows;
+}
+
+Result<sqlite::Db> OpenSandboxFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return Status::Usage(fmt::format("{}: is a directory; a sandbox file is expected", path));
+  }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::Usage(fmt::format("{}: no such sandbox file", path));
+  }
+  return sqlite::Db::Open(path, sqlite::Db::Mode::kReadOnly);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(sqlite::Db& db,

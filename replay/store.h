@@ -74,6 +74,10 @@ Result<std::vector<nlohmann::ordered_json>> QueryRows(
     sqlite::Db& db, const std::string& sql,
     const std::vector<std::variant<std::string, int64_t>>& params = {});
 
+// Opens a sandbox file read-only: a usage error naming the path when it
+// is missing or a directory.
+Result<sqlite::Db> OpenSandboxFile(const std::string& path);
+
 // Reads replay_meta; an error when the file is not a complete lifeline
 // sandbox (names the file and what is wrong).
 Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(sqlite::Db& db,

@@ -2,10 +2,15 @@
 // per-command help, and exit codes for usage errors.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lifeline {
 namespace {
@@ -128,6 +133,86 @@ TEST(Cli, ReplayAndStateUsageErrorsNameTheFix) {
   CliRun bad_time = Lifeline("state at x.db --prompt p --time yesterday");
   EXPECT_EQ(bad_time.exit_code, 2);
   EXPECT_NE(bad_time.output.find("RFC 3339"), std::string::npos) << bad_time.output;
+}
+
+// A directory where a file is expected (or a file where a directory is) is
+// exit 2 naming the option and the path, before any work: the clusters
+// named here do not exist, so a command that started work would exit 3.
+TEST(Cli, ADirectoryWhereAFileIsExpectedIsAUsageErrorBeforeAnyWork) {
+  const std::string dir = ::testing::TempDir() + "cli-dir-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/plain-file";
+  std::ofstream(file) << "x\n";
+  const std::string down = "127.0.0.1:1";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"drill " + dir, dir},
+      {"scan -b " + down + " --config " + dir, "--config " + dir},
+      {"generate -b " + down + " --topic t --malformed-rate 0.1 --manifest " + dir,
+       "--manifest " + dir},
+      {"replay --from " + down + " --topic t --into " + dir + " --force", "--into " + dir},
+      {"state hash " + dir, dir},
+      {"audit " + dir + " --prompt p", dir},
+      {"verify state " + dir + " " + file, dir},
+      {"verify records --source " + down + " --target " + down + " --topics x --evidence " + dir,
+       "--evidence " + dir},
+      {"verify records --target " + down + " --topics x --against " + dir, "--against " + dir},
+      {"mirror --source " + down + " --target " + down + " --topics x --summary-json " + dir,
+       "--summary-json " + dir},
+      {"mirror --source " + down + " --target " + down + " --topics x --state-dir " + file,
+       "--state-dir " + file},
+      {"scan -b " + down + " --expect-manifest " + dir, "--expect-manifest " + dir},
+      {"drill " + file + " --out " + file, "--out " + file},
+  };
+  for (const auto& [args, named] : cases) {
+    CliRun run = Lifeline(args);
+    EXPECT_EQ(run.exit_code, 2) << args << "\n" << run.output;
+    EXPECT_NE(run.output.find(named), std::string::npos) << args << "\n" << run.output;
+    EXPECT_EQ(run.output.find("terminate called"), std::string::npos) << run.output;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// Bad input of every kind to every command: each ends with an error of its
+// own (exit 1, 2 or 3) and one line, never an abort or an uncaught exception.
+TEST(Cli, NoCommandAbortsOnBadInput) {
+  const std::string dir = ::testing::TempDir() + "cli-bad-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string garbage = dir + "/garbage";
+  std::ofstream(garbage) << "\x01\x02 not yaml: [ nor json {\n";
+  const std::string down = "127.0.0.1:1 -X socket.connection.setup.timeout.ms=1000";
+  const std::vector<std::string> cases = {
+      "sandbox --clusters ''",
+      "sandbox --partitions -3",
+      "generate -b " + down + " --topic t --prompts -1",
+      "generate -b " + down + " --topic t --malformed-rate 7",
+      "scan -b " + down + " --expect-manifest " + garbage,
+      "scan -b " + down + " --expect-manifest " + dir + "/none.json",
+      "mirror --source " + down + " --target 127.0.0.1:2 --topics '('",
+      "mirror --source a --target b --topics x --batch-records 0",
+      "offsets translate --name 'a/b' --target 127.0.0.1:1 --topic t --partition 0 --offset 1",
+      "offsets translate --state-dir " + dir + " --topic t --partition 0 --offset 1",
+      "groups sync --source a --target b --name x --groups '('",
+      "replay --from " + down + " --into " + dir + "/x.db --until-offset 9:x",
+      "state hash " + garbage,
+      "state at " + garbage + " --prompt p --time 2024-01-01T00:00:00Z",
+      "audit " + garbage + " --prompt p",
+      "verify records --source a --target b --topics '(' ",
+      "verify records --target " + down + " --topics x --against " + garbage,
+      "verify state " + garbage + " " + garbage,
+      "verify groups --source a --target b --groups g --name ''",
+      "drill " + garbage,
+      "drill " + dir,
+      "drill " + dir + "/missing.yaml",
+  };
+  for (const std::string& args : cases) {
+    CliRun run = Lifeline(args);
+    EXPECT_TRUE(run.exit_code == 1 || run.exit_code == 2 || run.exit_code == 3)
+        << args << " -> " << run.exit_code << "\n"
+        << run.output;
+    EXPECT_EQ(run.output.find("terminate called"), std::string::npos) << args << run.output;
+    EXPECT_NE(run.output.find("lifeline"), std::string::npos) << args << run.output;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -506,6 +506,14 @@ TEST_F(MirrorIntegration, UnreachableSourceIsAnInfrastructureErrorWithinABound) 
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), ExitCode::kInfrastructure);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  // Nothing is left behind: no local state (the offset-map topic on the
+  // target is created only after both clusters answered, like the state).
+  EXPECT_FALSE(std::filesystem::exists(state_dir_)) << state_dir_;
+  // Nor when no source topic matches.
+  auto unmatched = mirror::Run(Options(UniqueName("no-such-topic"), UniqueName("m")));
+  ASSERT_FALSE(unmatched.ok());
+  EXPECT_EQ(unmatched.status().code(), ExitCode::kUsage);
+  EXPECT_FALSE(std::filesystem::exists(state_dir_)) << state_dir_;
 }
 
 TEST_F(MirrorIntegration, GroupSyncMovesAGroupExactlyAndRefusesActiveMembers) {

@@ -143,6 +143,9 @@ TEST_F(KnownAnswer, ViolationsAreRecordedNotFixed) {
                 "triage|18|rollback_target_never_deployed|triage-21|1.3.0",
                 "triage|20|conflicting_duplicate|triage-3|1.0.0",
             }));
+  // Details read as sentences: "deployment of version ...", not "deployed of".
+  EXPECT_EQ(Q("SELECT detail FROM violations WHERE code = 'deploy_unapproved'"),
+            (std::vector<std::string>{"deployment of version 1.3.0 in tenant:beta without approval"}));
 }
 
 TEST_F(KnownAnswer, DuplicateDeliveryIsLoggedOnceAsDuplicate) {
@@ -213,7 +216,9 @@ TEST(StateHash, ChangingOneFieldPointsAtItsPromptAndTables) {
 TEST(StateHash, IsPinnedForTheKnownAnswerStream) {
   // The encoding is a contract (two lifeline versions must agree on a
   // sandbox's hash); this value changes only with a deliberate format change.
-  EXPECT_EQ(HashOf(Place(KnownAnswerStream(), 3, 0)), "22d5ecae482fdfb44640168c3bb1d7ab");
+  // Changed on 2026-12-01 (was 22d5ecae482fdfb44640168c3bb1d7ab): violation
+  // details name the act ("deployment of version"), not the event kind.
+  EXPECT_EQ(HashOf(Place(KnownAnswerStream(), 3, 0)), "fd082acad48e01fe05452e64cb900e2f");
 }
 
 TEST(Registry, ReproposalsAndFailedEvaluationsAreViolations) {
@@ -246,9 +251,11 @@ TEST(Registry, EventIdReusedAcrossPromptsIsAViolationInEveryPromptWhateverTheOrd
   envelope::Event second = first;
   second.prompt_id = "y";  // same ce_id, another prompt
   const Record rx = envelope::EncodeBinary(first), ry = envelope::EncodeBinary(second);
-  const std::string q = "SELECT prompt_id, seq, code FROM violations ORDER BY 1, 2";
-  const std::vector<std::string> want = {"x|1|event_id_reused_across_prompts",
-                                         "y|1|event_id_reused_across_prompts"};
+  // The version is the reused event's own (the fold no longer holds it when
+  // the reuse is found, at the end).
+  const std::string q = "SELECT prompt_id, seq, code, version FROM violations ORDER BY 1, 2";
+  const std::vector<std::string> want = {"x|1|event_id_reused_across_prompts|1",
+                                         "y|1|event_id_reused_across_prompts|1"};
   auto xy = Build(Place({rx, ry}, 2, 0));
   auto yx = Build(Place({ry, rx}, 2, 0));
   EXPECT_EQ(Query(xy->db, q), want);

@@ -483,6 +483,20 @@ TEST_F(VerifyIntegration, AgainstUsesTheEvidencesChunkSizeAndAlignment) {
   EXPECT_EQ(align.status().code(), ExitCode::kUsage);
   EXPECT_NE(align.status().message().find("--align content"), std::string::npos)
       << align.status().message();
+
+  // A partition the evidence holds and the cluster does not (a topic
+  // recreated with fewer partitions) fails instead of passing unseen.
+  o.align_given = false;
+  nlohmann::json gone = ev["partitions"][0];
+  gone["partition"] = 1;
+  ev["partitions"].push_back(gone);
+  write(ev);
+  auto vanished = verify::VerifyRecords(o);
+  ASSERT_TRUE(vanished.ok()) << vanished.status().message();
+  EXPECT_FALSE(vanished->pass) << verify::FormatRecordsText(*vanished);
+  ASSERT_EQ(vanished->partitions.size(), 2u);
+  EXPECT_EQ(vanished->partitions[1].partition, 1);
+  EXPECT_EQ(vanished->partitions[1].counts.at("chunk"), 1);
 }
 
 // A forgotten or misspelt --name is a usage error that lists the maps the

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "core/bounded_queue.h"
@@ -907,6 +908,25 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
     return Status::Usage(fmt::format("--topics '{}' matches no topic on the {}", o.topics,
                                      have_source ? "source" : "target"));
   }
+  // Partitions the evidence holds and the cluster no longer has (a topic
+  // recreated with fewer partitions): a divergence, not a silent pass.
+  std::vector<PartitionResult> vanished;
+  if (report.against) {
+    std::set<std::string> read;
+    for (const PartitionResult& r : results)
+      read.insert(fmt::format("{}/{}", r.topic, r.partition));
+    for (const auto& [key, stored] : evidence.partitions) {
+      const std::string topic = stored["topic"].get<std::string>();
+      if (read.count(key) || Internal(topic) || !std::regex_match(topic, pattern)) continue;
+      PartitionResult r;
+      r.topic = topic;
+      r.partition = stored["partition"].get<int32_t>();
+      ++r.counts["chunk"];
+      r.divergences.push_back({"chunk", r.topic, r.partition, -1, -1,
+                               "the evidence holds this partition; the cluster does not", ""});
+      vanished.push_back(std::move(r));
+    }
+  }
 
   Channel src_ch, dst_ch;
   std::thread src_thread, dst_thread;
@@ -969,6 +989,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   if (src_thread.joinable()) src_thread.join();
   if (dst_thread.joinable()) dst_thread.join();
   if (!failure.ok()) return failure;
+  for (PartitionResult& r : vanished) results.push_back(std::move(r));
 
   for (PartitionResult& r : results) {
     for (const auto& [kind, n] : r.counts) report.divergences += n;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "reports/reports.h"
@@ -69,8 +70,8 @@ reports::DrillReport SampleReport() {
   r.steps.push_back({1, "deploy", "deploy p 1.0.0", true, false, false, "ok", "{}", 0, 1});
   r.steps.push_back({2, "expect_state", "p active is 1.1.0", false, false, false,
                      "expected 1.1.0 & got 1.0.0", "{\"stream\":\"1.0.0\"}", 1, 1});
-  r.acks.push_back(
-      {"release-controller", "rc.1", "e1", "rollback p", true, false, 0, 8, 9, true, 0});
+  r.acks.push_back({"release-controller", "rc.1", "e1", "rollback p", "rolled_back", true, false, 0,
+                    8, 9, true, 0});
   r.scores.push_back({"rollback tested with real consumers", 2, "committed offsets"});
   r.samples.push_back({0.5, "release-controller", 3});
   r.samples.push_back({1.5, "release-controller", 9});
@@ -85,6 +86,77 @@ TEST(Reports, JUnitNamesTheFailingStepAndEscapes) {
   EXPECT_NE(xml.find("<failure message=\"expected 1.1.0 &amp; got 1.0.0\""), std::string::npos)
       << xml;
   EXPECT_NE(xml.find("sample &lt;drill&gt;"), std::string::npos);
+}
+
+TEST(Reports, JUnitFailureBodySaysWhyAndHoldsTheEvidence) {
+  const std::string xml = reports::JUnitXml(SampleReport());
+  const size_t open = xml.find("<failure");
+  ASSERT_NE(open, std::string::npos) << xml;
+  const size_t body = xml.find('>', open) + 1;
+  const std::string text = xml.substr(body, xml.find("</failure>", body) - body);
+  EXPECT_NE(text.find("expected 1.1.0 &amp; got 1.0.0"), std::string::npos) << text;
+  EXPECT_NE(text.find("step 02 p active is 1.1.0 (expect_state)"), std::string::npos) << text;
+  EXPECT_NE(text.find("&quot;stream&quot;: &quot;1.0.0&quot;"), std::string::npos) << text;
+  // A step that failed before recording anything says so instead of `{}`.
+  reports::DrillReport r = SampleReport();
+  r.steps[1].evidence = "{}";
+  const std::string bare = reports::JUnitXml(r);
+  EXPECT_EQ(bare.find(">{}</failure>"), std::string::npos) << bare;
+  EXPECT_NE(bare.find("evidence: none recorded"), std::string::npos) << bare;
+}
+
+TEST(Reports, RollbackMatrixHoldsRollbacksOnlyAndDeploysHaveTheirOwnTable) {
+  reports::DrillReport r = SampleReport();
+  r.acks.push_back({"release-controller", "rc.1", "e0", "deploy p 1.1.0", "deployed", true, false,
+                    0, 7, 9, true, 0});
+  r.acks.push_back(
+      {"audit", "audit.1", "e0", "deploy p 1.1.0", "deployed", false, false, 0, 7, 5, false, 4});
+  const std::string md = reports::SummaryMarkdown(r);
+  const size_t rollbacks = md.find("## Rollback acknowledgement matrix");
+  const size_t deploys = md.find("## Deploy acknowledgements");
+  ASSERT_NE(rollbacks, std::string::npos) << md;
+  ASSERT_NE(deploys, std::string::npos) << md;
+  const std::string matrix = md.substr(rollbacks, md.find("\n## ", rollbacks + 1) - rollbacks);
+  EXPECT_NE(matrix.find("rollback p"), std::string::npos) << matrix;
+  EXPECT_EQ(matrix.find("deploy p"), std::string::npos) << matrix;
+  const std::string deploy_table = md.substr(deploys, md.find("\n## ", deploys + 1) - deploys);
+  EXPECT_NE(deploy_table.find("| audit | audit.1 | deploy p 1.1.0"), std::string::npos)
+      << deploy_table;
+  EXPECT_EQ(deploy_table.find("rollback p"), std::string::npos) << deploy_table;
+
+  const std::string html = reports::ReportHtml(r);
+  const size_t acks = html.find("id=\"acks\"");
+  ASSERT_NE(acks, std::string::npos);
+  const std::string html_matrix = html.substr(acks, html.find("</table>", acks) - acks);
+  EXPECT_EQ(html_matrix.find("deploy p"), std::string::npos) << html_matrix;
+  const size_t deploy_acks = html.find("id=\"deploy-acks\"");
+  ASSERT_NE(deploy_acks, std::string::npos) << html;
+  EXPECT_NE(html.substr(deploy_acks, html.find("</table>", deploy_acks) - deploy_acks)
+                .find("deploy p 1.1.0"),
+            std::string::npos);
+
+  // Only deploys processed: the rollback matrix says none was checked.
+  r.acks.erase(r.acks.begin());
+  EXPECT_NE(reports::SummaryMarkdown(r).find("No `processed` step checked a rollback event."),
+            std::string::npos);
+}
+
+TEST(Reports, ManifestCoversEveryFileInTheFolder) {
+  const auto dir = std::filesystem::temp_directory_path() / testing::UniqueName("report");
+  std::filesystem::create_directories(dir / "mirror-state");
+  std::ofstream(dir / "audit-audit.db") << "archive";
+  std::ofstream(dir / "mirror-state" / "map.db") << "map";
+  std::ofstream(dir / "drill.log") << "log";
+  auto written = reports::WriteAll(SampleReport(), dir.string());
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  const std::string manifest = testing::ReadFile((dir / "MANIFEST.sha256").string());
+  for (const char* f : {"audit-audit.db", "mirror-state/map.db", "drill.log", "junit.xml",
+                        "summary.md", "report.html", "evidence.json"}) {
+    EXPECT_NE(manifest.find(std::string("  ") + f + "\n"), std::string::npos) << f << manifest;
+  }
+  EXPECT_EQ(
+      std::system(("cd " + dir.string() + " && sha256sum -c --quiet MANIFEST.sha256").c_str()), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Reports, ManifestChecksWithSha256sum) {

@@ -19,14 +19,15 @@ Status RunDrill(const std::vector<std::string>& args) {
       "property,X", po::value(&o.client.x_options)->value_name("KEY=VALUE")->composing(),
       "librdkafka property for both clusters; repeatable")(
       "out", po::value(&o.out_dir)->value_name("DIR"),
-      "report directory (default reports/NAME-RUNID)")(
+      "report directory (default reports/NAME-RUNID); refused if not empty")(
+      "force", po::bool_switch(&o.force), "empty a non-empty --out directory first")(
       "format", po::value(&format)->default_value(format), "text or json");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
   auto parsed = ParseArgs(args, desc,
                           "lifeline drill FILE.yaml [--source HOST:PORT --target HOST:PORT] [--out "
-                          "DIR] [--format text|json]",
+                          "DIR [--force]] [--format text|json]",
                           &vm, &pos);
   if (!parsed.ok() || !*parsed) return parsed.status();
   if (o.file.empty())

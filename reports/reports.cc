@@ -94,6 +94,48 @@ Result<std::string> Sha256File(const std::string& path) {
   return hex;
 }
 
+// A failed step for a CI page: the message, the step, and its evidence
+// (or that it has none).
+std::string FailureText(const StepResult& s) {
+  std::string out = fmt::format("{}\n\nstep {:02d} {} ({}), {:.2f} s\n",
+                                s.message.empty() ? "(no message)" : s.message, s.index, s.title,
+                                s.kind, s.seconds);
+  const Json evidence = ParseOr(s.evidence);
+  if (evidence.empty()) {
+    out += "evidence: none recorded before the step failed\n";
+  } else {
+    out += "evidence:\n" + evidence.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  }
+  return out;
+}
+
+// Which matrix an acknowledgement belongs in.
+enum class AckTable { kRollback, kDeploy, kOther };
+AckTable TableOf(const Ack& a) {
+  if (a.event_kind == "rolled_back") return AckTable::kRollback;
+  if (a.event_kind == "deployed" || a.event_kind == "rollout_changed") return AckTable::kDeploy;
+  return AckTable::kOther;
+}
+std::vector<const Ack*> AcksIn(const DrillReport& r, AckTable table) {
+  std::vector<const Ack*> out;
+  for (const Ack& a : r.acks) {
+    if (TableOf(a) == table) out.push_back(&a);
+  }
+  return out;
+}
+struct AckSection {
+  AckTable table;
+  const char* title;
+  const char* id;     // the HTML table's id
+  const char* empty;  // said when the table would be empty ("" : left out)
+};
+constexpr AckSection kAckSections[] = {
+    {AckTable::kRollback, "Rollback acknowledgement matrix", "acks",
+     "No `processed` step checked a rollback event."},
+    {AckTable::kDeploy, "Deploy acknowledgements", "deploy-acks", ""},
+    {AckTable::kOther, "Other acknowledgements", "other-acks", ""},
+};
+
 // The timeline: each group's committed position over time, and the drill's
 // steps as marks, as one inline SVG.
 std::string TimelineSvg(const DrillReport& r) {
@@ -168,8 +210,9 @@ std::string JUnitXml(const DrillReport& r) {
     if (s.skipped) {
       out += fmt::format("      <skipped message=\"{}\"/>\n", Xml(s.message));
     } else if (!s.passed) {
+      // The body is what a CI page shows: why it failed, then the facts.
       out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", Xml(s.message),
-                         Xml(s.kind), Xml(s.evidence));
+                         Xml(s.kind), Xml(FailureText(s)));
     }
     if (!s.message.empty() && s.passed) {
       out += fmt::format("      <system-out>{}</system-out>\n", Xml(s.message));
@@ -190,19 +233,27 @@ std::string SummaryMarkdown(const DrillReport& r) {
     out += fmt::format("| {} | {} | {} | {:.2f} s | {} |\n", s.index, Md(s.title), Verdict(s),
                        s.seconds, Md(s.message));
   }
-  if (!r.acks.empty()) {
+  for (const AckSection& section : kAckSections) {
+    if (r.acks.empty()) break;
+    const std::vector<const Ack*> acks = AcksIn(r, section.table);
+    if (acks.empty() && !*section.empty) continue;
+    out += fmt::format("\n## {}\n\n", section.title);
+    if (acks.empty()) {
+      out += std::string(section.empty) + "\n";
+      continue;
+    }
     out +=
-        "\n## Rollback acknowledgement matrix\n\nFrom committed offsets: processed means the "
-        "group's committed offset is past the event's offset.\n\n"
+        "From committed offsets: processed means the group's committed offset is past the "
+        "event's offset.\n\n"
         "| consumer | group | event | partition/offset | committed | processed | lag |\n"
         "|---|---|---|---|---|---|---|\n";
-    for (const Ack& a : r.acks) {
-      out += fmt::format("| {}{} | {} | {} | {}/{} | {} | {} | {} |\n", Md(a.consumer),
-                         a.critical   ? " (critical)"
-                         : a.external ? " (external)"
-                                      : "",
-                         Md(a.group), Md(a.event_label), a.partition, a.offset, a.committed,
-                         a.processed ? "yes" : "**no**", a.lag);
+    for (const Ack* a : acks) {
+      out += fmt::format("| {}{} | {} | {} | {}/{} | {} | {} | {} |\n", Md(a->consumer),
+                         a->critical   ? " (critical)"
+                         : a->external ? " (external)"
+                                       : "",
+                         Md(a->group), Md(a->event_label), a->partition, a->offset, a->committed,
+                         a->processed ? "yes" : "**no**", a->lag);
     }
   }
   if (!r.scores.empty()) {
@@ -249,19 +300,28 @@ std::string ReportHtml(const DrillReport& r) {
                     : "pass",
         Verdict(s), s.seconds, Xml(s.message));
   }
-  out +=
-      "</table>\n<h2>Acknowledgement matrix</h2>\n<table id=\"acks\"><tr><th>consumer</th>"
-      "<th>group</th><th>event</th><th>partition/offset</th><th>committed</th><th>processed"
-      "</th><th>lag</th></tr>\n";
-  for (const Ack& a : r.acks) {
+  out += "</table>\n";
+  for (const AckSection& section : kAckSections) {
+    const std::vector<const Ack*> acks = AcksIn(r, section.table);
+    if (acks.empty() && section.table != AckTable::kRollback) continue;
     out += fmt::format(
-        "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td "
-        "class=\"{}\">{}</td><td>{}</td></tr>\n",
-        Xml(a.consumer), a.critical ? " (critical)" : "", Xml(a.group), Xml(a.event_label),
-        a.partition, a.offset, a.committed, a.processed ? "pass" : "fail",
-        a.processed ? "yes" : "no", a.lag);
+        "<h2>{}</h2>\n<table id=\"{}\"><tr><th>consumer</th><th>group</th><th>event</th>"
+        "<th>partition/offset</th><th>committed</th><th>processed</th><th>lag</th></tr>\n",
+        section.title, section.id);
+    for (const Ack* a : acks) {
+      out += fmt::format(
+          "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}/{}</td><td>{}</td><td "
+          "class=\"{}\">{}</td><td>{}</td></tr>\n",
+          Xml(a->consumer),
+          a->critical   ? " (critical)"
+          : a->external ? " (external)"
+                        : "",
+          Xml(a->group), Xml(a->event_label), a->partition, a->offset, a->committed,
+          a->processed ? "pass" : "fail", a->processed ? "yes" : "no", a->lag);
+    }
+    out += "</table>\n";
   }
-  out += "</table>\n<h2>Verify and hashes</h2>\n<ul id=\"hashes\">\n";
+  out += "<h2>Verify and hashes</h2>\n<ul id=\"hashes\">\n";
   for (const auto& [what, h] : r.hashes) {
     out += fmt::format("<li>{}: <code>{}</code></li>\n", Xml(what), Xml(h));
   }
@@ -305,6 +365,7 @@ std::string EvidenceJson(const DrillReport& r) {
                                      {"external", a.external},
                                      {"event", a.event_label},
                                      {"event_id", a.event_id},
+                                     {"event_kind", a.event_kind},
                                      {"partition", a.partition},
                                      {"offset", a.offset},
                                      {"committed", a.committed},
@@ -320,7 +381,7 @@ std::string EvidenceJson(const DrillReport& r) {
   return j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-Result<Written> WriteAll(const DrillReport& report, const std::string& dir) {
+Result<Written> WriteReports(const DrillReport& report, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::Infra(fmt::format("report directory {}: {}", dir, ec.message()));
@@ -332,11 +393,36 @@ Result<Written> WriteAll(const DrillReport& report, const std::string& dir) {
       {"report.html", ReportHtml(report)},
       {"evidence.json", EvidenceJson(report)},
   };
-  std::string manifest;
   for (const auto& [name, content] : files) {
-    const std::string path = dir + "/" + name;
-    LIFELINE_RETURN_IF_ERROR(WriteFile(path, content));
-    auto sha = Sha256File(path);
+    LIFELINE_RETURN_IF_ERROR(WriteFile(dir + "/" + name, content));
+    w.files.push_back(name);
+  }
+  return w;
+}
+
+Result<Written> WriteManifest(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    const std::string name = it->path().lexically_relative(dir).generic_string();
+    if (name == "MANIFEST.sha256") continue;
+    // sha256sum escapes such names; lifeline never makes them.
+    if (name.find_first_of("\\\n\r") != std::string::npos) {
+      return Status::Infra(
+          fmt::format("{}/{}: a file name sha256sum -c cannot read back", dir, name));
+    }
+    names.push_back(name);
+  }
+  if (ec) return Status::Infra(fmt::format("listing {}: {}", dir, ec.message()));
+  std::sort(names.begin(), names.end());
+  Written w;
+  w.dir = dir;
+  std::string manifest;
+  for (const std::string& name : names) {
+    auto sha = Sha256File(dir + "/" + name);
     if (!sha.ok()) return sha.status();
     manifest += *sha + "  " + name + "\n";  // sha256sum's text format
     w.files.push_back(name);
@@ -344,6 +430,12 @@ Result<Written> WriteAll(const DrillReport& report, const std::string& dir) {
   LIFELINE_RETURN_IF_ERROR(WriteFile(dir + "/MANIFEST.sha256", manifest));
   w.files.push_back("MANIFEST.sha256");
   return w;
+}
+
+Result<Written> WriteAll(const DrillReport& report, const std::string& dir) {
+  auto reports = WriteReports(report, dir);
+  if (!reports.ok()) return reports.status();
+  return WriteManifest(dir);
 }
 
 }  // namespace lifeline::reports

@@ -1,6 +1,7 @@
 // Drill reports: what a drill established, written as JUnit XML (CI),
 // Markdown (people), one self-contained HTML page (people, offline), a JSON
-// evidence bundle (auditors) and a SHA-256 manifest of all four.
+// evidence bundle (auditors) and a SHA-256 manifest of every file in the
+// report folder.
 //
 // The model is plain data filled by the drill runner; the writers only
 // format it. Nothing here talks to Kafka.
@@ -28,10 +29,11 @@ struct StepResult {
   double seconds = 0;
 };
 
-// One cell of the acknowledgement matrix: did `consumer` process `event`?
+// One cell of an acknowledgement matrix: did `consumer` process `event`?
 // From the group's committed offset, never from the consumer's own claim.
 struct Ack {
   std::string consumer, group, event_id, event_label;
+  std::string event_kind;  // rolled_back, deployed, ... (which matrix the cell is in)
   bool critical = false;
   bool external = false;
   int32_t partition = -1;
@@ -82,8 +84,17 @@ struct Written {
   std::vector<std::string> files;  // relative names, MANIFEST.sha256 last
 };
 
-// Writes junit.xml, summary.md, report.html, evidence.json and
-// MANIFEST.sha256 into `dir` (created if missing).
+// Writes junit.xml, summary.md, report.html and evidence.json into `dir`
+// (created if missing).
+Result<Written> WriteReports(const DrillReport& report, const std::string& dir);
+
+// Writes MANIFEST.sha256 (sha256sum's format, paths relative to `dir`,
+// sorted) over every regular file under `dir`, subfolders included: the
+// reports and whatever else the run left there. Call it last, once nothing
+// writes into `dir` any more. `files` lists what it covers, MANIFEST last.
+Result<Written> WriteManifest(const std::string& dir);
+
+// WriteReports, then WriteManifest.
 Result<Written> WriteAll(const DrillReport& report, const std::string& dir);
 
 // The individual formats (for tests).

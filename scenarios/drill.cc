@@ -1,5 +1,6 @@
 #include "scenarios/drill.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -7,8 +8,10 @@
 #include <xxhash.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -74,6 +77,46 @@ std::string Hex64(std::string_view seed) {
   return fmt::format("{:016x}{:016x}{:016x}{:016x}", a.high64, a.low64, b.high64, b.low64);
 }
 
+// The process's stderr into a file while a drill runs: librdkafka's own log
+// lines (a broker going away, the embedded sandbox's chatter), child
+// commands without a log of their own, and the drill's progress all land in
+// drill.log in the report folder, which the manifest then covers.
+class StderrToFile {
+ public:
+  StderrToFile() = default;
+  StderrToFile(const StderrToFile&) = delete;
+  StderrToFile& operator=(const StderrToFile&) = delete;
+  ~StderrToFile() { Close(); }
+
+  Status Open(const std::string& path) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::Infra(fmt::format("{}: {}", path, std::strerror(errno)));
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    if (saved_ < 0 || dup2(fd, STDERR_FILENO) < 0) {
+      const int err = errno;
+      close(fd);
+      if (saved_ >= 0) close(saved_);
+      saved_ = -1;
+      return Status::Infra(fmt::format("{}: {}", path, std::strerror(err)));
+    }
+    close(fd);
+    return Status::Ok();
+  }
+
+  // Back to the stderr the drill started with.
+  void Close() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    dup2(saved_, STDERR_FILENO);
+    close(saved_);
+    saved_ = -1;
+  }
+
+ private:
+  int saved_ = -1;
+};
+
 class Runner {
  public:
   Runner(DrillFile file, DrillOptions options)
@@ -90,16 +133,27 @@ class Runner {
     report_.started_at = Now3339();
     report_.lifeline_version = kVersion;
     report_.librdkafka_version = rd_kafka_version_str();
-    LIFELINE_RETURN_IF_ERROR(SetUpClusters());
-    LIFELINE_RETURN_IF_ERROR(SetUpTopic());
-    LIFELINE_RETURN_IF_ERROR(StartConsumers());
+    LIFELINE_RETURN_IF_ERROR(PrepareOutDir());
+    LIFELINE_RETURN_IF_ERROR(log_.Open(out_dir_ + "/drill.log"));
+    Log(fmt::format("drill {} ({}), run {}, reports in {}", file_.name, file_.path, run_id_,
+                    out_dir_));
+    if (Status st = SetUp(); !st.ok()) {
+      Log("cannot run: " + st.message());
+      return st;
+    }
     sampler_ = std::thread([this] { Sample(); });
     for (size_t i = 0; i < file_.steps.size(); ++i)
       RunStep(static_cast<int>(i + 1), file_.steps[i]);
     stop_sampler_ = true;
     sampler_.join();
-    (void)StopBackgroundMirror(SIGTERM, nullptr);
-    for (auto& [name, c] : consumers_) c->Stop();
+    auto mirror_end = StopBackgroundMirror(SIGTERM, nullptr);
+    facts_["background_mirror_at_end"] =
+        mirror_end.ok() ? *mirror_end : mirror_end.status().message();
+    // Everything that writes into the report folder is closed before the
+    // manifest hashes it: archives, clients, the sandbox, then drill.log.
+    consumers_.clear();
+    producer_.reset();
+    sandbox_.reset();
     Score();
     report_.seconds = Elapsed();
     report_.pass = std::all_of(report_.steps.begin(), report_.steps.end(),
@@ -119,7 +173,11 @@ class Runner {
     report_.extra_evidence = facts_.dump(-1, ' ', false, Json::error_handler_t::replace);
     DrillOutcome out;
     out.report = report_;
-    auto written = reports::WriteAll(report_, out_dir_);
+    auto reports = reports::WriteReports(report_, out_dir_);
+    if (!reports.ok()) return reports.status();
+    Log(fmt::format("drill {}: {}", file_.name, report_.pass ? "PASS" : "FAIL"));
+    log_.Close();
+    auto written = reports::WriteManifest(out_dir_);
     if (!written.ok()) return written.status();
     out.written = *written;
     return out;
@@ -129,7 +187,76 @@ class Runner {
   double Elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
   const ClientConfig& Active() const { return on_target_ ? target_ : source_; }
 
+  void Log(const std::string& line) {
+    std::fprintf(stderr, "%s drill: %s\n", Now3339().c_str(), line.c_str());
+    std::fflush(stderr);
+  }
+
   // ------------------------------------------------------------ set-up
+
+  // The report folder holds one run: a folder with anything in it is
+  // refused (an older run's archives would sit next to the new reports),
+  // unless --force, which empties it first.
+  Status PrepareOutDir() {
+    namespace fs = std::filesystem;
+    out_dir_ = options_.out_dir.empty() ? fmt::format("reports/{}-{}", file_.name, run_id_)
+                                        : options_.out_dir;
+    std::error_code ec;
+    const fs::file_status st = fs::status(out_dir_, ec);
+    if (fs::exists(st)) {
+      if (!fs::is_directory(st)) {
+        return Status::Usage(
+            fmt::format("--out {}: exists and is not a folder; give a new folder", out_dir_));
+      }
+      const bool empty = fs::is_empty(out_dir_, ec);
+      if (ec) return Status::Infra(fmt::format("report folder {}: {}", out_dir_, ec.message()));
+      if (!empty && !options_.force) {
+        return Status::Usage(
+            fmt::format("--out {}: the folder is not empty (an earlier run's reports?); give a new "
+                        "folder, or add --force to empty it first",
+                        out_dir_));
+      }
+      if (!empty) LIFELINE_RETURN_IF_ERROR(EmptyFolder(out_dir_));
+    }
+    fs::create_directories(out_dir_, ec);
+    if (ec) return Status::Infra(fmt::format("report directory {}: {}", out_dir_, ec.message()));
+    return Status::Ok();
+  }
+
+  // --force empties a report folder, never the folder the drill runs in,
+  // one above it, or the home folder: a slip of --out must not wipe those.
+  static Status EmptyFolder(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path target = fs::canonical(dir, ec);
+    if (ec) return Status::Infra(fmt::format("report folder {}: {}", dir, ec.message()));
+    std::vector<fs::path> guarded = {fs::current_path(ec).lexically_normal()};
+    if (const char* home = std::getenv("HOME")) guarded.push_back(fs::path(home));
+    for (const fs::path& g : guarded) {
+      const fs::path canonical = fs::weakly_canonical(g, ec);
+      const auto rel = canonical.lexically_relative(target);
+      if (!rel.empty() && *rel.begin() != "..") {
+        return Status::Usage(fmt::format(
+            "--out {} --force: refusing to empty {}, which holds {}; give a report folder of "
+            "its own",
+            dir, target.string(), canonical.string()));
+      }
+    }
+    for (const fs::directory_entry& e : fs::directory_iterator(target, ec)) {
+      fs::remove_all(e.path(), ec);
+      if (ec)
+        return Status::Infra(
+            fmt::format("--force: removing {}: {}", e.path().string(), ec.message()));
+    }
+    if (ec) return Status::Infra(fmt::format("--force: listing {}: {}", dir, ec.message()));
+    return Status::Ok();
+  }
+
+  Status SetUp() {
+    LIFELINE_RETURN_IF_ERROR(SetUpClusters());
+    LIFELINE_RETURN_IF_ERROR(SetUpTopic());
+    return StartConsumers();
+  }
 
   Status SetUpClusters() {
     std::string src = options_.source.empty() ? ExpandEnv(file_.source) : options_.source;
@@ -162,11 +289,6 @@ class Runner {
     target_ = *t;
     report_.clusters["source"] = (embedded_ ? "embedded " : "") + source_.Describe();
     report_.clusters["target"] = (embedded_ ? "embedded " : "") + target_.Describe();
-    out_dir_ = options_.out_dir.empty() ? fmt::format("reports/{}-{}", file_.name, run_id_)
-                                        : options_.out_dir;
-    std::error_code ec;
-    std::filesystem::create_directories(out_dir_, ec);
-    if (ec) return Status::Infra(fmt::format("report directory {}: {}", out_dir_, ec.message()));
     mirror_name_ = "drill-" + run_id_;
     return Status::Ok();
   }
@@ -291,6 +413,7 @@ class Runner {
       std::lock_guard lock(mu_);
       report_.marks.push_back({r.started, fmt::format("{} {}", index, step.kind)});
     }
+    Log(fmt::format("step {} {}", index, r.title));
     Json evidence = Json::object();
     Status st;
     try {
@@ -303,6 +426,11 @@ class Runner {
       r.message = st.message();
     }
     r.seconds = Elapsed() - r.started;
+    Log(fmt::format("step {} {}: {}{}", index, r.title,
+                    !r.passed   ? "FAILED"
+                    : r.warning ? "warning"
+                                : "ok",
+                    r.message.empty() ? "" : " — " + r.message));
     r.evidence = evidence.dump(-1, ' ', false, Json::error_handler_t::replace);
     std::lock_guard lock(mu_);
     report_.steps.push_back(std::move(r));
@@ -359,16 +487,38 @@ class Runner {
     return Status::Usage("unknown step " + s.kind);
   }
 
+  // The record for an event, with the id, source and time the drill gives
+  // every event.
+  Record Encode(envelope::Event* e, uint64_t n) const {
+    e->id = fmt::format("drill-{}-{}", run_id_, n);
+    e->source = "/lifeline/drill/" + file_.name;
+    e->time_ms = TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+    Record rec = envelope::EncodeBinary(*e);
+    rec.topic = Topic(topic_);
+    return rec;
+  }
+
+  // lifeline's own envelope check (what scan and replay apply): an event
+  // that would be quarantined fails its step and is never produced, so no
+  // later step reads a stream the drill broke itself.
+  Status CheckEnvelope(envelope::Event e, const std::string& label) const {
+    const auto parsed = envelope::Parse(Encode(&e, counter_ + 1));
+    if (const auto* bad = std::get_if<envelope::Rejection>(&parsed)) {
+      return Status::CheckFailed(
+          fmt::format("{}: the event would be quarantined ({}: {}); not "
+                      "produced",
+                      label, envelope::ReasonCode(bad->reason), bad->detail));
+    }
+    return Status::Ok();
+  }
+
   // Publishes one lifecycle event on the active cluster and waits for its
   // offset.
   Status Publish(envelope::Event e, const std::string& label, Json* ev) {
-    e.id = fmt::format("drill-{}-{}", run_id_, ++counter_);
-    e.source = "/lifeline/drill/" + file_.name;
-    e.time_ms = TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
-    Record rec = envelope::EncodeBinary(e);
-    rec.topic = Topic(topic_);
+    LIFELINE_RETURN_IF_ERROR(CheckEnvelope(e, label));
+    Record rec = Encode(&e, ++counter_);
     const uint64_t tag = counter_;
     LIFELINE_RETURN_IF_ERROR(producer_->Send(rec, tag));
     LIFELINE_RETURN_IF_ERROR(producer_->Flush(Millis(30000)));
@@ -418,11 +568,13 @@ class Runner {
   Status Deploy(const DrillStep& s, reports::StepResult* r, Json* ev) {
     const std::string prompt = s.get("prompt"), version = s.get("version");
     const std::string scope = s.get("scope", "global");
-    LIFELINE_RETURN_IF_ERROR(EnsureProposed(prompt, version, s.get("model", "model-x@drill"), ev));
     envelope::Event d = Base(envelope::Kind::kDeployed, prompt, version, "release-bot@drill");
     d.rollout = envelope::Rollout{scope, std::stoi(s.get("percent", "100"))};
-    LIFELINE_RETURN_IF_ERROR(
-        Publish(d, fmt::format("deploy {} {} ({})", prompt, version, scope), ev));
+    const std::string label = fmt::format("deploy {} {} ({})", prompt, version, scope);
+    // Refused before its proposal, approval and evaluation are produced.
+    LIFELINE_RETURN_IF_ERROR(CheckEnvelope(d, label));
+    LIFELINE_RETURN_IF_ERROR(EnsureProposed(prompt, version, s.get("model", "model-x@drill"), ev));
+    LIFELINE_RETURN_IF_ERROR(Publish(d, label, ev));
     live_[{prompt, scope}] = version;
     r->message = fmt::format("event {} at partition {} offset {}", events_.back().id,
                              events_.back().partition, events_.back().offset);
@@ -537,6 +689,7 @@ class Runner {
       a.group = GroupOf(*c);
       a.event_id = e->id;
       a.event_label = e->label;
+      a.event_kind = e->kind;
       a.critical = c->critical;
       a.external = c->external;
       a.partition = e->partition;
@@ -679,6 +832,9 @@ class Runner {
                              sum->quarantined, sum->violations, sum->state.total.Hex());
     if (sum->violations > 0) {
       return Status::CheckFailed(r->message + ": the drill's own events broke lifecycle rules");
+    }
+    if (sum->quarantined > 0) {
+      return Status::CheckFailed(r->message + ": the drill's own events were quarantined");
     }
     return Status::Ok();
   }
@@ -931,11 +1087,79 @@ class Runner {
     return Status::Ok();
   }
 
-  // A broker outage: the mock's brokers on the embedded sandbox; on real
-  // clusters, the single-node cluster scripts/kafka started for that address
-  // (LIFELINE_KAFKA_SCRIPT, default scripts/kafka next to the build).
-  Status Broker(bool up, const std::string& side, Json* ev) {
-    if (embedded_) return sandbox_->Find(side)->SetBrokersUp(up);
+  // What a broker outage must not lose: the cluster's id and, for each
+  // partition of the drill's topics on it, the log start and high watermark.
+  struct ClusterFacts {
+    std::string id;
+    std::map<TopicPartition, WatermarkOffsets> logs;
+  };
+
+  Result<ClusterFacts> ReadFacts(const ClientConfig& cluster, Millis timeout) {
+    auto admin = Admin::Create(cluster);
+    if (!admin.ok()) return admin.status();
+    ClusterFacts f;
+    // A fresh handle: the id comes from a metadata answer of this broker.
+    char* id = rd_kafka_clusterid((*admin)->handle(), static_cast<int>(timeout.count()));
+    if (!id) {
+      return Status::Transient(fmt::format("{}: no cluster id from a metadata request within {} ms",
+                                           cluster.bootstrap(), timeout.count()));
+    }
+    f.id = id;
+    rd_kafka_mem_free((*admin)->handle(), id);
+    auto topics = (*admin)->ListTopics(timeout);
+    if (!topics.ok()) return topics.status();
+    for (const std::string& t : {topic_, traces_}) {
+      auto it = topics->find(t);
+      if (it == topics->end()) continue;
+      for (int p = 0; p < it->second; ++p) {
+        const TopicPartition tp{Topic(t), Partition(p)};
+        auto wm = (*admin)->Watermarks(tp, timeout);
+        if (!wm.ok()) return wm.status();
+        f.logs[tp] = *wm;
+      }
+    }
+    return f;
+  }
+
+  static Json LogsJson(const ClusterFacts& f) {
+    Json out = Json::array();
+    for (const auto& [tp, wm] : f.logs) {
+      out.push_back({{"topic", tp.topic.value()},
+                     {"partition", tp.partition.value()},
+                     {"log_start", wm.low.value()},
+                     {"high_watermark", wm.high.value()}});
+    }
+    return out;
+  }
+
+  // What was lost between `before` (read before the stop) and `after`: a new
+  // cluster id, a partition gone, records gone from either end.
+  static std::vector<std::string> Losses(const ClusterFacts& before, const ClusterFacts& after) {
+    std::vector<std::string> lost;
+    if (after.id != before.id) {
+      lost.push_back(
+          fmt::format("the cluster id changed from {} to {} (a new cluster, not the "
+                      "one that was stopped)",
+                      before.id, after.id));
+    }
+    for (const auto& [tp, wm] : before.logs) {
+      auto it = after.logs.find(tp);
+      if (it == after.logs.end()) {
+        lost.push_back(fmt::format("{} [{}] is gone", tp.topic.value(), tp.partition.value()));
+      } else if (it->second.low > wm.low || it->second.high < wm.high) {
+        lost.push_back(fmt::format("{} [{}] held offsets {}..{} before the stop, {}..{} after",
+                                   tp.topic.value(), tp.partition.value(), wm.low.value(),
+                                   wm.high.value(), it->second.low.value(),
+                                   it->second.high.value()));
+      }
+    }
+    return lost;
+  }
+
+  // The scripts/kafka cluster serving `bootstrap` (LIFELINE_KAFKA_SCRIPT, by
+  // default scripts/kafka next to the build): {script, cluster name}.
+  Result<std::pair<std::string, std::string>> KafkaScriptCluster(const std::string& action,
+                                                                 const std::string& bootstrap) {
     std::string script;
     if (const char* env = std::getenv("LIFELINE_KAFKA_SCRIPT")) {
       script = env;
@@ -949,39 +1173,115 @@ class Runner {
       }
     }
     if (script.empty() || !std::filesystem::exists(script)) {
-      return Status::Usage("fault." + std::string(up ? "start" : "stop") +
-                           "_broker needs lifeline's scripts/kafka: set LIFELINE_KAFKA_SCRIPT");
+      return Status::Usage("fault." + action +
+                           " needs lifeline's scripts/kafka: set LIFELINE_KAFKA_SCRIPT");
     }
-    const std::string bootstrap = (side == "source" ? source_ : target_).bootstrap();
     // `scripts/kafka status`: NAME PID STATE BOOTSTRAP DATA per cluster.
     std::string name;
-    {
-      FILE* p = popen((script + " status 2>/dev/null").c_str(), "r");
-      if (!p) return Status::Infra("cannot run " + script);
-      char line[1024];
-      while (fgets(line, sizeof line, p)) {
-        char n[256], pid[64], state[64], boot[256];
-        if (std::sscanf(line, "%255s %63s %63s %255s", n, pid, state, boot) == 4 &&
-            bootstrap == boot) {
-          name = n;
-        }
+    FILE* p = popen(("'" + script + "' status 2>/dev/null").c_str(), "r");
+    if (!p) return Status::Infra("cannot run " + script);
+    char line[1024];
+    while (fgets(line, sizeof line, p)) {
+      char n[256], pid[64], state[64], boot[256];
+      if (std::sscanf(line, "%255s %63s %63s %255s", n, pid, state, boot) == 4 &&
+          bootstrap == boot) {
+        name = n;
       }
-      pclose(p);
     }
+    pclose(p);
     if (name.empty()) {
       return Status::Usage(
           fmt::format("no scripts/kafka cluster serves {}: broker faults work on "
                       "clusters started with scripts/kafka",
                       bootstrap));
     }
-    const std::string log = out_dir_ + "/kafka.log";
-    const std::string cmd =
-        fmt::format("'{}' {} {} >>'{}' 2>&1", script, up ? "up" : "down", name, log);
-    if (std::system(cmd.c_str()) != 0) {
-      return Status::Infra(
-          fmt::format("`scripts/kafka {} {}` failed; see {}", up ? "up" : "down", name, log));
+    return std::make_pair(script, name);
+  }
+
+  // A broker outage: the mock's brokers on the embedded sandbox; on real
+  // clusters, `scripts/kafka stop` / `start` of the single-node cluster
+  // serving that address, which keep its storage. Before the stop the drill
+  // reads the cluster id and its topics' offsets; after the start it checks
+  // both survived, so a drill cannot pass on a freshly formatted cluster.
+  Status Broker(bool up, const std::string& side, const Millis timeout, reports::StepResult* r,
+                Json* ev) {
+    const ClientConfig& cluster = side == "source" ? source_ : target_;
+    const std::string action = up ? "start_broker" : "stop_broker";
+    Json e = {{"side", side}, {"action", up ? "start" : "stop"}};
+    std::string name = "embedded " + side;
+    std::string script;
+    if (!embedded_) {
+      auto found = KafkaScriptCluster(action, cluster.bootstrap());
+      if (!found.ok()) return found.status();
+      script = found->first;
+      name = found->second;
     }
-    (*ev)["broker"].push_back({{"cluster", name}, {"action", up ? "up" : "down"}});
+    e["cluster"] = name;
+    if (!up) {
+      auto before = ReadFacts(cluster, kAdminTimeout);
+      if (!before.ok()) return before.status().WithContext("before the outage");
+      e["cluster_id"] = before->id;
+      e["logs"] = LogsJson(*before);
+      before_outage_[side] = *before;
+    }
+    if (embedded_) {
+      LIFELINE_RETURN_IF_ERROR(sandbox_->Find(side)->SetBrokersUp(up));
+    } else {
+      const std::string log = out_dir_ + "/kafka.log";
+      const std::string verb = up ? "start" : "stop";
+      const std::string cmd = fmt::format("'{}' {} {} >>'{}' 2>&1", script, verb, name, log);
+      if (std::system(cmd.c_str()) != 0) {
+        (*ev)["broker"].push_back(e);
+        return Status::Infra(fmt::format("`scripts/kafka {} {}` failed; see {}", verb, name, log));
+      }
+    }
+    if (!up) {
+      // An outage has to be one: nothing may answer for the cluster now.
+      auto still = ReadFacts(cluster, Millis(3000));
+      e["answers_while_stopped"] = still.ok();
+      (*ev)["broker"].push_back(e);
+      if (still.ok()) {
+        return Status::CheckFailed(
+            fmt::format("{} still answers after its broker was stopped", cluster.bootstrap()));
+      }
+      r->message =
+          fmt::format("stopped broker {} ({}, cluster id {}; {} partition(s) recorded)", side, name,
+                      before_outage_[side].id, before_outage_[side].logs.size());
+      return Status::Ok();
+    }
+    // Back up: the broker may need a moment to lead its partitions again.
+    const auto deadline = Clock::now() + timeout;
+    Result<ClusterFacts> after = Status::Infra("not read");
+    while (!(after = ReadFacts(cluster, Millis(5000))).ok() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(Millis(500));
+    }
+    if (!after.ok()) {
+      (*ev)["broker"].push_back(e);
+      return after.status().WithContext("after the broker was started again");
+    }
+    auto stopped = before_outage_.find(side);
+    if (stopped == before_outage_.end()) {
+      (*ev)["broker"].push_back(e);
+      return Status::CheckFailed("no stop_broker of the " + side +
+                                 " before this step: nothing to compare with");
+    }
+    const ClusterFacts before = stopped->second;
+    const std::vector<std::string> lost = Losses(before, *after);
+    e["cluster_id_before"] = before.id;
+    e["cluster_id"] = after->id;
+    e["logs_before"] = LogsJson(before);
+    e["logs"] = LogsJson(*after);
+    e["kept"] = lost.empty();
+    (*ev)["broker"].push_back(e);
+    before_outage_.erase(side);
+    if (!lost.empty()) {
+      return Status::CheckFailed(fmt::format("broker {} ({}) came back without its data: {}", side,
+                                             name, fmt::join(lost, "; ")));
+    }
+    r->message = fmt::format(
+        "started broker {} again ({}): cluster id {} unchanged, {} partition(s) kept their "
+        "records",
+        side, name, after->id, before.logs.size());
     return Status::Ok();
   }
 
@@ -997,10 +1297,10 @@ class Runner {
     }
     for (const char* key : {"stop_broker", "start_broker"}) {
       if (s.get(key).empty()) continue;
-      LIFELINE_RETURN_IF_ERROR(Broker(std::string(key) == "start_broker", s.get(key), ev));
-      r->message +=
-          fmt::format("{}{} broker {}", r->message.empty() ? "" : "; ",
-                      std::string(key) == "start_broker" ? "started" : "stopped", s.get(key));
+      reports::StepResult broker;
+      LIFELINE_RETURN_IF_ERROR(
+          Broker(std::string(key) == "start_broker", s.get(key), s.timeout, &broker, ev));
+      r->message += (r->message.empty() ? "" : "; ") + broker.message;
     }
     if (s.get("kill") == "mirror") {
       if (mirror_pid_ <= 0) return Status::CheckFailed("no background mirror to kill");
@@ -1105,7 +1405,9 @@ class Runner {
           embedded_ ? "embedded sandbox: no topic configuration to read"
                     : "the topic's retention.ms could not be read");
     } else {
-      const int64_t ms = std::stoll(retention->second);
+      int64_t ms = 0;
+      std::from_chars(retention->second.data(), retention->second.data() + retention->second.size(),
+                      ms);
       const bool long_enough = ms < 0 || ms >= 30LL * 24 * 3600 * 1000;
       add("retention long enough for incident reconstruction",
           long_enough && replayed_ ? 2
@@ -1157,6 +1459,7 @@ class Runner {
 
   DrillFile file_;
   DrillOptions options_;
+  StderrToFile log_;  // outlives the clients below: their last words stay in drill.log
   std::optional<EmbeddedSandbox> sandbox_;
   bool embedded_ = false;
   ClientConfig source_, target_;
@@ -1177,6 +1480,7 @@ class Runner {
   pid_t mirror_pid_ = -1;
   bool background_requested_ = false;
   bool exactly_once_ = false;  // once a mirror step asks for it, every forward run uses it
+  std::map<std::string, ClusterFacts> before_outage_;  // side -> read before stop_broker
   std::mutex mu_;
   bool replayed_ = false, mirrored_ = false, synced_ = false, cut_over_ = false,
        failed_back_ = false, records_verified_ = false, groups_verified_ = false,

@@ -17,7 +17,8 @@ struct DrillOptions {
   // Override the drill file's clusters ("" keeps the file's choice).
   std::string source, target;
   ClientConfigInputs client;  // -X / --config for both clusters (secrets are redacted in reports)
-  std::string out_dir;        // default reports/NAME-TIMESTAMP
+  std::string out_dir;        // default reports/NAME-RUNID; refused if not empty
+  bool force = false;         // empty a non-empty out_dir first
 };
 
 struct DrillOutcome {

@@ -45,7 +45,9 @@ struct DrillFile {
 // Parses and validates; errors are Status::Usage("FILE:LINE: what; fix").
 Result<DrillFile> LoadDrill(const std::string& path);
 
-// "20s", "500ms", "2m" -> milliseconds.
+// "20s", "500ms", "2m", "1.5s" -> milliseconds; nullopt for anything else
+// and for more than kMaxDuration.
+inline constexpr std::chrono::milliseconds kMaxDuration{24LL * 3600 * 1000};
 std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
 
 }  // namespace lifeline::scenarios

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "tests/test_support.h"
 
@@ -42,6 +45,24 @@ class DrillIntegration : public testing::RealKafkaTest {
     return WaitExit(Spawn(args, (dir_ / "drill.log").string()));
   }
   std::string Log() { return ReadFile((dir_ / "drill.log").string()); }
+  // MANIFEST.sha256 checks with sha256sum and lists every file in the report
+  // folder (subfolders too), nothing more.
+  void ExpectManifestCoversTheFolder() {
+    const fs::path out = dir_ / "out";
+    EXPECT_EQ(
+        std::system(("cd '" + out.string() + "' && sha256sum -c --quiet MANIFEST.sha256").c_str()),
+        0);
+    std::set<std::string> listed, present;
+    std::istringstream manifest(ReadFile((out / "MANIFEST.sha256").string()));
+    for (std::string line; std::getline(manifest, line);) listed.insert(line.substr(66));
+    for (const auto& e : fs::recursive_directory_iterator(out)) {
+      if (e.is_regular_file() && e.path().filename() != "MANIFEST.sha256") {
+        present.insert(e.path().lexically_relative(out).generic_string());
+      }
+    }
+    EXPECT_EQ(listed, present);
+    EXPECT_TRUE(present.count("drill.log"));
+  }
   nlohmann::json Evidence() {
     return nlohmann::json::parse(ReadFile((dir_ / "out/evidence.json").string()));
   }
@@ -75,6 +96,50 @@ TEST_F(DrillIntegration, NN1RollbackPassesOnRealKafka) {
 TEST_F(DrillIntegration, NN1RollbackPassesOnTheEmbeddedSandbox) {
   ASSERT_EQ(Drill(kSource + "/scenarios/n-n1-rollback.yaml", false), 0) << Log();
   EXPECT_TRUE(Evidence()["pass"].get<bool>());
+  // The audit archive, both replay sandboxes, the mirror's state and
+  // drill.log are in the manifest with the reports.
+  ExpectManifestCoversTheFolder();
+  for (const char* f : {"audit-audit.db", "source.db", "target.db", "drill.log"}) {
+    EXPECT_NE(ReadFile((dir_ / "out/MANIFEST.sha256").string()).find(std::string("  ") + f),
+              std::string::npos)
+        << f;
+  }
+}
+
+TEST_F(DrillIntegration, QuarantinedEventFailsItsStepAndIsNotProduced) {
+  ASSERT_EQ(Drill(kSource + "/tests/drills/quarantine.yaml", true), 1) << Log();
+  const auto ev = Evidence();
+  const auto& rollback = ev["steps"][1];
+  EXPECT_EQ(rollback["result"], "FAILED") << rollback.dump();
+  EXPECT_NE(rollback["message"].get<std::string>().find(
+                "would be quarantined (invalid_value: rollback.target_version is the rolled-back "
+                "version \"1.0.0\")"),
+            std::string::npos)
+      << rollback.dump();
+  for (const auto& e : ev["facts"]["events"]) EXPECT_NE(e["kind"], "rolled_back") << e.dump();
+  // The stream holds only what passed the check: the replay quarantines nothing.
+  const auto& replay = ev["steps"][4];
+  EXPECT_EQ(replay["result"], "passed") << replay.dump();
+  EXPECT_EQ(replay["evidence"]["replay"]["quarantined"], 0) << replay.dump();
+}
+
+TEST_F(DrillIntegration, OutFolderHoldingARunIsRefusedUnlessForced) {
+  const std::string file = kSource + "/tests/drills/quarantine.yaml";
+  ASSERT_EQ(Drill(file, true), 1) << Log();
+  const std::string evidence = ReadFile((dir_ / "out/evidence.json").string());
+  std::ofstream(dir_ / "out/audit-audit.db") << "an older run's archive";
+  // Refused before anything runs: the folder is as it was.
+  EXPECT_EQ(Drill(file, true), 2) << Log();
+  EXPECT_NE(Log().find("--out " + (dir_ / "out").string() + ": the folder is not empty"),
+            std::string::npos)
+      << Log();
+  EXPECT_EQ(ReadFile((dir_ / "out/evidence.json").string()), evidence);
+  EXPECT_TRUE(fs::exists(dir_ / "out/audit-audit.db"));
+  // --force empties it first: nothing of the older run is left.
+  EXPECT_EQ(Drill(file, true, {"--force"}), 1) << Log();
+  EXPECT_FALSE(fs::exists(dir_ / "out/audit-audit.db"));
+  EXPECT_NE(ReadFile((dir_ / "out/evidence.json").string()), evidence);
+  ExpectManifestCoversTheFolder();
 }
 
 TEST_F(DrillIntegration, MigrationRehearsalLosesAndRereadsNothing) {
@@ -118,6 +183,81 @@ TEST_F(DrillIntegration, WrongExpectationExitsOneAndJUnitNamesTheStep) {
   EXPECT_EQ(Evidence()["steps"][5]["result"], "passed");
 }
 
+// Parses junit.xml with Chromium's XML parser (DOMParser, headless and
+// offline): [{testcase, message, type, text}] per <failure>, or
+// {"error": ...} when the XML is not well formed.
+nlohmann::json ParsedJUnitFailures(const fs::path& junit, const fs::path& page) {
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) {
+    ADD_FAILURE() << "chromium is missing: `scripts/setup kafka` installs it";
+    return nullptr;
+  }
+  const std::string xml = nlohmann::json(ReadFile(junit.string())).dump();
+  std::ofstream(page) << "<!DOCTYPE html><html><body><pre id=\"out\"></pre><script>\n"
+                         "const doc = new DOMParser().parseFromString("
+                      << xml
+                      << ", 'application/xml');\n"
+                         "const err = doc.querySelector('parsererror');\n"
+                         "const out = err ? {error: err.textContent} : "
+                         "[...doc.querySelectorAll('failure')].map(f => ({testcase: "
+                         "f.parentNode.getAttribute('name'), message: f.getAttribute('message'), "
+                         "type: f.getAttribute('type'), text: f.textContent}));\n"
+                         "document.getElementById('out').textContent = JSON.stringify(out);\n"
+                         "</script></body></html>\n";
+  const std::string dom = page.string() + ".dom";
+  const std::string cmd =
+      "timeout 120 chromium --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage "
+      "--no-first-run --disable-background-networking --dump-dom 'file://" +
+      page.string() + "' >'" + dom + "' 2>/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::string html = ReadFile(dom);
+  const size_t at = html.find("<pre id=\"out\">");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << html;
+    return nullptr;
+  }
+  const size_t from = at + std::string("<pre id=\"out\">").size();
+  const std::string text = html.substr(from, html.find("</pre>", from) - from);
+  // Undo what the DOM serializer escapes in text: &amp; &lt; &gt; &nbsp;.
+  std::string json;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool replaced = false;
+    for (const auto& [entity, c] : {std::pair<std::string_view, std::string_view>{"&amp;", "&"},
+                                    {"&lt;", "<"},
+                                    {"&gt;", ">"},
+                                    {"&nbsp;", "\u00a0"}}) {
+      if (text.compare(i, entity.size(), entity) == 0) {
+        json += c;
+        i += entity.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) json += text[i];
+  }
+  return nlohmann::json::parse(json);
+}
+
+TEST_F(DrillIntegration, JUnitFailureCarriesTheMessageAndTheStepsDetail) {
+  ASSERT_EQ(Drill(kSource + "/tests/drills/wrong-expectation.yaml", true), 1) << Log();
+  const auto failures = ParsedJUnitFailures(dir_ / "out/junit.xml", dir_ / "junit-parse.html");
+  ASSERT_TRUE(failures.is_array()) << failures.dump();
+  ASSERT_EQ(failures.size(), 1u) << failures.dump();
+  const auto& f = failures[0];
+  EXPECT_EQ(f["testcase"], "05 p active in global is 1.1.0");
+  EXPECT_EQ(f["type"], "expect_state");
+  const std::string message = f["message"];
+  EXPECT_NE(message.find("expected p 1.1.0 in global, but the stream says 1.0.0"),
+            std::string::npos)
+      << message;
+  const std::string text = f["text"];
+  // What a CI page shows: why, then the step's evidence.
+  EXPECT_EQ(text.rfind(message, 0), 0u) << text;
+  EXPECT_NE(text.find("step 05 p active in global is 1.1.0 (expect_state)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"stream\": \"1.0.0\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"release-controller\": \"1.0.0\""), std::string::npos) << text;
+}
+
 TEST_F(DrillIntegration, ReportsCheckWithSha256sumAndHoldNoSecrets) {
   ASSERT_EQ(Drill(kSource + "/tests/drills/wrong-expectation.yaml", true,
                   {"-X", "sasl.password=hunter2-secret", "-X", "ssl.key.password=other-secret"}),
@@ -131,6 +271,7 @@ TEST_F(DrillIntegration, ReportsCheckWithSha256sumAndHoldNoSecrets) {
     EXPECT_EQ(text.find("other-secret"), std::string::npos) << f;
   }
   EXPECT_NE(ReadFile(out + "/evidence.json").find("sasl.password=*****"), std::string::npos);
+  ExpectManifestCoversTheFolder();
 }
 
 TEST_F(DrillIntegration, KilledBackgroundMirrorAndPausedConsumerAreSurvived) {
@@ -144,19 +285,92 @@ TEST_F(DrillIntegration, KilledBackgroundMirrorAndPausedConsumerAreSurvived) {
   const auto& verify = ev["steps"][10];
   EXPECT_EQ(verify["result"], "passed") << verify.dump();
   EXPECT_EQ(verify["evidence"]["records"]["divergences"], 0);
+  EXPECT_TRUE(fs::exists(dir_ / "out/mirror-background.log"));
+  ExpectManifestCoversTheFolder();
 }
 
-TEST_F(DrillIntegration, TargetBrokerOutageThroughScriptsKafka) {
-  // Stops and starts the real `target` test cluster with scripts/kafka.
-  ASSERT_EQ(Drill(kSource + "/tests/drills/broker.yaml", true), 0) << Log();
+// A cluster of the test's own (scripts/kafka up NAME), down at the end: a
+// broker outage never stops the shared source or target.
+class OwnCluster {
+ public:
+  explicit OwnCluster(std::string name) : name_(std::move(name)) {
+    const char* env = std::getenv("LIFELINE_KAFKA_SCRIPT");
+    script_ = env && *env ? env : kSource + "/scripts/kafka";
+    up_ = std::system(("'" + script_ + "' up " + name_ + " >/dev/null").c_str()) == 0;
+    if (FILE* p = popen(("'" + script_ + "' bootstrap " + name_).c_str(), "r")) {
+      char line[256] = {};
+      if (fgets(line, sizeof line, p)) bootstrap_ = line;
+      pclose(p);
+    }
+    while (!bootstrap_.empty() && std::isspace(static_cast<unsigned char>(bootstrap_.back()))) {
+      bootstrap_.pop_back();
+    }
+  }
+  ~OwnCluster() {
+    if (std::system(("'" + script_ + "' down " + name_ + " >/dev/null").c_str()) != 0) {
+      ADD_FAILURE() << "scripts/kafka down " << name_ << " failed";
+    }
+  }
+  bool up() const { return up_ && !bootstrap_.empty(); }
+  const std::string& bootstrap() const { return bootstrap_; }
+
+ private:
+  std::string name_, script_, bootstrap_;
+  bool up_ = false;
+};
+
+// Every partition of the drill's topics on the stopped side still holds at
+// least what it held before the stop (and some of them held records).
+void ExpectKept(const nlohmann::json& broker) {
+  EXPECT_TRUE(broker["kept"].get<bool>()) << broker.dump();
+  EXPECT_EQ(broker["cluster_id"], broker["cluster_id_before"]) << broker.dump();
+  ASSERT_FALSE(broker["logs_before"].empty()) << broker.dump();
+  int64_t records = 0;
+  for (const auto& before : broker["logs_before"]) {
+    bool found = false;
+    for (const auto& after : broker["logs"]) {
+      if (after["topic"] != before["topic"] || after["partition"] != before["partition"]) continue;
+      found = true;
+      EXPECT_LE(after["log_start"].get<int64_t>(), before["log_start"].get<int64_t>());
+      EXPECT_GE(after["high_watermark"].get<int64_t>(), before["high_watermark"].get<int64_t>());
+    }
+    EXPECT_TRUE(found) << before.dump();
+    records += before["high_watermark"].get<int64_t>() - before["log_start"].get<int64_t>();
+  }
+  EXPECT_GT(records, 0) << "the outage must hit a cluster that holds records";
+}
+
+TEST_F(DrillIntegration, BrokerOutageKeepsTheClusterIdAndItsData) {
+  OwnCluster outage("drill-outage");
+  ASSERT_TRUE(outage.up()) << "scripts/kafka up drill-outage failed";
+  ASSERT_NE(outage.bootstrap(), target_.bootstrap());
+  std::vector<std::string> args = {"drill",    kSource + "/tests/drills/broker.yaml",
+                                   "--out",    (dir_ / "out").string(),
+                                   "--source", source_.bootstrap(),
+                                   "--target", outage.bootstrap()};
+  ASSERT_EQ(WaitExit(Spawn(args, (dir_ / "drill.log").string())), 0)
+      << Log() << ReadFile((dir_ / "out/kafka.log").string());
   const auto ev = Evidence();
-  EXPECT_EQ(ev["steps"][1]["evidence"]["broker"][0]["action"], "down");
-  EXPECT_EQ(ev["steps"][4]["evidence"]["broker"][0]["action"], "up");
-  EXPECT_EQ(ev["steps"][6]["result"], "passed") << ev["steps"][6].dump();
+  const auto& stop = ev["steps"][2]["evidence"]["broker"][0];
+  EXPECT_EQ(stop["action"], "stop") << stop.dump();
+  EXPECT_EQ(stop["cluster"], "drill-outage") << stop.dump();
+  EXPECT_FALSE(stop["answers_while_stopped"].get<bool>()) << "no outage happened";
+  const auto& start = ev["steps"][5];
+  EXPECT_EQ(start["result"], "passed") << start.dump();
+  EXPECT_EQ(start["evidence"]["broker"][0]["action"], "start");
+  EXPECT_EQ(start["evidence"]["broker"][0]["cluster_id_before"], stop["cluster_id"]);
+  ExpectKept(start["evidence"]["broker"][0]);
+  EXPECT_EQ(ev["steps"][7]["result"], "passed") << ev["steps"][7].dump();
+  ExpectManifestCoversTheFolder();
+  EXPECT_NE(ReadFile((dir_ / "out/MANIFEST.sha256").string()).find("  kafka.log"),
+            std::string::npos);
 }
 
 TEST_F(DrillIntegration, BrokerOutageOnTheEmbeddedSandbox) {
   ASSERT_EQ(Drill(kSource + "/tests/drills/broker.yaml", false), 0) << Log();
+  const auto ev = Evidence();
+  EXPECT_FALSE(ev["steps"][2]["evidence"]["broker"][0]["answers_while_stopped"].get<bool>());
+  ExpectKept(ev["steps"][5]["evidence"]["broker"][0]);
 }
 
 // Renders report.html in Debian's chromium, headless and offline, and reads

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "reports/reports.h"
@@ -35,6 +36,140 @@ TEST(DrillFile, UnknownConsumerIsNamed) {
   ExpectInvalid("unknown-consumer.yaml", 6, "unknown consumer 'billing'");
 }
 
+// A drill file around one step (line 8), written to a temporary file; the
+// error must name that file and line and say what is wrong.
+void ExpectStepInvalid(const std::string& step, const std::string& what, int line = 8) {
+  const std::string text = fmt::format(
+      "name: bad\n"
+      "consumers:\n"
+      "  - {{name: rc, kind: release-controller, critical: true}}\n"
+      "  - {{name: obs, kind: observability}}\n"
+      "  - {{name: billing, group: billing-sync, external: true}}\n"
+      "steps:\n"
+      "  - deploy: {{prompt: p, version: 1.0.0}}\n"
+      "  {}\n",
+      step);
+  const auto path = std::filesystem::temp_directory_path() / testing::UniqueName("bad-arg.yaml");
+  { std::ofstream(path) << text; }
+  auto d = LoadDrill(path.string());
+  std::filesystem::remove(path);
+  ASSERT_FALSE(d.ok()) << step;
+  EXPECT_EQ(d.status().code(), ExitCode::kUsage) << step;
+  EXPECT_NE(d.status().message().find(fmt::format("{}:{}: ", path.string(), line)),
+            std::string::npos)
+      << step << " -> " << d.status().message();
+  EXPECT_NE(d.status().message().find(what), std::string::npos)
+      << step << " -> " << d.status().message();
+}
+
+TEST(DrillFile, NumbersAreCheckedWhenTheFileIsRead) {
+  ExpectStepInvalid("- expect_lag: {consumer: rc, max: lots}",
+                    "expect_lag.max: 'lots' is not a whole number");
+  ExpectStepInvalid("- expect_lag: {consumer: rc, max: -1}", "'-1' is not a whole number");
+  ExpectStepInvalid("- expect_lag: {consumer: rc, max: 1.5}", "'1.5' is not a whole number");
+  ExpectStepInvalid("- trace: {prompt: p, version: 1.0.0, count: ten}",
+                    "trace.count: 'ten' is not a whole number 1..1000000");
+  ExpectStepInvalid("- trace: {prompt: p, version: 1.0.0, count: 0}", "'0' is not a whole number");
+  ExpectStepInvalid("- expect_traces: {consumer: obs, prompt: p, version: 1.0.0, count: many}",
+                    "expect_traces.count: 'many' is not a whole number");
+}
+
+TEST(DrillFile, PercentagesAreCheckedWhenTheFileIsRead) {
+  ExpectStepInvalid("- deploy: {prompt: p, version: 1.1.0, percent: 150}",
+                    "deploy.percent: '150' is not a percentage (a whole number 0..100)");
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: rollout_changed, percent: -5}",
+                    "publish.percent: '-5' is not a percentage");
+  ExpectStepInvalid("- deploy: {prompt: p, version: 1.1.0, percent: 50%}",
+                    "'50%' is not a percentage");
+}
+
+TEST(DrillFile, DurationsAreCheckedWhenTheFileIsRead) {
+  ExpectStepInvalid("- processed: {by: [rc], within: 1.2.3s}",
+                    "processed.within: '1.2.3s' is not a duration");
+  ExpectStepInvalid("- expect_state: {prompt: p, active: 1.0.0, timeout: 5 s}",
+                    "expect_state.timeout: '5 s' is not a duration");
+  ExpectStepInvalid("- sleep: forever", "sleep.for: 'forever' is not a duration");
+  ExpectStepInvalid("- sleep: 100000m", "'100000m' is not a duration");
+}
+
+TEST(DrillFile, EnumsAreCheckedWhenTheFileIsRead) {
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: launched}",
+                    "publish.kind: 'launched' is not an event kind (proposed, approved");
+  ExpectStepInvalid("- processed: {by: [rc], event: rollback}",
+                    "processed.event: 'rollback' is not `last` or an event kind");
+  ExpectStepInvalid("- replay: {into: a.db, from: elsewhere}",
+                    "replay.from: 'elsewhere' is not source or target");
+  ExpectStepInvalid("- mirror: {until: forever}", "mirror.until: 'forever' is not `caught-up`");
+  ExpectStepInvalid("- mirror: {background: yes}", "mirror.background: 'yes' is not true or false");
+  ExpectStepInvalid("- verify: {records: 1}", "verify.records: '1' is not true or false");
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: evaluated, passed: ok}",
+                    "publish.passed: 'ok' is not true or false");
+  ExpectStepInvalid("- fault: {stop_broker: both}", "fault.stop_broker: 'both' is not source");
+  ExpectStepInvalid("- fault: {kill: rc}", "fault.kill: 'rc' is not `mirror`");
+}
+
+TEST(DrillFile, VersionsAndNamesAreCheckedWhenTheFileIsRead) {
+  ExpectStepInvalid("- deploy: {prompt: p, version: 1.0 beta}",
+                    "deploy.version: '1.0 beta' is not a version");
+  ExpectStepInvalid("- rollback: {prompt: p, to: \"\"}", "rollback.to: '' is not a version");
+  ExpectStepInvalid("- rollback: {prompt: p, to: 1.0.0, from: 1.0.0}",
+                    "rollback: from and to are both 1.0.0");
+  ExpectStepInvalid("- expect_state: {prompt: \" p\", active: 1.0.0}",
+                    "expect_state.prompt: ' p' is not a name");
+  ExpectStepInvalid("- deploy: {prompt: p, version: }", "deploy.version has no value");
+}
+
+TEST(DrillFile, ConsumersAndFilesAreCheckedWhenTheFileIsRead) {
+  ExpectStepInvalid("- expect_lag: {consumer: [rc, obs], max: 0}",
+                    "expect_lag.consumer must be a single value");
+  ExpectStepInvalid("- processed: {by: []}", "processed.by names no consumer");
+  ExpectStepInvalid("- processed: {by: [{rc: 1}]}", "an item of processed.by must be a single");
+  ExpectStepInvalid("- fault: {pause: billing}", "fault.pause: billing is external");
+  ExpectStepInvalid("- expect_traces: {consumer: rc, prompt: p, version: 1.0.0, count: 1}",
+                    "rc is a release-controller consumer");
+  ExpectStepInvalid("- replay: {into: ../x.db}", "replay.into: '../x.db' is not a sandbox file");
+  ExpectStepInvalid("- replay: {into: evidence.json}", "'evidence.json' is not a sandbox file");
+  ExpectStepInvalid("- verify: {state: [a.db]}", "verify.state takes two sandbox files");
+  ExpectStepInvalid("- verify: {state: [a.db, b.db]}", "no earlier replay step writes a.db");
+}
+
+TEST(DrillFile, StepsThatWouldCheckNothingAreRefused) {
+  ExpectStepInvalid("- verify: {records: false}", "verify checks nothing");
+  ExpectStepInvalid("- fault: {}", "fault does nothing");
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: approved, percent: 50}",
+                    "publish.percent applies to deployed and rollout_changed events, not approved");
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: rolled_back}", "needs 'to'");
+  ExpectStepInvalid("- fault: {start_broker: target}", "no earlier step stops the target broker");
+  ExpectStepInvalid("- fault: {stop_broker: target}", "never started again");
+}
+
+TEST(DrillFile, TopLevelFieldsAreChecked) {
+  auto load = [](const std::string& text) {
+    const auto path = std::filesystem::temp_directory_path() / testing::UniqueName("top.yaml");
+    { std::ofstream(path) << text; }
+    auto d = LoadDrill(path.string());
+    std::filesystem::remove(path);
+    return d;
+  };
+  const std::string steps = "steps:\n  - sleep: 1s\n";
+  for (const auto& [text, what] : std::vector<std::pair<std::string, std::string>>{
+           {"name: ../up\n" + steps, "names the report folder"},
+           {"name: t\ntopic: {name: a/b}\n" + steps, "topic name 'a/b'"},
+           {"name: t\ntopic: {name: t, partitions: six}\n" + steps,
+            "topic.partitions: 'six' is not a whole number"},
+           {"name: t\ntopic: {name: t, partitions: 0}\n" + steps, "'0' is not a whole number"},
+           {"name: t\nconsumers:\n  - {name: rc, kind: release-controller, critical: yes}\n" +
+                steps,
+            "consumer critical: 'yes' is not true or false"},
+           {"name: t\ndescription: {a: b}\n" + steps, "description must be a single value"},
+       }) {
+    auto d = load(text);
+    ASSERT_FALSE(d.ok()) << text;
+    EXPECT_EQ(d.status().code(), ExitCode::kUsage);
+    EXPECT_NE(d.status().message().find(what), std::string::npos) << d.status().message();
+  }
+}
+
 TEST(DrillFile, ShippedDrillsParse) {
   for (const char* name : {"n-n1-rollback", "migration-rehearsal", "lagging-consumer"}) {
     auto d = LoadDrill(std::string(LIFELINE_SOURCE_DIR) + "/scenarios/" + name + ".yaml");
@@ -53,12 +188,34 @@ TEST(DrillFile, CliExitsTwoWithFileAndLine) {
   std::filesystem::remove(log);
 }
 
+TEST(DrillFile, CliRefusesBadArgumentsBeforeAnyClusterWork) {
+  const auto dir = std::filesystem::temp_directory_path() / testing::UniqueName("drill-args");
+  const std::string log = (dir.string() + ".log");
+  for (const auto& [file, where] : std::vector<std::pair<std::string, std::string>>{
+           {"bad-lag.yaml", "bad-lag.yaml:6: expect_lag.max: 'lots' is not a whole number"},
+           {"bad-percent.yaml", "bad-percent.yaml:5: deploy.percent: '150' is not a percentage"},
+       }) {
+    EXPECT_EQ(
+        testing::WaitExit(testing::Spawn({"drill", kDrills + file, "--out", dir.string()}, log)),
+        2);
+    EXPECT_NE(testing::ReadFile(log).find(where), std::string::npos) << testing::ReadFile(log);
+    EXPECT_FALSE(std::filesystem::exists(dir)) << "nothing is written for an invalid file";
+  }
+  std::filesystem::remove(log);
+}
+
 TEST(DrillFile, DurationsParse) {
   EXPECT_EQ(ParseDuration("500ms")->count(), 500);
   EXPECT_EQ(ParseDuration("20s")->count(), 20000);
+  EXPECT_EQ(ParseDuration("1.5s")->count(), 1500);
   EXPECT_EQ(ParseDuration("2m")->count(), 120000);
+  EXPECT_EQ(ParseDuration("1440m")->count(), 86400000);
   EXPECT_FALSE(ParseDuration("2 h"));
   EXPECT_FALSE(ParseDuration("s"));
+  EXPECT_FALSE(ParseDuration("1.2.3s"));
+  EXPECT_FALSE(ParseDuration("1.s"));
+  EXPECT_FALSE(ParseDuration("1441m"));
+  EXPECT_FALSE(ParseDuration("99999999999999999999999s"));
 }
 
 reports::DrillReport SampleReport() {
@@ -69,8 +226,8 @@ reports::DrillReport SampleReport() {
   r.steps.push_back({1, "deploy", "deploy p 1.0.0", true, false, false, "ok", "{}", 0, 1});
   r.steps.push_back({2, "expect_state", "p active is 1.1.0", false, false, false,
                      "expected 1.1.0 & got 1.0.0", "{\"stream\":\"1.0.0\"}", 1, 1});
-  r.acks.push_back(
-      {"release-controller", "rc.1", "e1", "rollback p", true, false, 0, 8, 9, true, 0});
+  r.acks.push_back({"release-controller", "rc.1", "e1", "rollback p", "rolled_back", true, false, 0,
+                    8, 9, true, 0});
   r.scores.push_back({"rollback tested with real consumers", 2, "committed offsets"});
   r.samples.push_back({0.5, "release-controller", 3});
   r.samples.push_back({1.5, "release-controller", 9});
@@ -85,6 +242,77 @@ TEST(Reports, JUnitNamesTheFailingStepAndEscapes) {
   EXPECT_NE(xml.find("<failure message=\"expected 1.1.0 &amp; got 1.0.0\""), std::string::npos)
       << xml;
   EXPECT_NE(xml.find("sample &lt;drill&gt;"), std::string::npos);
+}
+
+TEST(Reports, JUnitFailureBodySaysWhyAndHoldsTheEvidence) {
+  const std::string xml = reports::JUnitXml(SampleReport());
+  const size_t open = xml.find("<failure");
+  ASSERT_NE(open, std::string::npos) << xml;
+  const size_t body = xml.find('>', open) + 1;
+  const std::string text = xml.substr(body, xml.find("</failure>", body) - body);
+  EXPECT_NE(text.find("expected 1.1.0 &amp; got 1.0.0"), std::string::npos) << text;
+  EXPECT_NE(text.find("step 02 p active is 1.1.0 (expect_state)"), std::string::npos) << text;
+  EXPECT_NE(text.find("&quot;stream&quot;: &quot;1.0.0&quot;"), std::string::npos) << text;
+  // A step that failed before recording anything says so instead of `{}`.
+  reports::DrillReport r = SampleReport();
+  r.steps[1].evidence = "{}";
+  const std::string bare = reports::JUnitXml(r);
+  EXPECT_EQ(bare.find(">{}</failure>"), std::string::npos) << bare;
+  EXPECT_NE(bare.find("evidence: none recorded"), std::string::npos) << bare;
+}
+
+TEST(Reports, RollbackMatrixHoldsRollbacksOnlyAndDeploysHaveTheirOwnTable) {
+  reports::DrillReport r = SampleReport();
+  r.acks.push_back({"release-controller", "rc.1", "e0", "deploy p 1.1.0", "deployed", true, false,
+                    0, 7, 9, true, 0});
+  r.acks.push_back(
+      {"audit", "audit.1", "e0", "deploy p 1.1.0", "deployed", false, false, 0, 7, 5, false, 4});
+  const std::string md = reports::SummaryMarkdown(r);
+  const size_t rollbacks = md.find("## Rollback acknowledgement matrix");
+  const size_t deploys = md.find("## Deploy acknowledgements");
+  ASSERT_NE(rollbacks, std::string::npos) << md;
+  ASSERT_NE(deploys, std::string::npos) << md;
+  const std::string matrix = md.substr(rollbacks, md.find("\n## ", rollbacks + 1) - rollbacks);
+  EXPECT_NE(matrix.find("rollback p"), std::string::npos) << matrix;
+  EXPECT_EQ(matrix.find("deploy p"), std::string::npos) << matrix;
+  const std::string deploy_table = md.substr(deploys, md.find("\n## ", deploys + 1) - deploys);
+  EXPECT_NE(deploy_table.find("| audit | audit.1 | deploy p 1.1.0"), std::string::npos)
+      << deploy_table;
+  EXPECT_EQ(deploy_table.find("rollback p"), std::string::npos) << deploy_table;
+
+  const std::string html = reports::ReportHtml(r);
+  const size_t acks = html.find("id=\"acks\"");
+  ASSERT_NE(acks, std::string::npos);
+  const std::string html_matrix = html.substr(acks, html.find("</table>", acks) - acks);
+  EXPECT_EQ(html_matrix.find("deploy p"), std::string::npos) << html_matrix;
+  const size_t deploy_acks = html.find("id=\"deploy-acks\"");
+  ASSERT_NE(deploy_acks, std::string::npos) << html;
+  EXPECT_NE(html.substr(deploy_acks, html.find("</table>", deploy_acks) - deploy_acks)
+                .find("deploy p 1.1.0"),
+            std::string::npos);
+
+  // Only deploys processed: the rollback matrix says none was checked.
+  r.acks.erase(r.acks.begin());
+  EXPECT_NE(reports::SummaryMarkdown(r).find("No `processed` step checked a rollback event."),
+            std::string::npos);
+}
+
+TEST(Reports, ManifestCoversEveryFileInTheFolder) {
+  const auto dir = std::filesystem::temp_directory_path() / testing::UniqueName("report");
+  std::filesystem::create_directories(dir / "mirror-state");
+  std::ofstream(dir / "audit-audit.db") << "archive";
+  std::ofstream(dir / "mirror-state" / "map.db") << "map";
+  std::ofstream(dir / "drill.log") << "log";
+  auto written = reports::WriteAll(SampleReport(), dir.string());
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  const std::string manifest = testing::ReadFile((dir / "MANIFEST.sha256").string());
+  for (const char* f : {"audit-audit.db", "mirror-state/map.db", "drill.log", "junit.xml",
+                        "summary.md", "report.html", "evidence.json"}) {
+    EXPECT_NE(manifest.find(std::string("  ") + f + "\n"), std::string::npos) << f << manifest;
+  }
+  EXPECT_EQ(
+      std::system(("cd " + dir.string() + " && sha256sum -c --quiet MANIFEST.sha256").c_str()), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Reports, ManifestChecksWithSha256sum) {

@@ -606,6 +606,24 @@ TEST_F(VerifyIntegration, GroupsAreComparedByWhatTheyWouldReadNotByOffsetLags) {
   EXPECT_FALSE(differs->pass);
   EXPECT_EQ(differs->checks[0].status, "lag_differs") << verify::FormatGroupsText(*differs);
   EXPECT_EQ(differs->checks[0].target_pending, 9);
+
+  // A group that also committed on a topic the mirror never covered cannot
+  // have moved whole: that partition is unmapped, not unseen.
+  const std::string elsewhere = UniqueName("verify.unmirrored");
+  CreateTopic(source_, elsewhere);
+  const std::string wider = UniqueName("verify.widergroup");
+  ASSERT_TRUE(
+      (*src)
+          ->AlterGroupOffsets(
+              wider, {{tp, Offset(4)}, {{Topic(elsewhere), Partition(0)}, Offset(0)}}, kTimeout)
+          .ok());
+  g.groups = {wider};
+  auto partial = verify::VerifyGroups(g);
+  ASSERT_TRUE(partial.ok()) << partial.status().message();
+  EXPECT_FALSE(partial->pass) << verify::FormatGroupsText(*partial);
+  bool unmapped = false;
+  for (const auto& c : partial->checks) unmapped |= c.topic == elsewhere && c.status == "unmapped";
+  EXPECT_TRUE(unmapped) << verify::FormatGroupsText(*partial);
 }
 
 }  // namespace

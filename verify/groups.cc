@@ -88,9 +88,12 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
   GroupsReport report;
   std::vector<Tail> tails;
   for (const std::string& group : o.groups) {
-    // Through consumer handles that never join: works on every cluster,
-    // the embedded sandbox included (it has no DescribeGroups).
-    auto committed = CommittedOffsets(o.source, group, mapped, kAdminTimeout);
+    // Every partition the group committed on; or, where the cluster cannot
+    // describe groups, the mapped ones through consumer handles that never
+    // join (the embedded sandbox).
+    auto committed = o.list_group_partitions
+                         ? (*src)->ListGroupOffsets(group, {}, kAdminTimeout)
+                         : CommittedOffsets(o.source, group, mapped, kAdminTimeout);
     if (!committed.ok()) return committed.status().WithContext("source group " + group);
     auto moved = CommittedOffsets(o.target, group, mapped, kAdminTimeout);
     if (!moved.ok()) return moved.status().WithContext("target group " + group);

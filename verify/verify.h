@@ -145,6 +145,11 @@ struct GroupsOptions {
   std::string name = "default";
   std::string state_dir = ".lifeline";
   std::vector<std::string> groups;
+  // Read every partition each group committed on the source, so a commit
+  // the map does not cover is `unmapped` (as groups sync refuses it). Off
+  // for clusters without DescribeGroups (the embedded sandbox): only the
+  // mapped partitions are read there.
+  bool list_group_partitions = true;
 };
 struct GroupCheck {
   std::string group, topic;

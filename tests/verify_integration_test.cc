@@ -152,6 +152,24 @@ class VerifyIntegration : public testing::RealKafkaTest {
     return r.partitions.empty() ? verify::PartitionResult{} : r.partitions[0];
   }
 
+  // `lifeline groups sync` of one group with mirror `name`'s map.
+  void SyncGroup(const std::string& name, const std::string& group, const std::string& log) {
+    ASSERT_EQ(WaitExit(Spawn({"groups", "sync", "--source", source_.bootstrap(), "--target",
+                              target_.bootstrap(), "--name", name, "--group", group},
+                             log)),
+              0)
+        << testing::ReadFile(log);
+  }
+
+  verify::GroupsOptions GroupsOf(const std::string& name, const std::string& group) {
+    verify::GroupsOptions g;
+    g.source = source_;
+    g.target = target_;
+    g.name = name;
+    g.groups = {group};
+    return g;
+  }
+
   fs::path dir_;
 };
 
@@ -348,16 +366,8 @@ TEST_F(VerifyIntegration, RealMirrorPassesThenShowsTheUnmirroredTailAndGroupChec
   ASSERT_TRUE(src.ok());
   const TopicPartition tp{Topic(topic), Partition(0)};
   ASSERT_TRUE((*src)->AlterGroupOffsets(group, {{tp, Offset(12)}}, kTimeout).ok());
-  ASSERT_EQ(WaitExit(Spawn({"groups", "sync", "--source", source_.bootstrap(), "--target",
-                            target_.bootstrap(), "--name", name, "--group", group},
-                           log)),
-            0)
-      << testing::ReadFile(log);
-  verify::GroupsOptions g;
-  g.source = source_;
-  g.target = target_;
-  g.name = name;
-  g.groups = {group};
+  ASSERT_NO_FATAL_FAILURE(SyncGroup(name, group, log));
+  verify::GroupsOptions g = GroupsOf(name, group);
   auto ok = verify::VerifyGroups(g);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   EXPECT_TRUE(ok->pass) << verify::FormatGroupsText(*ok);
@@ -575,16 +585,8 @@ TEST_F(VerifyIntegration, GroupsAreComparedByWhatTheyWouldReadNotByOffsetLags) {
   ASSERT_TRUE(src.ok());
   const TopicPartition tp{Topic(topic), Partition(0)};
   ASSERT_TRUE((*src)->AlterGroupOffsets(group, {{tp, Offset(4)}}, kTimeout).ok());
-  ASSERT_EQ(WaitExit(Spawn({"groups", "sync", "--source", source_.bootstrap(), "--target",
-                            target_.bootstrap(), "--name", name, "--group", group},
-                           log)),
-            0)
-      << testing::ReadFile(log);
-  verify::GroupsOptions g;
-  g.source = source_;
-  g.target = target_;
-  g.name = name;
-  g.groups = {group};
+  ASSERT_NO_FATAL_FAILURE(SyncGroup(name, group, log));
+  verify::GroupsOptions g = GroupsOf(name, group);
   auto ok = verify::VerifyGroups(g);
   ASSERT_TRUE(ok.ok()) << ok.status().message();
   ASSERT_EQ(ok->checks.size(), 1u);

@@ -94,7 +94,7 @@ int64_t ReferenceConsumer::OrphanTraces() const {
   return orphans_;
 }
 
-void ReferenceConsumer::Apply(const Record& r) {
+Status ReferenceConsumer::Apply(const Record& r) {
   if (!trace_topic_.empty() && r.topic.value() == trace_topic_) {
     // A runtime trace, keyed "prompt@version": joined when the lifecycle has
     // announced that version (an event about it was processed), else an
@@ -110,7 +110,7 @@ void ReferenceConsumer::Apply(const Record& r) {
     } else {
       ++orphans_;
     }
-    return;
+    return Status::Ok();
   }
   auto parsed = envelope::Parse(r);
   const auto* e = std::get_if<envelope::Event>(&parsed);
@@ -125,10 +125,11 @@ void ReferenceConsumer::Apply(const Record& r) {
           .Bind(6, e->version);
     }
     if (r.value) s.BindBlob(7, *r.value);
-    (void)s.Run();
-    return;
+    // The archive is what this consumer does with an event: a failed write
+    // must not be followed by a commit claiming it was processed.
+    return s.Run().WithContext("audit archive " + archive_path_);
   }
-  if (!e) return;
+  if (!e) return Status::Ok();
   std::lock_guard lock(mu_);
   if (kind_ == "release-controller") {
     if ((e->kind == envelope::Kind::kDeployed || e->kind == envelope::Kind::kRolloutChanged) &&
@@ -145,6 +146,7 @@ void ReferenceConsumer::Apply(const Record& r) {
   } else if (kind_ == "observability") {
     ++seen_[{e->prompt_id, e->version}];
   }
+  return Status::Ok();
 }
 
 void ReferenceConsumer::Loop(ClientConfig cluster) {
@@ -202,12 +204,19 @@ void ReferenceConsumer::Loop(ClientConfig cluster) {
     }
     if (batch->records.empty()) continue;
     std::map<TopicPartition, Offset> next;
-    if (archive_) (void)archive_->db.Exec("BEGIN");
+    if (archive_) st = archive_->db.Exec("BEGIN");
     for (const Record& r : batch->records) {
-      Apply(r);
+      if (!st.ok()) break;
+      st = Apply(r);
       next[{r.topic, r.partition}] = Offset(r.offset.value() + 1);
     }
-    if (archive_) (void)archive_->db.Exec("COMMIT");
+    if (archive_ && st.ok()) st = archive_->db.Exec("COMMIT");
+    if (!st.ok()) {
+      // Not acted on: nothing is committed, and the loop stops (the drill's
+      // processed checks then name this error).
+      fail(st);
+      break;
+    }
     // Acted on, then committed: the committed offset is the proof.
     st = (*consumer)->Commit(next);
     if (!st.ok()) fail(st);

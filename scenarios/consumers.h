@@ -56,7 +56,8 @@ class ReferenceConsumer {
 
  private:
   void Loop(ClientConfig cluster);
-  void Apply(const Record& record);
+  // What this consumer does with one record; an error stops it uncommitted.
+  Status Apply(const Record& record);
 
   std::string name_, kind_, group_, topic_, archive_path_;
   std::thread thread_;

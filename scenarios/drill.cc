@@ -697,10 +697,15 @@ class Runner {
       a.committed = committed[name];
       a.processed = a.committed > e->offset;
       a.lag = hw.ok() ? *hw - std::max<int64_t>(a.committed, 0) : -1;
+      // A reference consumer whose loop stopped says why.
+      std::string stopped;
+      if (auto it = consumers_.find(name); it != consumers_.end() && !a.processed) {
+        if (Status why = it->second->error(); !why.ok()) stopped = "; stopped: " + why.message();
+      }
       (a.processed   ? done
        : c->critical ? late_critical
                      : late_other)
-          .push_back(fmt::format("{} (committed {}, lag {})", name, a.committed, a.lag));
+          .push_back(fmt::format("{} (committed {}, lag {}{})", name, a.committed, a.lag, stopped));
       (*ev)["acks"].push_back({{"consumer", name},
                                {"group", a.group},
                                {"committed", a.committed},

@@ -543,6 +543,16 @@ TEST_F(VerifyIntegration, AMirrorNameWithoutAMapIsAUsageErrorListingTheNames) {
                            log)),
             2);
   EXPECT_NE(testing::ReadFile(log).find(name), std::string::npos) << testing::ReadFile(log);
+  // So do the commands that move or translate with a map.
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"groups", "sync", "--source", source_.bootstrap(), "--target", target_.bootstrap(),
+            "--name", "no-such-mirror", "--group", "any"},
+           {"offsets", "translate", "--target", target_.bootstrap(), "--name", "no-such-mirror",
+            "--topic", topic, "--partition", "0", "--offset", "1"}}) {
+    const std::string out = (dir_ / (args[0] + ".log")).string();
+    EXPECT_EQ(WaitExit(Spawn(args, out)), 2) << args[0] << ": " << testing::ReadFile(out);
+    EXPECT_NE(testing::ReadFile(out).find(name), std::string::npos) << testing::ReadFile(out);
+  }
 }
 
 // Markers and aborted records after a group's position make the offset lags

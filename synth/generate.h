@@ -25,7 +25,7 @@
 #include "core/record.h"
 #include "core/types.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 struct GenerateOptions {
   int prompts = 20;  // prompt ids; names repeat with a numeric suffix past the built-in list
@@ -70,4 +70,4 @@ class Generator {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

@@ -1,6 +1,6 @@
 // A deterministic synthetic lifecycle stream: prompts of a registry going
 // through proposals, approvals, evaluations, staged rollouts, rollbacks and
-// retirements, as binary-mode CloudEvents records (../shared/design/events.md).
+// retirements, as binary-mode CloudEvents records (docs/events.md).
 // Pure: no Kafka; the caller publishes the records.
 //
 // The valid events obey the lifecycle rules (replaying them yields no

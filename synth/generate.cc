@@ -455,7 +455,9 @@ std::string TemplateText(const PromptSpec& spec, std::string_view prompt_id,
   const int count = 4 + static_cast<int>(rng->Below(5));
   const size_t first = rng->Below(kGuidelines.size());
   for (int i = 0; i < count; ++i) {
-    text.append("- ").append(kGuidelines[(first + i * 5) % kGuidelines.size()]).append("\n");
+    text.append("- ")
+        .append(kGuidelines[(first + static_cast<size_t>(i) * 5) % kGuidelines.size()])
+        .append("\n");
   }
   text.append("\n## Inputs\n");
   for (const std::string& v : *variables) {

@@ -10,7 +10,7 @@
 namespace lifeline::synth {
 namespace {
 
-constexpr int64_t kLargeMessageBytes = 2 * 1024 * 1024;
+constexpr int64_t kLargeMessageBytes = int64_t{2} * 1024 * 1024;
 
 // A lifecycle stream is an audit log: keep it forever, and let it carry the
 // oversized records of the malformed corpus.

@@ -38,11 +38,10 @@ Status RunGroups(const std::vector<std::string>& args) {
                           &vm);
   if (!parsed.ok() || !*parsed) return parsed.status();
   LIFELINE_RETURN_IF_ERROR(BothSides(clusters, &options.source, &options.target));
-  auto plans = mirror::SyncGroups(options);
-  if (!plans.ok()) return plans.status();
-  std::fputs(mirror::DescribePlans(*plans, options.dry_run).c_str(), stdout);
+  LIFELINE_ASSIGN_OR_RETURN(auto plans, mirror::SyncGroups(options));
+  std::fputs(mirror::DescribePlans(plans, options.dry_run).c_str(), stdout);
   int refused = 0;
-  for (const auto& p : *plans) refused += !p.refusal.empty();
+  for (const auto& p : plans) refused += !p.refusal.empty();
   if (refused > 0) {
     return Status::CheckFailed(std::to_string(refused) + " group(s) were not moved");
   }

@@ -45,33 +45,26 @@ Status RunOffsets(const std::vector<std::string>& args) {
     return Status::Usage("give --topic, --partition and --offset, or --group G with --source");
   }
   if (!clusters.target.empty() || !clusters.target_files.empty()) {
-    auto target = SideConfig(clusters, "target");
-    if (!target.ok()) return target.status();
-    from.target = std::move(target).value();
+    LIFELINE_ASSIGN_OR_RETURN(from.target, SideConfig(clusters, "target"));
   }
-  auto maps = mirror::LoadRequiredMaps(from, name);
-  if (!maps.ok()) return maps.status();
+  LIFELINE_ASSIGN_OR_RETURN(mirror::MapSet maps, mirror::LoadRequiredMaps(from, name));
 
   std::vector<mirror::TranslatedOffset> results;
   if (!group.empty()) {
-    auto source = SideConfig(clusters, "source");
-    if (!source.ok()) return source.status();
-    auto admin = Admin::Create(*source);
-    if (!admin.ok()) return admin.status();
-    auto committed = (*admin)->ListGroupOffsets(group, {}, Millis(15000));
-    if (!committed.ok()) return committed.status().WithContext("source");
-    if (committed->empty()) return Status::Usage("group " + group + " has no committed offsets");
-    for (const auto& [tp, o] : *committed) {
-      results.push_back(
-          mirror::TranslateOne(*maps, {tp.topic.value(), tp.partition.value()}, o.value()));
-    }
+    LIFELINE_ASSIGN_OR_RETURN(ClientConfig source, SideConfig(clusters, "source"));
+    LIFELINE_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(source));
+    mirror::AdminGroupCluster cluster(*admin);
+    LIFELINE_ASSIGN_OR_RETURN_CTX(auto committed, cluster.Committed(group, {}), "source");
+    if (committed.empty()) return Status::Usage("group " + group + " has no committed offsets");
+    results = mirror::TranslateAll(maps, committed);
   } else {
-    results.push_back(mirror::TranslateOne(*maps, {topic, partition}, offset));
+    results.push_back(
+        mirror::TranslateOne(maps, {Topic(topic), Partition(partition)}, Offset(offset)));
   }
   int inexact = 0;
   for (const auto& r : results) {
     std::printf("%s\n", mirror::Describe(r).c_str());
-    if (!r.mapped || r.translation.kind != mirror::Translation::Kind::kExact) ++inexact;
+    if (!r.exact()) ++inexact;
   }
   if (inexact > 0) {
     return Status::CheckFailed(std::to_string(inexact) + " offset(s) cannot be translated exactly");

@@ -100,3 +100,22 @@ class [[nodiscard]] Result {
     ::lifeline::Status lifeline_st_ = (expr);    \
     if (!lifeline_st_.ok()) return lifeline_st_; \
   } while (0)
+
+// Unwraps a Result<T> into `lhs`, or returns its error from the enclosing
+// function (which returns Status or any Result<U>). `lhs` is a declaration
+// (`auto maps`) or an lvalue; a type with a comma needs an alias. Expands to
+// more than one statement, so it cannot be the body of an unbraced if.
+#define LIFELINE_ASSIGN_OR_RETURN(lhs, expr) \
+  LIFELINE_ASSIGN_OR_RETURN_IMPL_(LIFELINE_STATUS_CONCAT_(lifeline_result_, __LINE__), lhs, expr, )
+
+// The same, with "context: " prefixed to the error it returns.
+#define LIFELINE_ASSIGN_OR_RETURN_CTX(lhs, expr, context)                                         \
+  LIFELINE_ASSIGN_OR_RETURN_IMPL_(LIFELINE_STATUS_CONCAT_(lifeline_result_, __LINE__), lhs, expr, \
+                                  .WithContext(context))
+
+#define LIFELINE_STATUS_CONCAT_INNER_(a, b) a##b
+#define LIFELINE_STATUS_CONCAT_(a, b) LIFELINE_STATUS_CONCAT_INNER_(a, b)
+#define LIFELINE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, with_context) \
+  auto tmp = (expr);                                                  \
+  if (!tmp.ok()) return tmp.status() with_context;                    \
+  lhs = std::move(tmp).value()

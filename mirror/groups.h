@@ -1,31 +1,84 @@
-// Offset translation and consumer-group sync with a mirror's exact offset
+// Offset translation and consumer-group moves with a mirror's exact offset
 // map: a group moved to the target resumes at exactly the first record it
 // had not read on the source.
+//
+// A move is three steps, so the rules can be tested without Kafka and the
+// same rules serve every kind of cluster:
+//   gather  GatherFacts reads committed offsets, members and watermarks of
+//           both sides through a GroupCluster (admin APIs on real clusters,
+//           consumer handles that never join on the embedded mock);
+//   plan    Plan(Facts, PlanOptions) decides everything and talks to no one;
+//   apply   Apply commits each planned group through a GroupCommitter (admin
+//           AlterConsumerGroupOffsets, or a commit as a non-member).
+// SyncGroups does all three for real clusters.
+//
+// The rules Plan holds, in the order it applies them to each group (the
+// first refusal wins; every partition is still planned so it can be shown):
+//   1. No offset map of the mirror at all: a usage error for the whole
+//      request (with --reverse: run `lifeline mirror --reverse` first).
+//   2. Members on the target: the group is refused, each member named by
+//      client id and host (two sets of consumers would share it).
+//   3. Members on the source: refused; the offsets would be stale at once.
+//   4. No committed offsets on the source: refused.
+//   5. A partition with no map, or whose committed offset the map cannot
+//      translate exactly (not yet mirrored, before the mirror's first
+//      offset): that partition has a problem.
+//   6. Exact: the target offset is T(C). Lags are shown per side, each from
+//      its own cluster's high watermark, when the watermark is known.
+//   7. Rewind: a group already further on the target is not moved back
+//      (a problem) unless allow_rewind; an equal offset is fine.
+//   8. All or nothing: any partition with a problem refuses the whole group
+//      (a half-moved group would start the rest from its reset policy).
+//   9. Dry run: nothing is committed; otherwise every partition of each
+//      group that is not refused is committed in one request.
+// And RouteFor, for --reverse (failback): groups move target → source, with
+// the reverse mirror's map NAME.reverse, which lives on the source cluster.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/kafka.h"
 #include "core/status.h"
 #include "mirror/map_store.h"
 #include "mirror/offset_map.h"
 
 namespace lifeline::mirror {
 
+// ------------------------------------------------------------ translation
+
 struct TranslatedOffset {
-  PartitionKey key;
-  int64_t source_offset = -1;
+  TopicPartition where;
+  Offset source_offset{-1};
   Translation translation;  // kind and, when exact, the target offset
   bool mapped = true;       // false: the mirror has no map for this partition
-  int64_t progress = -1;    // the mirror's progress on this partition
+  Offset progress{-1};      // the mirror's progress on this partition
+  bool exact() const { return mapped && translation.kind == Translation::Kind::kExact; }
 };
 
-TranslatedOffset TranslateOne(const MapSet& maps, const PartitionKey& key, int64_t offset);
+TranslatedOffset TranslateOne(const MapSet& maps, const TopicPartition& where, Offset offset);
+
+// Every committed offset of a group, in partition order.
+std::vector<TranslatedOffset> TranslateAll(const MapSet& maps,
+                                           const std::map<TopicPartition, Offset>& committed);
+
+// For callers that still hold raw coordinates (the drill's embedded move,
+// until it calls Plan); prefer the typed overload.
+struct RawPartition {
+  std::string topic;
+  int32_t partition = 0;
+};
+TranslatedOffset TranslateOne(const MapSet& maps, const RawPartition& where, int64_t offset);
 
 // One line per translation, e.g.
 // "prompt.lifecycle [3] 1200 -> 1187" or "... 1200: not yet mirrored (progress 1100)".
 std::string Describe(const TranslatedOffset& t);
+
+// ---------------------------------------------------------------- options
 
 struct GroupSyncOptions {
   ClientConfig source;
@@ -40,31 +93,184 @@ struct GroupSyncOptions {
   bool reverse = false;
 };
 
+// Which way a move goes. `from` is the side the groups leave and `to` the
+// side they join; below, "source" and "target" always mean those.
+struct MoveRoute {
+  ClientConfig from;
+  ClientConfig to;
+  std::string map_name;  // NAME, or NAME.reverse for a failback
+  bool reverse = false;
+};
+MoveRoute RouteFor(const GroupSyncOptions& options);
+
+// The explicit groups, then every group in `all` that matches `regex` (when
+// given), never lifeline's own `_lifeline.` groups. None is a usage error.
+Result<std::vector<std::string>> SelectGroups(const std::vector<std::string>& explicit_groups,
+                                              const std::string& regex,
+                                              const std::vector<std::string>& all);
+
+// ------------------------------------------------------------------ facts
+
+// What one cluster says about one group.
+struct GroupSide {
+  std::map<TopicPartition, Offset> committed;  // partitions without a commit are absent
+  std::vector<GroupMember> members;            // active members now
+  // Of the partitions the group committed on the source; absent: unknown
+  // (the lag is then not shown).
+  std::map<TopicPartition, WatermarkOffsets> watermarks;
+};
+
+struct GroupFacts {
+  std::string group;
+  GroupSide source;
+  GroupSide target;
+};
+
+struct Facts {
+  MapSet maps;  // the route's map
+  std::vector<GroupFacts> groups;
+};
+
+struct PlanOptions {
+  std::string name = "default";  // the mirror as the user named it (for messages)
+  bool dry_run = false;
+  bool allow_rewind = false;
+  bool reverse = false;
+};
+PlanOptions PlanOptionsFor(const GroupSyncOptions& options);
+
+// ------------------------------------------------------------------- plan
+
 struct PartitionSyncPlan {
-  PartitionKey key;
-  int64_t source_offset = -1;
-  int64_t source_lag = -1;  // source high watermark - committed offset
+  TopicPartition where;
+  Offset source_offset{-1};
+  int64_t source_lag = -1;  // source high watermark - committed offset; -1: unknown
   TranslatedOffset translated;
-  int64_t target_offset = -1;   // the target offset to commit, when exact
-  int64_t target_lag = -1;      // target high watermark - target offset
-  int64_t current_target = -1;  // the group's committed offset on the target now, or -1
-  std::string problem;          // why this partition is not synced ("" when fine)
+  Offset target_offset{-1};              // the target offset to commit, when exact
+  int64_t target_lag = -1;               // target high watermark - target offset; -1: unknown
+  std::optional<Offset> current_target;  // the group's committed offset on the target now
+  std::string problem;                   // why this partition is not synced ("" when fine)
 };
 
 struct GroupSyncPlan {
   std::string group;
   std::vector<PartitionSyncPlan> partitions;
   std::string refusal;  // the whole group was refused (e.g. active members on the target)
-  bool applied = false;
+  // What Apply commits: every partition of a group that is not refused,
+  // unless it is a dry run.
+  std::map<TopicPartition, Offset> commit;
+  bool applied = false;  // set by Apply
 };
 
-// Plans (and unless dry_run, applies) the move of each group's committed
-// offsets from the source to the target. A group is moved whole or not at
-// all: it is refused when a partition cannot be translated exactly, when it
-// still has members on the source, or when it has members on the target
-// (named).
-Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options);
+// Pure: the rules listed at the top of this file. Fails only for rule 1.
+Result<std::vector<GroupSyncPlan>> Plan(const Facts& facts, const PlanOptions& options);
 
 std::string DescribePlans(const std::vector<GroupSyncPlan>& plans, bool dry_run);
+
+// ----------------------------------------------------------------- gather
+
+// The read side of one cluster for a move. Not thread-safe.
+class GroupCluster {
+ public:
+  virtual ~GroupCluster() = default;
+  virtual Result<std::vector<std::string>> ListGroups() = 0;
+  // `mapped`: the partitions the map covers, for a cluster that cannot list
+  // the partitions a group committed on (it reads these instead).
+  virtual Result<std::map<TopicPartition, Offset>> Committed(
+      const std::string& group, const std::vector<TopicPartition>& mapped) = 0;
+  virtual Result<std::vector<GroupMember>> Members(const std::string& group) = 0;
+  virtual Result<WatermarkOffsets> Watermarks(const TopicPartition& tp) = 0;
+};
+
+// A real cluster through its admin APIs (ListConsumerGroupOffsets of every
+// partition the group committed on, DescribeGroups). Borrows `admin`.
+class AdminGroupCluster : public GroupCluster {
+ public:
+  explicit AdminGroupCluster(Admin& admin) : admin_(admin) {}
+  Result<std::vector<std::string>> ListGroups() override;
+  Result<std::map<TopicPartition, Offset>> Committed(
+      const std::string& group, const std::vector<TopicPartition>& mapped) override;
+  Result<std::vector<GroupMember>> Members(const std::string& group) override;
+  Result<WatermarkOffsets> Watermarks(const TopicPartition& tp) override;
+
+ private:
+  Admin& admin_;
+};
+
+// A cluster without the admin group APIs (the embedded mock: no
+// ListGroups, DescribeGroups or ListConsumerGroupOffsets). Committed
+// offsets of the mapped partitions are read through a consumer handle that
+// never joins. The cluster cannot say who is a member, so the caller says:
+// `members` by group, none for a group it does not name. Only correct when
+// the caller knows (the drill stops every consumer it started first).
+class NonMemberGroupCluster : public GroupCluster {
+ public:
+  explicit NonMemberGroupCluster(ClientConfig config,
+                                 std::map<std::string, std::vector<GroupMember>> members = {})
+      : config_(std::move(config)), members_(std::move(members)) {}
+  Result<std::vector<std::string>> ListGroups() override;
+  Result<std::map<TopicPartition, Offset>> Committed(
+      const std::string& group, const std::vector<TopicPartition>& mapped) override;
+  Result<std::vector<GroupMember>> Members(const std::string& group) override;
+  Result<WatermarkOffsets> Watermarks(const TopicPartition& tp) override;
+
+ private:
+  ClientConfig config_;
+  std::map<std::string, std::vector<GroupMember>> members_;
+  std::unique_ptr<Admin> admin_;  // for watermarks, made on first use
+};
+
+// The route's map: forward maps are required (no map of NAME is a usage
+// error listing the names there are); a reverse map is read from the
+// source cluster, and may be missing (Plan says what to run).
+Result<MapSet> LoadMoveMaps(const MoveRoute& route);
+
+// Facts of `groups` from both sides (`source`: the side they leave).
+Result<Facts> GatherFacts(const std::vector<std::string>& groups, MapSet maps, GroupCluster& source,
+                          GroupCluster& target);
+
+// ------------------------------------------------------------------ apply
+
+// Where a planned move is committed. Not thread-safe.
+class GroupCommitter {
+ public:
+  virtual ~GroupCommitter() = default;
+  virtual Status Commit(const std::string& group,
+                        const std::map<TopicPartition, Offset>& offsets) = 0;
+};
+
+// AlterConsumerGroupOffsets (real clusters). Borrows `admin`.
+class AdminGroupCommitter : public GroupCommitter {
+ public:
+  explicit AdminGroupCommitter(Admin& admin) : admin_(admin) {}
+  Status Commit(const std::string& group, const std::map<TopicPartition, Offset>& offsets) override;
+
+ private:
+  Admin& admin_;
+};
+
+// A commit with the group's id from a consumer that never subscribes: what
+// a cluster without the offset admin API (the embedded mock) accepts while
+// the group has no members.
+class NonMemberGroupCommitter : public GroupCommitter {
+ public:
+  explicit NonMemberGroupCommitter(ClientConfig config) : config_(std::move(config)) {}
+  Status Commit(const std::string& group, const std::map<TopicPartition, Offset>& offsets) override;
+
+ private:
+  ClientConfig config_;
+};
+
+// Commits each plan's `commit` (skipping refused groups and dry runs) and
+// marks it applied. Stops at the first error; the groups before it stay
+// moved and say so.
+Status Apply(std::vector<GroupSyncPlan>& plans, GroupCommitter& committer);
+
+// ------------------------------------------------------------ all in one
+
+// Real clusters: resolves the groups, gathers, plans, and unless dry_run
+// applies with AlterConsumerGroupOffsets. A group is moved whole or not at
+// all (the rules above).
+Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options);
 
 }  // namespace lifeline::mirror

@@ -12,8 +12,8 @@
 namespace lifeline::mirror {
 namespace {
 
-std::string Prefix(const std::string& name, const PartitionKey& key) {
-  return fmt::format("{}/{}/{}/", name, key.topic, key.partition);
+std::string Prefix(const std::string& name, const TopicPartition& key) {
+  return fmt::format("{}/{}/{}/", name, key.topic.value(), key.partition.value());
 }
 
 Record MapRecord(std::string key, std::optional<std::string> value) {
@@ -33,13 +33,13 @@ struct Parts {
   std::map<int64_t, Gap> gaps;
 };
 
-Result<MapSet> Assemble(std::map<PartitionKey, Parts>& parts, const std::string& where) {
+Result<MapSet> Assemble(std::map<TopicPartition, Parts>& parts, const std::string& where) {
   MapSet out;
   for (auto& [key, p] : parts) {
     if (!p.has_meta) {
       if (p.runs.empty() && p.gaps.empty()) continue;
       return Status::Infra(fmt::format("{}: map of {} [{}] has runs but no progress record", where,
-                                       key.topic, key.partition));
+                                       key.topic.value(), key.partition.value()));
     }
     // Runs are written before the progress that covers them: a run reaching
     // past the progress a reader saw is a later update in flight; keep only
@@ -56,8 +56,8 @@ Result<MapSet> Assemble(std::map<PartitionKey, Parts>& parts, const std::string&
     auto map = PartitionMap::FromParts(std::move(runs), std::move(gaps), p.source_start, p.progress,
                                        p.target_next, &error);
     if (!map) {
-      return Status::Infra(fmt::format("{}: map of {} [{}] is inconsistent: {}", where, key.topic,
-                                       key.partition, error));
+      return Status::Infra(fmt::format("{}: map of {} [{}] is inconsistent: {}", where,
+                                       key.topic.value(), key.partition.value(), error));
     }
     out.emplace(key, std::move(*map));
   }
@@ -75,7 +75,7 @@ Status ValidateMirrorName(const std::string& name) {
   return Status::Ok();
 }
 
-void MapEncoder::Encode(const PartitionKey& key, const PartitionMap& map,
+void MapEncoder::Encode(const TopicPartition& key, const PartitionMap& map,
                         std::vector<Record>* out) {
   const std::string prefix = Prefix(name_, key);
   auto [it, fresh] = emitted_.try_emplace(key);
@@ -117,7 +117,7 @@ void MapEncoder::Encode(const PartitionKey& key, const PartitionMap& map,
   it->second = map;
 }
 
-void MapEncoder::Reset(const PartitionKey& key, const PartitionMap& emitted) {
+void MapEncoder::Reset(const TopicPartition& key, const PartitionMap& emitted) {
   emitted_[key] = emitted;
 }
 
@@ -153,14 +153,14 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
 
   // NAME/TOPIC/PARTITION/KIND[/N]; topic names cannot contain '/'.
   static const std::regex kKey(R"(([^/]+)/([^/]+)/(\d+)/(meta|run|gap)(?:/(\d+))?)");
-  std::map<PartitionKey, Parts> parts;
+  std::map<TopicPartition, Parts> parts;
   for (const auto& [key, value] : latest) {
     std::smatch m;
     if (!std::regex_match(key, m, kKey) || m[1] != name) {
       return Status::Infra(fmt::format("{}: unexpected key '{}'", kOffsetMapTopic, key));
     }
     if (!value) continue;  // removed
-    PartitionKey pk{m[2], std::stoi(m[3])};
+    TopicPartition pk{Topic(m[2]), Partition(std::stoi(m[3]))};
     Parts& p = parts[pk];
     try {
       auto v = nlohmann::json::parse(*value);
@@ -238,21 +238,21 @@ Status MapCache::Save(const MapSet& maps) {
         db_.Prepare(std::string("DELETE FROM ") + table + " WHERE topic = ? AND partition = ?");
     if (!del.ok()) return del.status();
     for (const auto& [key, map] : maps) {
-      del->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+      del->Bind(1, std::string_view(key.topic.value())).Bind(2, int64_t{key.partition.value()});
       LIFELINE_RETURN_IF_ERROR(del->Run());
     }
   }
   for (const auto& [key, map] : maps) {
-    meta->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+    meta->Bind(1, std::string_view(key.topic.value())).Bind(2, int64_t{key.partition.value()});
     meta->Bind(3, map.source_start()).Bind(4, map.progress()).Bind(5, map.target_next());
     LIFELINE_RETURN_IF_ERROR(meta->Run());
     for (const OffsetRun& r : map.runs()) {
-      runs->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+      runs->Bind(1, std::string_view(key.topic.value())).Bind(2, int64_t{key.partition.value()});
       runs->Bind(3, r.source_start).Bind(4, r.target_start).Bind(5, r.length);
       LIFELINE_RETURN_IF_ERROR(runs->Run());
     }
     for (const Gap& g : map.gaps()) {
-      gaps->Bind(1, std::string_view(key.topic)).Bind(2, int64_t{key.partition});
+      gaps->Bind(1, std::string_view(key.topic.value())).Bind(2, int64_t{key.partition.value()});
       gaps->Bind(3, g.from).Bind(4, g.to);
       LIFELINE_RETURN_IF_ERROR(gaps->Run());
     }
@@ -261,14 +261,14 @@ Status MapCache::Save(const MapSet& maps) {
 }
 
 Result<MapSet> MapCache::Load() {
-  std::map<PartitionKey, Parts> parts;
+  std::map<TopicPartition, Parts> parts;
   auto meta = db_.Prepare("SELECT topic, partition, source_start, progress, target_next FROM meta");
   if (!meta.ok()) return meta.status();
   for (;;) {
     auto row = meta->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    Parts& p = parts[{meta->Text(0), static_cast<int32_t>(meta->Int(1))}];
+    Parts& p = parts[{Topic(meta->Text(0)), Partition(static_cast<int32_t>(meta->Int(1)))}];
     p.has_meta = true;
     p.source_start = meta->Int(2);
     p.progress = meta->Int(3);
@@ -280,8 +280,8 @@ Result<MapSet> MapCache::Load() {
     auto row = runs->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    parts[{runs->Text(0), static_cast<int32_t>(runs->Int(1))}].runs[runs->Int(2)] = {
-        runs->Int(2), runs->Int(3), runs->Int(4)};
+    parts[{Topic(runs->Text(0)), Partition(static_cast<int32_t>(runs->Int(1)))}]
+        .runs[runs->Int(2)] = {runs->Int(2), runs->Int(3), runs->Int(4)};
   }
   auto gaps = db_.Prepare("SELECT topic, partition, source_from, source_to FROM gaps");
   if (!gaps.ok()) return gaps.status();
@@ -289,8 +289,8 @@ Result<MapSet> MapCache::Load() {
     auto row = gaps->Step();
     if (!row.ok()) return row.status();
     if (!*row) break;
-    parts[{gaps->Text(0), static_cast<int32_t>(gaps->Int(1))}].gaps[gaps->Int(2)] = {gaps->Int(2),
-                                                                                     gaps->Int(3)};
+    parts[{Topic(gaps->Text(0)), Partition(static_cast<int32_t>(gaps->Int(1)))}]
+        .gaps[gaps->Int(2)] = {gaps->Int(2), gaps->Int(3)};
   }
   return Assemble(parts, db_.path());
 }

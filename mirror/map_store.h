@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/kafka.h"
 #include "core/record.h"
 #include "core/sqlite.h"
 #include "core/status.h"
@@ -26,13 +27,7 @@ namespace lifeline::mirror {
 
 inline constexpr const char* kOffsetMapTopic = "_lifeline.offset-map";
 
-struct PartitionKey {
-  std::string topic;
-  int32_t partition = 0;
-  friend auto operator<=>(const PartitionKey&, const PartitionKey&) = default;
-};
-
-using MapSet = std::map<PartitionKey, PartitionMap>;
+using MapSet = std::map<TopicPartition, PartitionMap>;
 
 // Mirror names become part of keys, group ids and file names.
 Status ValidateMirrorName(const std::string& name);
@@ -43,13 +38,13 @@ class MapEncoder {
  public:
   explicit MapEncoder(std::string name) : name_(std::move(name)) {}
   // Appends records (topic = kOffsetMapTopic, key set, partition unset).
-  void Encode(const PartitionKey& key, const PartitionMap& map, std::vector<Record>* out);
+  void Encode(const TopicPartition& key, const PartitionMap& map, std::vector<Record>* out);
   // Forget what was emitted (after a reload from the topic).
-  void Reset(const PartitionKey& key, const PartitionMap& emitted);
+  void Reset(const TopicPartition& key, const PartitionMap& emitted);
 
  private:
   std::string name_;
-  std::map<PartitionKey, PartitionMap> emitted_;
+  std::map<TopicPartition, PartitionMap> emitted_;
 };
 
 // Reads every map of mirror `name` from the target's offset-map topic

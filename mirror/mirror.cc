@@ -48,7 +48,7 @@ struct InFlight {
 
 // One source partition being mirrored.
 struct Part {
-  PartitionKey key;
+  TopicPartition key;
   PartitionMap map;
   int64_t stop_at = 0;       // until-caught-up: the source high watermark at start
   int64_t pending_end = -1;  // end-of-partition position not yet applied
@@ -121,13 +121,13 @@ class Mirror {
   std::future<Status> map_topic_;  // the offset-map topic exists on the target
   MapEncoder encoder_;
   std::optional<MapSet> forward_;
-  std::map<PartitionKey, Part> parts_;
+  std::map<TopicPartition, Part> parts_;
   std::vector<PartitionSummary> released_;  // partitions handed to another process
   std::vector<std::string> subscribed_;
   std::map<std::string, int> target_partitions_;  // group mode: partitions prepared per topic
   // Group mode, until caught up: every partition's high watermark at start;
   // done when the shared map shows all of them reached, whoever copied them.
-  std::map<PartitionKey, int64_t> global_stop_at_;
+  std::map<TopicPartition, int64_t> global_stop_at_;
   Clock::time_point last_global_check_;
   bool assigned_once_ = false;
   bool shutting_down_ = false;  // on an error path: hand partitions back, save nothing
@@ -160,12 +160,12 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
     return;
   }
   Part* part = reinterpret_cast<Part*>(static_cast<uintptr_t>(dr.tag));
-  if (part->sent.empty() || dr.where.partition.value() != part->key.partition) {
+  if (part->sent.empty() || dr.where.partition != part->key.partition) {
     if (delivery_error_.ok()) {
       delivery_error_ = Status::Infra(fmt::format(
           "{} [{}]: delivery report for a record not in flight (partition {}); the offset map "
           "would be wrong, so the mirror stops",
-          part->key.topic, part->key.partition, dr.where.partition.value()));
+          part->key.topic.value(), part->key.partition.value(), dr.where.partition.value()));
     }
     return;
   }
@@ -176,8 +176,8 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.err) {
     // Nothing after this record may be mapped: the map would skip it.
     if (delivery_error_.ok()) {
-      delivery_error_ = KafkaError(fmt::format("deliver {} [{}] offset {}", part->key.topic,
-                                               part->key.partition, f.source_offset),
+      delivery_error_ = KafkaError(fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
+                                               part->key.partition.value(), f.source_offset),
                                    dr.err);
     }
     return;
@@ -190,7 +190,7 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
       delivery_error_ = Status::Infra(fmt::format(
           "{} [{}]: delivery out of order (source {} → target {} after progress {} → {}); "
           "the offset map would be wrong, so the mirror stops",
-          part->key.topic, part->key.partition, f.source_offset, t, map.progress(),
+          part->key.topic.value(), part->key.partition.value(), f.source_offset, t, map.progress(),
           map.target_next()));
     }
     return;
@@ -400,11 +400,10 @@ Status Mirror::PrepareTopic(const std::string& topic) {
 Status Mirror::AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,
                              const std::map<TopicPartition, Offset>& group_progress) {
   for (int p = from; p < to; ++p) {
-    const PartitionKey key{topic, p};
-    const TopicPartition stp{Topic(topic), Partition(p)};
-    auto src_wm = source_admin_->Watermarks(stp, kAdminTimeout);
+    const TopicPartition key{Topic(topic), Partition(p)};
+    auto src_wm = source_admin_->Watermarks(key, kAdminTimeout);
     if (!src_wm.ok()) return src_wm.status().WithContext("source");
-    auto dst_wm = target_admin_->Watermarks(stp, kAdminTimeout);
+    auto dst_wm = target_admin_->Watermarks(key, kAdminTimeout);
     if (!dst_wm.ok()) return dst_wm.status().WithContext("target");
     const int64_t low = src_wm->low.value(), high = src_wm->high.value();
     const int64_t target_high = dst_wm->high.value();
@@ -445,7 +444,7 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
       encoder_.Reset(key, it->second);
       if (options_.exactly_once) {
         // The map and the group offsets are committed in one transaction.
-        auto g = group_progress.find(stp);
+        auto g = group_progress.find(key);
         if (g != group_progress.end() && g->second.value() != part.map.progress()) {
           return Status::Infra(fmt::format(
               "{} [{}]: offset map progress {} disagrees with group {} offset {}", topic, p,
@@ -492,7 +491,7 @@ Status Mirror::Discover() {
     if (!src_partitions.ok()) return src_partitions.status();
     int known = 0;
     for (const auto& [key, part] : parts_) {
-      if (key.topic == topic) known = std::max(known, key.partition + 1);
+      if (key.topic.value() == topic) known = std::max(known, key.partition.value() + 1);
     }
     if (group_mode()) known = target_partitions_[topic];
     if (topics_.count(topic) && known >= *src_partitions) continue;
@@ -517,9 +516,10 @@ Status Mirror::Discover() {
     }
     if (group_mode()) {
       for (int p = known; p < *src_partitions; ++p) {
-        auto wm = source_admin_->Watermarks({Topic(topic), Partition(p)}, kAdminTimeout);
+        const TopicPartition tp{Topic(topic), Partition(p)};
+        auto wm = source_admin_->Watermarks(tp, kAdminTimeout);
         if (!wm.ok()) return wm.status().WithContext("source");
-        global_stop_at_[{topic, p}] = wm->high.value();
+        global_stop_at_[tp] = wm->high.value();
       }
       target_partitions_[topic] = *src_partitions;
       continue;  // partitions arrive through the group
@@ -550,8 +550,7 @@ Status Mirror::Assign() {
   std::vector<std::pair<TopicPartition, Offset>> assignment;
   for (const auto& [key, part] : parts_) {
     if (!options_.follow && part.map.progress() >= part.stop_at) continue;
-    assignment.push_back(
-        {{Topic(key.topic), Partition(key.partition)}, Offset(part.map.progress())});
+    assignment.push_back({key, Offset(part.map.progress())});
   }
   return consumer_->Assign(assignment);
 }
@@ -603,7 +602,7 @@ Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
       }
       LIFELINE_RETURN_IF_ERROR(
           AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1, *stored, {}));
-      start.emplace_back(tp, Offset(parts_.at({topic, tp.partition.value()}).map.progress()));
+      start.emplace_back(tp, Offset(parts_.at(tp).map.progress()));
     }
   }
   return consumer_->IncrementalAssign(start).WithContext("source");
@@ -623,7 +622,7 @@ Status Mirror::ReleasePartitions(const std::vector<TopicPartition>& partitions) 
     return st;
   }
   for (const TopicPartition& tp : partitions) {
-    auto it = parts_.find({tp.topic.value(), tp.partition.value()});
+    auto it = parts_.find(tp);
     if (it == parts_.end()) continue;
     it->second.summary.runs = static_cast<int64_t>(it->second.map.runs().size());
     released_.push_back(it->second.summary);
@@ -676,12 +675,12 @@ Status Mirror::MapFromForward(Part& part, int64_t offset, bool* from_target) {
     }
     return Status::Ok();
   }
-  const int64_t original = *forward.ReverseTranslate(offset);
+  const int64_t original = forward.ReverseTranslate(Offset(offset))->value();
   if (part.in_flight > 0 || original < part.map.target_next()) {
     return Status::CheckFailed(fmt::format(
         "{} [{}]: record {} came from the other cluster but follows records written here "
         "after the cutover; stop the forward mirror {} before failing back",
-        part.key.topic, part.key.partition, offset, options_.name));
+        part.key.topic.value(), part.key.partition.value(), offset, options_.name));
   }
   part.map.Add(offset, original);
   part.touched = true;
@@ -733,7 +732,7 @@ Status Mirror::MirrorBatch(bool* idle) {
     if (m->rkt != run_topic || m->partition != run_partition) {
       run_topic = m->rkt;
       run_partition = m->partition;
-      auto it = parts_.find({rd_kafka_topic_name(m->rkt), m->partition});
+      auto it = parts_.find({Topic(rd_kafka_topic_name(m->rkt)), Partition(m->partition)});
       part = it == parts_.end() ? nullptr : &it->second;
     }
     if (!part || m->offset < part->map.progress()) continue;
@@ -746,7 +745,7 @@ Status Mirror::MirrorBatch(bool* idle) {
       LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
       txn_open_ = true;
     }
-    if (!part->target_topic) part->target_topic = producer_->TopicHandle(part->key.topic);
+    if (!part->target_topic) part->target_topic = producer_->TopicHandle(part->key.topic.value());
     part->sent.push_back({m->offset, MessageBytes(m.get())});
     ++part->in_flight;
     ++sent_;
@@ -754,7 +753,7 @@ Status Mirror::MirrorBatch(bool* idle) {
     // Same topic, partition, key, value, headers and timestamp, written as
     // CreateTime so a LogAppendTime source keeps its times.
     LIFELINE_RETURN_IF_ERROR(producer_
-                                 ->Forward(m.get(), part->target_topic, part->key.partition,
+                                 ->Forward(m.get(), part->target_topic, part->key.partition.value(),
                                            static_cast<uint64_t>(reinterpret_cast<uintptr_t>(part)))
                                  .WithContext("target"));
   }
@@ -769,7 +768,7 @@ Status Mirror::MirrorBatch(bool* idle) {
     if (due > Clock::now()) std::this_thread::sleep_until(due);
   }
   for (const PartitionEnd& end : batch->reached_end) {
-    auto it = parts_.find({end.where.topic.value(), end.where.partition.value()});
+    auto it = parts_.find(end.where);
     if (it == parts_.end()) continue;
     it->second.pending_end = std::max(it->second.pending_end, end.offset.value());
     it->second.touched = true;
@@ -799,7 +798,7 @@ Status Mirror::Persist(bool flush) {
     if (!part.touched) continue;
     part.touched = false;
     encoder_.Encode(key, part.map, &map_records);
-    progress[{Topic(key.topic), Partition(key.partition)}] = Offset(part.map.progress());
+    progress[key] = Offset(part.map.progress());
   }
   sent_since_persist_ = 0;
   if (map_records.empty()) return Status::Ok();

@@ -40,25 +40,27 @@ void PartitionMap::AddGap(Gap gap) {
   progress_ = std::max(progress_, gap.to);
 }
 
-Translation PartitionMap::Translate(int64_t committed) const {
+Translation PartitionMap::Translate(Offset committed_offset) const {
   using Kind = Translation::Kind;
-  if (committed > progress_) return {Kind::kNotYetMirrored, -1};
-  if (committed < source_start_) return {Kind::kBeforeMirrorStart, -1};
+  const int64_t committed = committed_offset.value();
+  if (committed > progress_) return {Kind::kNotYetMirrored, Offset(-1)};
+  if (committed < source_start_) return {Kind::kBeforeMirrorStart, Offset(-1)};
   // The first run that still has a record at or after `committed`.
   auto it = std::upper_bound(runs_.begin(), runs_.end(), committed,
                              [](int64_t c, const OffsetRun& r) { return c < r.source_end(); });
-  if (it == runs_.end()) return {Kind::kExact, target_next_};
-  if (it->source_start >= committed) return {Kind::kExact, it->target_start};
-  return {Kind::kExact, it->target_start + (committed - it->source_start)};
+  if (it == runs_.end()) return {Kind::kExact, Offset(target_next_)};
+  if (it->source_start >= committed) return {Kind::kExact, Offset(it->target_start)};
+  return {Kind::kExact, Offset(it->target_start + (committed - it->source_start))};
 }
 
-std::optional<int64_t> PartitionMap::ReverseTranslate(int64_t target) const {
+std::optional<Offset> PartitionMap::ReverseTranslate(Offset target_offset) const {
+  const int64_t target = target_offset.value();
   if (target > target_next_) return std::nullopt;
   auto it = std::upper_bound(runs_.begin(), runs_.end(), target,
                              [](int64_t t, const OffsetRun& r) { return t < r.target_end(); });
-  if (it == runs_.end()) return progress_;
-  if (it->target_start >= target) return it->source_start;
-  return it->source_start + (target - it->target_start);
+  if (it == runs_.end()) return Offset(progress_);
+  if (it->target_start >= target) return Offset(it->source_start);
+  return Offset(it->source_start + (target - it->target_start));
 }
 
 bool PartitionMap::IsMirroredTarget(int64_t t) const {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/types.h"
+
 namespace lifeline::mirror {
 
 struct OffsetRun {
@@ -43,7 +45,7 @@ struct Translation {
     kBeforeMirrorStart,  // C is before the first source offset the mirror read
   };
   Kind kind = Kind::kNotYetMirrored;
-  int64_t target_offset = -1;
+  Offset target_offset{-1};
 };
 
 class PartitionMap {
@@ -71,12 +73,12 @@ class PartitionMap {
   // T(C): the target offset a group must commit to read exactly the records
   // it had not read on the source. Never a guess: a C the map cannot answer
   // exactly gets a kind saying why.
-  Translation Translate(int64_t committed) const;
+  Translation Translate(Offset committed) const;
 
   // The source offset a target position corresponds to (the inverse, for
   // failback): the first mirrored record at target offset >= t. nullopt if t
   // is past target_next().
-  std::optional<int64_t> ReverseTranslate(int64_t target) const;
+  std::optional<Offset> ReverseTranslate(Offset target) const;
 
   // Whether target offset `t` holds a record copied from the source.
   bool IsMirroredTarget(int64_t t) const;

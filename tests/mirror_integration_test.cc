@@ -24,7 +24,6 @@ namespace lifeline {
 namespace {
 
 using mirror::MapSet;
-using mirror::PartitionKey;
 using testing::ReadFile;
 using testing::Spawn;
 using testing::UniqueName;
@@ -150,7 +149,7 @@ class MirrorIntegration : public testing::RealKafkaTest {
                                    const std::string& name) {
     auto maps = mirror::LoadMapsFromTopic(target_, name);
     ASSERT_TRUE(maps.ok()) << maps.status().message();
-    const PartitionKey key{topic, partition};
+    const TopicPartition key{Topic(topic), Partition(partition)};
     ASSERT_TRUE(maps->count(key));
     const mirror::PartitionMap& map = maps->at(key);
     std::vector<Copy> src = ReadPartition(source_, topic, partition);
@@ -159,12 +158,13 @@ class MirrorIntegration : public testing::RealKafkaTest {
     ASSERT_TRUE(wm.ok());
     ASSERT_EQ(map.progress(), wm->high.value());
     for (int64_t c = wm->low.value(); c <= wm->high.value(); ++c) {
-      mirror::Translation t = map.Translate(c);
+      mirror::Translation t = map.Translate(Offset(c));
       ASSERT_EQ(t.kind, mirror::Translation::Kind::kExact) << "C=" << c;
-      ASSERT_EQ(DigestsFrom(dst, t.target_offset), DigestsFrom(src, c))
+      ASSERT_EQ(DigestsFrom(dst, t.target_offset.value()), DigestsFrom(src, c))
           << "C=" << c << " T(C)=" << t.target_offset;
     }
-    EXPECT_EQ(map.Translate(wm->high.value() + 1).kind, mirror::Translation::Kind::kNotYetMirrored);
+    EXPECT_EQ(map.Translate(Offset(wm->high.value() + 1)).kind,
+              mirror::Translation::Kind::kNotYetMirrored);
   }
 
   // Replaces a source topic's configs (AlterConfigs: every config not
@@ -511,7 +511,7 @@ TEST_F(MirrorIntegration, StopsAtRecordsDeletedBeforeTheyWereMirroredUnlessAllow
   EXPECT_EQ(summary->partitions[0].gaps[0], (mirror::Gap{10, 15}));
   auto maps = mirror::LoadMapsFromTopic(target_, name);
   ASSERT_TRUE(maps.ok());
-  EXPECT_EQ(maps->at({topic, 0}).gaps().size(), 1u);
+  EXPECT_EQ(maps->at({Topic(topic), Partition(0)}).gaps().size(), 1u);
 }
 
 TEST_F(MirrorIntegration, RefusesATargetTopicWithFewerPartitions) {
@@ -836,8 +836,10 @@ TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGr
   for (int i = 0; i < 300 && !copied; ++i) {
     std::this_thread::sleep_for(Millis(100));
     auto maps = mirror::LoadMapsFromTopic(target_, name);
-    copied = maps.ok() && maps->count({topic, 0}) && maps->count({topic, 1}) &&
-             maps->at({topic, 0}).progress() == 20 && maps->at({topic, 1}).progress() == 20;
+    copied = maps.ok() && maps->count({Topic(topic), Partition(0)}) &&
+             maps->count({Topic(topic), Partition(1)}) &&
+             maps->at({Topic(topic), Partition(0)}).progress() == 20 &&
+             maps->at({Topic(topic), Partition(1)}).progress() == 20;
   }
   kill(pid, SIGTERM);
   EXPECT_EQ(WaitExit(pid), 0) << "see " << log;
@@ -884,14 +886,15 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
   for (int i = 0; i < 300 && !saved; ++i) {
     std::this_thread::sleep_for(Millis(50));
     auto maps = mirror::LoadMapsFromTopic(target_, name);
-    saved = maps.ok() && maps->count({topic, 0}) && maps->at({topic, 0}).progress() >= 2000;
+    saved = maps.ok() && maps->count({Topic(topic), Partition(0)}) &&
+            maps->at({Topic(topic), Partition(0)}).progress() >= 2000;
   }
   kill(pid, SIGKILL);
   WaitExit(pid);
   ASSERT_TRUE(saved) << "the mirror never saved progress; log: " << log;
   auto before = mirror::LoadMapsFromTopic(target_, name);
   ASSERT_TRUE(before.ok());
-  const int64_t resumed_at = before->at({topic, 0}).progress();
+  const int64_t resumed_at = before->at({Topic(topic), Partition(0)}).progress();
 
   std::vector<std::string> rerun = args;
   rerun.push_back("--summary-json");
@@ -917,7 +920,7 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
       duplicates += static_cast<int64_t>(dst.size() - src.size());
     }
     // After the restart, the newest copy of each record is in the map.
-    EXPECT_EQ(maps->at({topic, p}).records(), 20000) << "partition " << p;
+    EXPECT_EQ(maps->at({Topic(topic), Partition(p)}).records(), 20000) << "partition " << p;
   }
   EXPECT_LT(resumed_at, 20000) << "killed too late to test a resume";
   if (!eos) {

@@ -28,46 +28,46 @@ TEST(PartitionMap, StoresRunsProportionalToGapsNotRecords) {
 }
 
 TEST(PartitionMap, TranslatesOffsetInsideARun) {
-  EXPECT_EQ(Example().Translate(0).target_offset, 100);
-  EXPECT_EQ(Example().Translate(3).target_offset, 103);
-  EXPECT_EQ(Example().Translate(8).target_offset, 107);
+  EXPECT_EQ(Example().Translate(Offset(0)).target_offset, Offset(100));
+  EXPECT_EQ(Example().Translate(Offset(3)).target_offset, Offset(103));
+  EXPECT_EQ(Example().Translate(Offset(8)).target_offset, Offset(107));
 }
 
 TEST(PartitionMap, TranslatesOffsetInsideCompactionGapToTheNextMirroredRecord) {
-  EXPECT_EQ(Example().Translate(5).target_offset, 106);
-  EXPECT_EQ(Example().Translate(6).target_offset, 106);
-  EXPECT_EQ(Example().Translate(7).target_offset, 106);
+  EXPECT_EQ(Example().Translate(Offset(5)).target_offset, Offset(106));
+  EXPECT_EQ(Example().Translate(Offset(6)).target_offset, Offset(106));
+  EXPECT_EQ(Example().Translate(Offset(7)).target_offset, Offset(106));
 }
 
 TEST(PartitionMap, TranslatesPastTheLastRecordToTheTargetEnd) {
-  EXPECT_EQ(Example().Translate(10).target_offset, 109);
-  EXPECT_EQ(Example().Translate(12).target_offset, 109);
+  EXPECT_EQ(Example().Translate(Offset(10)).target_offset, Offset(109));
+  EXPECT_EQ(Example().Translate(Offset(12)).target_offset, Offset(109));
 }
 
 TEST(PartitionMap, RefusesToTranslatePastProgress) {
-  EXPECT_EQ(Example().Translate(13).kind, Translation::Kind::kNotYetMirrored);
-  EXPECT_EQ(Example().Translate(12).kind, Translation::Kind::kExact);
+  EXPECT_EQ(Example().Translate(Offset(13)).kind, Translation::Kind::kNotYetMirrored);
+  EXPECT_EQ(Example().Translate(Offset(12)).kind, Translation::Kind::kExact);
 }
 
 TEST(PartitionMap, EmptyMapTranslatesItsStartToTheTargetStart) {
   PartitionMap m(40, 7);
-  EXPECT_EQ(m.Translate(40).target_offset, 7);
-  EXPECT_EQ(m.Translate(41).kind, Translation::Kind::kNotYetMirrored);
+  EXPECT_EQ(m.Translate(Offset(40)).target_offset, Offset(7));
+  EXPECT_EQ(m.Translate(Offset(41)).kind, Translation::Kind::kNotYetMirrored);
 }
 
 TEST(PartitionMap, RefusesOffsetsBeforeTheMirrorsStartRatherThanSkipping) {
   PartitionMap m(40, 7);
   m.Add(40, 7);
-  EXPECT_EQ(m.Translate(3).kind, Translation::Kind::kBeforeMirrorStart);
+  EXPECT_EQ(m.Translate(Offset(3)).kind, Translation::Kind::kBeforeMirrorStart);
 }
 
 TEST(PartitionMap, ReverseTranslationFindsTheSourcePosition) {
   PartitionMap m = Example();
-  EXPECT_EQ(m.ReverseTranslate(100), 0);
-  EXPECT_EQ(m.ReverseTranslate(104), 4);
-  EXPECT_EQ(m.ReverseTranslate(105), 7);  // the marker: next record is source 7
-  EXPECT_EQ(m.ReverseTranslate(109), 12);
-  EXPECT_EQ(m.ReverseTranslate(110), std::nullopt);
+  EXPECT_EQ(m.ReverseTranslate(Offset(100)), Offset(0));
+  EXPECT_EQ(m.ReverseTranslate(Offset(104)), Offset(4));
+  EXPECT_EQ(m.ReverseTranslate(Offset(105)), Offset(7));  // the marker: next record is source 7
+  EXPECT_EQ(m.ReverseTranslate(Offset(109)), Offset(12));
+  EXPECT_EQ(m.ReverseTranslate(Offset(110)), std::nullopt);
 }
 
 TEST(PartitionMap, KnowsWhichTargetOffsetsCameFromTheSource) {
@@ -89,7 +89,7 @@ TEST(PartitionMap, RewindForgetsMappingsAtAndAfterTheResumePoint) {
   EXPECT_EQ(m.target_next(), 120);
   m.Add(3, 120);
   EXPECT_EQ(m.runs().size(), 2u);
-  EXPECT_EQ(m.Translate(3).target_offset, 120);
+  EXPECT_EQ(m.Translate(Offset(3)).target_offset, Offset(120));
 }
 
 TEST(PartitionMap, GapsAdvanceProgressAndAreKept) {
@@ -98,7 +98,7 @@ TEST(PartitionMap, GapsAdvanceProgressAndAreKept) {
   m.AddGap({1, 50});
   m.Add(50, 1);
   EXPECT_EQ(m.gaps().size(), 1u);
-  EXPECT_EQ(m.Translate(20).target_offset, 1);
+  EXPECT_EQ(m.Translate(Offset(20)).target_offset, Offset(1));
   EXPECT_EQ(m.progress(), 51);
 }
 
@@ -106,7 +106,7 @@ TEST(PartitionMap, RebuildsFromPartsAndRejectsOverlaps) {
   std::string error;
   auto ok = PartitionMap::FromParts({{7, 106, 3}, {0, 100, 5}}, {}, 0, 12, 109, &error);
   ASSERT_TRUE(ok.has_value()) << error;
-  EXPECT_EQ(ok->Translate(5).target_offset, 106);
+  EXPECT_EQ(ok->Translate(Offset(5)).target_offset, Offset(106));
   auto bad = PartitionMap::FromParts({{0, 100, 5}, {3, 200, 2}}, {}, 0, 12, 300, &error);
   EXPECT_FALSE(bad.has_value());
   EXPECT_NE(error.find("overlapping"), std::string::npos);

@@ -113,7 +113,7 @@ class VerifyIntegration : public testing::RealKafkaTest {
     ASSERT_TRUE(mirror::EnsureOffsetMapTopic(target_).ok());
     mirror::MapEncoder encoder(name);
     std::vector<Record> records;
-    encoder.Encode({topic, 0}, map, &records);
+    encoder.Encode({Topic(topic), Partition(0)}, map, &records);
     for (Record& r : records) ASSERT_TRUE((*plain)->Send(r).ok());
     ASSERT_TRUE((*plain)->Flush(kTimeout).ok());
   }

@@ -82,9 +82,7 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
   if (!dst.ok()) return dst.status().WithContext("target");
   // The partitions the mirror maps are the ones a moved group can have.
   std::vector<TopicPartition> mapped;
-  for (const auto& [key, map] : *maps) {
-    mapped.push_back({Topic(key.topic), Partition(key.partition)});
-  }
+  for (const auto& [key, map] : *maps) mapped.push_back(key);
   GroupsReport report;
   std::vector<Tail> tails;
   for (const std::string& group : o.groups) {
@@ -108,8 +106,7 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
       c.topic = tp.topic.value();
       c.partition = tp.partition.value();
       c.source_committed = offset.value();
-      const mirror::PartitionKey key{c.topic, c.partition};
-      const mirror::TranslatedOffset t = mirror::TranslateOne(*maps, key, c.source_committed);
+      const mirror::TranslatedOffset t = mirror::TranslateOne(*maps, tp, offset);
       auto there = moved->find(tp);
       if (there != moved->end()) c.target_committed = there->second.value();
       auto swm = (*src)->Watermarks(tp, kAdminTimeout);
@@ -121,13 +118,13 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
       } else if (t.translation.kind == mirror::Translation::Kind::kNotYetMirrored) {
         c.status = "ahead_of_mirror";
         c.detail = fmt::format("committed {} is past the mirror's progress {}", c.source_committed,
-                               t.progress);
+                               t.progress.value());
       } else if (t.translation.kind == mirror::Translation::Kind::kBeforeMirrorStart) {
         c.status = "unmapped";
         c.detail = "committed before the first record the mirror read";
       } else {
-        c.expected_target = t.translation.target_offset;
-        const auto& map = maps->at(key);
+        c.expected_target = t.translation.target_offset.value();
+        const auto& map = maps->at(tp);
         auto twm = (*dst)->Watermarks(tp, kAdminTimeout);
         if (!twm.ok()) return twm.status().WithContext("target");
         if (c.target_committed >= 0) c.target_lag = twm->high.value() - c.target_committed;

@@ -870,15 +870,15 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
           // Only a bound the user gave narrows the target, through the map;
           // otherwise the whole target log is read, so records the map does
           // not describe (before its start, after its end) are extra.
-          auto m = maps.find({topic, p});
+          auto m = maps.find(tp);
           if (m != maps.end()) {
-            const mirror::Translation lo = m->second.Translate(sr.start);
+            const mirror::Translation lo = m->second.Translate(Offset(sr.start));
             if (from_bounded && lo.kind == mirror::Translation::Kind::kExact) {
-              tr.start = std::max(tr.start, lo.target_offset);
+              tr.start = std::max(tr.start, lo.target_offset.value());
             }
-            const mirror::Translation hi = m->second.Translate(sr.end);
+            const mirror::Translation hi = m->second.Translate(Offset(sr.end));
             if (until_bounded && hi.kind == mirror::Translation::Kind::kExact) {
-              tr.end = std::min(tr.end, hi.target_offset);
+              tr.end = std::min(tr.end, hi.target_offset.value());
             }
           }
         } else if (o.from.time || o.until.time) {
@@ -959,7 +959,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
       while (have_source && src.Peek()) sd.Add(src.Pop());
       while (have_target && dst.Peek()) td.Add(dst.Pop());
     } else {
-      const auto m = maps.find({r.topic, r.partition});
+      const auto m = maps.find({Topic(r.topic), Partition(r.partition)});
       Comparator cmp(&r, o.report_limit, m == maps.end() ? nullptr : &m->second, o.align,
                      r.target.end);
       cmp.Run(src, dst, sd, td);

@@ -1,16 +1,15 @@
-// Drill files (scenarios/*.yaml, docs/drills.md): parsed and checked before
-// anything runs, so a bad file is a usage error naming file, line and fix.
+// Drill files (docs/drills.md): parsed and checked before anything runs, so
+// a bad file is a usage error naming file, line and fix, and every step
+// holds typed arguments (drill/internal/steps.h).
 #pragma once
 
-#include <chrono>
-#include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "drill/internal/steps.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::drill {
 
 struct DrillConsumer {
   std::string name;
@@ -18,16 +17,6 @@ struct DrillConsumer {
   std::string group;  // the group id (external), or derived for built-in consumers
   bool critical = false;
   bool external = false;
-  int line = 0;
-};
-
-// One step: its kind and its arguments as strings (lists joined by ',').
-struct DrillStep {
-  std::string kind;
-  std::map<std::string, std::string> args;
-  std::vector<std::string> list(const std::string& key) const;  // "a,b" -> {a, b}
-  std::string get(const std::string& key, const std::string& fallback = "") const;
-  std::chrono::milliseconds timeout{60000};
   int line = 0;
 };
 
@@ -45,9 +34,4 @@ struct DrillFile {
 // Parses and validates; errors are Status::Usage("FILE:LINE: what; fix").
 Result<DrillFile> LoadDrill(const std::string& path);
 
-// "20s", "500ms", "2m", "1.5s" -> milliseconds; nullopt for anything else
-// and for more than kMaxDuration.
-inline constexpr std::chrono::milliseconds kMaxDuration{24LL * 3600 * 1000};
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
-
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::drill

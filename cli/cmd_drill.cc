@@ -31,7 +31,7 @@ Status RunDrill(const std::vector<std::string>& args) {
                           &vm, &pos);
   if (!parsed.ok() || !*parsed) return parsed.status();
   if (o.file.empty())
-    return MissingOption("FILE.yaml", "e.g. lifeline drill scenarios/n-n1-rollback.yaml");
+    return MissingOption("FILE.yaml", "e.g. lifeline drill drills/n-n1-rollback.yaml");
   if (format != "text" && format != "json") return Status::Usage("--format: text or json");
   auto outcome = drill::RunDrill(o);
   if (!outcome.ok()) return outcome.status();

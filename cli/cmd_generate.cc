@@ -1,13 +1,13 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "scenarios/publish.h"
+#include "synth/publish.h"
 
 namespace lifeline::cli {
 
 Status RunGenerate(const std::vector<std::string>& args) {
   ClientConfigInputs inputs;
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   std::string manifest;
   int64_t start_time = options.generate.start_time.value();
   po::options_description desc("generate options");
@@ -51,10 +51,9 @@ Status RunGenerate(const std::vector<std::string>& args) {
   options.generate.start_time = TimestampMs(start_time);
   auto config = BuildClientConfig(inputs);
   if (!config.ok()) return config.status();
-  auto report = scenarios::Publish(*config, options);
+  auto report = synth::Publish(*config, options);
   if (!report.ok()) return report.status();
-  if (!manifest.empty())
-    LIFELINE_RETURN_IF_ERROR(scenarios::WriteManifest(report->manifest, manifest));
+  if (!manifest.empty()) LIFELINE_RETURN_IF_ERROR(synth::WriteManifest(report->manifest, manifest));
   if (options.generate.malformed_rate > 0 && !report->oversized_values) {
     std::fprintf(stderr,
                  "note: %s refuses values over 1 MiB (max.message.bytes), so the malformed mix "

@@ -1,13 +1,13 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "scenarios/scan.h"
+#include "synth/scan.h"
 
 namespace lifeline::cli {
 
 Status RunScan(const std::vector<std::string>& args) {
   ClientConfigInputs inputs;
-  scenarios::ScanOptions options;
+  synth::ScanOptions options;
   bool json = false;
   bool read_uncommitted = false;
   std::string manifest_path;
@@ -30,9 +30,9 @@ Status RunScan(const std::vector<std::string>& args) {
   options.read_committed = !read_uncommitted;
   auto config = BuildClientConfig(inputs);
   if (!config.ok()) return config.status();
-  scenarios::Manifest manifest;
+  synth::Manifest manifest;
   if (!manifest_path.empty()) {
-    auto loaded = scenarios::LoadManifest(manifest_path);
+    auto loaded = synth::LoadManifest(manifest_path);
     if (!loaded.ok()) return loaded.status();
     manifest = std::move(loaded).value();
     if (manifest.topic != options.topic) {
@@ -41,10 +41,9 @@ Status RunScan(const std::vector<std::string>& args) {
     }
     options.expected = &manifest;
   }
-  auto report = scenarios::Scan(*config, options);
+  auto report = synth::Scan(*config, options);
   if (!report.ok()) return report.status();
-  std::fputs(json ? scenarios::FormatScanJson(*report).c_str()
-                  : scenarios::FormatScanText(*report).c_str(),
+  std::fputs(json ? synth::FormatScanJson(*report).c_str() : synth::FormatScanText(*report).c_str(),
              stdout);
   if (!report->manifest_mismatches.empty()) {
     return Status::CheckFailed(std::to_string(report->manifest_mismatches.size()) +

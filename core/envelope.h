@@ -1,4 +1,4 @@
-// The prompt lifecycle event (../shared/design/events.md): parse a Kafka
+// The prompt lifecycle event (docs/events.md): parse a Kafka
 // record in CloudEvents binary or structured content mode, validate it per
 // kind, and encode events in binary mode. Every rejection carries a stable
 // reason code; the codes are stored in sandboxes and manifests, so never

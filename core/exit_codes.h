@@ -1,4 +1,4 @@
-// Process exit codes, the contract of architecture.md. Every subcommand maps
+// Process exit codes, the contract of docs/architecture.md. Every subcommand maps
 // its result to exactly one of these; only cli/main.cc calls exit.
 #pragma once
 

@@ -2,7 +2,7 @@
 // process. They speak the Kafka protocol on 127.0.0.1, so any client (kcat
 // included) can use them while the owning object lives. For demos and fast
 // tests only: no CreateTopics, DescribeConfigs, ListGroups, timestamp lookup
-// or transaction control records (see architecture.md).
+// or transaction control records (see docs/architecture.md).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// The exact offset map of one mirrored partition (architecture.md, "The exact
+// The exact offset map of one mirrored partition (docs/architecture.md, "The exact
 // offset map"): runs of (source start, target start, length) in which both
 // sides advance by one, the known gaps, and the mirror's progress.
 //

@@ -52,7 +52,7 @@ std::string Str(const Json& j) {
 }
 
 // Which groups have processed each event: committed offset on its partition
-// greater than its offset (events.md, "Consumers and acknowledgements").
+// greater than its offset (docs/events.md, "Consumers and acknowledgements").
 Status AddProcessedBy(const AuditOptions& o, const Sandbox& sandbox, std::vector<Json*>& events) {
   if (o.groups.empty()) return Status::Ok();
   if (!o.live) {

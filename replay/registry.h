@@ -1,7 +1,7 @@
-// The fold: lifecycle events in, registry state out (../shared/design/
-// events.md). No Kafka, no SQLite, so a hand-built stream can be checked
-// table by table. Replay feeds it records in stream order and writes what it
-// holds with store.h.
+// The fold: lifecycle events in, registry state out (docs/events.md). No
+// Kafka, no SQLite, so a hand-built stream can be checked table by table.
+// Replay feeds it records in stream order and writes what it holds with
+// store.h.
 //
 // Memory: bounded whatever the stream's length (RegistryOptions): beyond its
 // budgets the fold spills prompt states, event ids and quotable texts to an

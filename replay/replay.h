@@ -1,6 +1,6 @@
 // Replay: read a lifecycle topic and rebuild the prompt registry in a clean
 // sandbox — a new SQLite file, or a fresh topic — then answer audit questions
-// from it. Contracts: architecture.md "Replay and the state hash", events.md;
+// from it. Contracts: docs/architecture.md "Replay and the state hash", docs/events.md;
 // the sandbox's tables are documented in docs/replay.md.
 //
 // Entry points return errors as values; nothing here prints.

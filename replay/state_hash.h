@@ -1,4 +1,4 @@
-// The state hash (architecture.md, "Replay and the state hash"): XXH3-128
+// The state hash (docs/architecture.md, "Replay and the state hash"): XXH3-128
 // over a canonical, type-tagged, length-prefixed encoding of every logical
 // table, rows in primary-key order. Computed from the database, so any
 // sandbox file can be hashed, by replay or by `lifeline state hash`.

@@ -123,7 +123,7 @@ DROP TABLE temp.version_proposals;
 DROP TABLE temp.version_retirements;
 )sql";
 
-// Built after the appends, as architecture.md advises. The tables that grow
+// Built after the appends, as docs/architecture.md advises. The tables that grow
 // with the stream are appended to in stream order and get their primary keys
 // here, as unique indexes.
 constexpr const char* kIndexes = R"sql(

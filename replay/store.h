@@ -1,6 +1,6 @@
 // The sandbox database: schema, the appends replay makes while it reads (the
 // logs and every row that only grows with the stream), and the registry's
-// current state written once at the end (architecture.md: fold in memory,
+// current state written once at the end (docs/architecture.md: fold in memory,
 // append, write the state tables once, index last).
 //
 // Logical tables (hashed): prompts, versions, approvals, evaluations,

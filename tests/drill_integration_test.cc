@@ -70,7 +70,7 @@ class DrillIntegration : public testing::RealKafkaTest {
 };
 
 TEST_F(DrillIntegration, NN1RollbackPassesOnRealKafka) {
-  ASSERT_EQ(Drill(kSource + "/scenarios/n-n1-rollback.yaml", true), 0) << Log();
+  ASSERT_EQ(Drill(kSource + "/drills/n-n1-rollback.yaml", true), 0) << Log();
   const auto ev = Evidence();
   EXPECT_TRUE(ev["pass"].get<bool>());
   // Every consumer processed the rollback, from committed offsets.
@@ -94,7 +94,7 @@ TEST_F(DrillIntegration, NN1RollbackPassesOnRealKafka) {
 }
 
 TEST_F(DrillIntegration, NN1RollbackPassesOnTheEmbeddedSandbox) {
-  ASSERT_EQ(Drill(kSource + "/scenarios/n-n1-rollback.yaml", false), 0) << Log();
+  ASSERT_EQ(Drill(kSource + "/drills/n-n1-rollback.yaml", false), 0) << Log();
   EXPECT_TRUE(Evidence()["pass"].get<bool>());
   // The audit archive, both replay sandboxes, the mirror's state and
   // drill.log are in the manifest with the reports.
@@ -143,7 +143,7 @@ TEST_F(DrillIntegration, OutFolderHoldingARunIsRefusedUnlessForced) {
 }
 
 TEST_F(DrillIntegration, MigrationRehearsalLosesAndRereadsNothing) {
-  ASSERT_EQ(Drill(kSource + "/scenarios/migration-rehearsal.yaml", true), 0) << Log();
+  ASSERT_EQ(Drill(kSource + "/drills/migration-rehearsal.yaml", true), 0) << Log();
   const auto ev = Evidence();
   for (const auto& s : ev["steps"]) {
     EXPECT_EQ(s["result"], "passed") << s.dump();
@@ -151,7 +151,7 @@ TEST_F(DrillIntegration, MigrationRehearsalLosesAndRereadsNothing) {
 }
 
 TEST_F(DrillIntegration, LaggingAnalyticalConsumerWarnsButDoesNotFail) {
-  ASSERT_EQ(Drill(kSource + "/scenarios/lagging-consumer.yaml", true), 0) << Log();
+  ASSERT_EQ(Drill(kSource + "/drills/lagging-consumer.yaml", true), 0) << Log();
   const auto ev = Evidence();
   const auto& during = ev["steps"][5];  // processed, with observability stopped
   EXPECT_EQ(during["kind"], "processed");
@@ -390,7 +390,7 @@ std::string RenderedDom(const std::string& html) {
 }
 
 TEST_F(DrillIntegration, HtmlReportRendersInHeadlessChromium) {
-  ASSERT_EQ(Drill(kSource + "/scenarios/n-n1-rollback.yaml", true), 0) << Log();
+  ASSERT_EQ(Drill(kSource + "/drills/n-n1-rollback.yaml", true), 0) << Log();
   const std::string dom = RenderedDom((dir_ / "out/report.html").string());
   EXPECT_NE(dom.find("id=\"verdict\" class=\"pass\">PASS</p>"), std::string::npos) << dom;
   // The acknowledgement matrix: the four consumers processed the rollback.

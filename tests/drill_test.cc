@@ -261,7 +261,7 @@ TEST(DrillFile, TopLevelFieldsAreChecked) {
 
 TEST(DrillFile, ShippedDrillsParse) {
   for (const char* name : {"n-n1-rollback", "migration-rehearsal", "lagging-consumer"}) {
-    auto d = LoadDrill(std::string(LIFELINE_SOURCE_DIR) + "/scenarios/" + name + ".yaml");
+    auto d = LoadDrill(std::string(LIFELINE_SOURCE_DIR) + "/drills/" + name + ".yaml");
     ASSERT_TRUE(d.ok()) << d.status().message();
     EXPECT_EQ(d->name, name);
     EXPECT_FALSE(d->steps.empty());

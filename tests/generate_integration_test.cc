@@ -6,8 +6,8 @@
 
 #include "core/envelope.h"
 #include "core/topic_reader.h"
-#include "scenarios/publish.h"
-#include "scenarios/scan.h"
+#include "synth/publish.h"
+#include "synth/scan.h"
 #include "tests/test_support.h"
 
 namespace lifeline {
@@ -18,20 +18,20 @@ using testing::UniqueName;
 class GenerateIntegration : public testing::RealKafkaTest {};
 
 TEST_F(GenerateIntegration, PublishedStreamReadsBackValidAndInOrder) {
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   options.topic = UniqueName("generated");
   options.partitions = 4;
   options.generate.prompts = 12;
   options.generate.versions = 4;
   options.generate.seed = 42;
-  auto report = scenarios::Publish(source_, options);
+  auto report = synth::Publish(source_, options);
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_TRUE(report->created_topic);
   EXPECT_EQ(report->partitions, 4);
-  EXPECT_EQ(report->records, scenarios::Generator(options.generate).total());
+  EXPECT_EQ(report->records, synth::Generator(options.generate).total());
   EXPECT_EQ(report->malformed, 0);
 
-  auto scan = scenarios::Scan(source_, {options.topic, true, nullptr});
+  auto scan = synth::Scan(source_, {options.topic, true, nullptr});
   ASSERT_TRUE(scan.ok()) << scan.status().message();
   EXPECT_EQ(scan->records, report->records);
   EXPECT_EQ(scan->valid, report->records);
@@ -42,12 +42,12 @@ TEST_F(GenerateIntegration, PublishedStreamReadsBackValidAndInOrder) {
 }
 
 TEST_F(GenerateIntegration, EveryPromptLandsInOnePartitionInEventTimeOrder) {
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   options.topic = UniqueName("keyed");
   options.partitions = 3;
   options.generate.prompts = 8;
   options.generate.versions = 3;
-  ASSERT_TRUE(scenarios::Publish(source_, options).ok());
+  ASSERT_TRUE(synth::Publish(source_, options).ok());
   std::map<std::string, std::set<int32_t>> partitions_of;
   std::map<std::string, int64_t> last_time;
   TopicReadOptions read;
@@ -69,13 +69,13 @@ TEST_F(GenerateIntegration, EveryPromptLandsInOnePartitionInEventTimeOrder) {
 }
 
 TEST_F(GenerateIntegration, MalformedRecordsAreRejectedExactlyWhereTheManifestSays) {
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   options.topic = UniqueName("malformed");
   options.partitions = 2;
   options.generate.prompts = 10;
   options.generate.versions = 4;
   options.generate.malformed_rate = 0.2;
-  auto report = scenarios::Publish(source_, options);
+  auto report = synth::Publish(source_, options);
   ASSERT_TRUE(report.ok()) << report.status().message();
   // The created topic accepts oversized values, so every reason is present.
   EXPECT_TRUE(report->oversized_values);
@@ -87,12 +87,12 @@ TEST_F(GenerateIntegration, MalformedRecordsAreRejectedExactlyWhereTheManifestSa
   EXPECT_EQ(reasons.size(), static_cast<size_t>(envelope::kReasonCount));
 
   const std::string path = ::testing::TempDir() + "/" + options.topic + ".manifest.json";
-  ASSERT_TRUE(scenarios::WriteManifest(report->manifest, path).ok());
-  auto manifest = scenarios::LoadManifest(path);
+  ASSERT_TRUE(synth::WriteManifest(report->manifest, path).ok());
+  auto manifest = synth::LoadManifest(path);
   ASSERT_TRUE(manifest.ok()) << manifest.status().message();
   EXPECT_EQ(manifest->entries.size(), report->manifest.entries.size());
 
-  auto scan = scenarios::Scan(source_, {options.topic, true, &*manifest});
+  auto scan = synth::Scan(source_, {options.topic, true, &*manifest});
   ASSERT_TRUE(scan.ok()) << scan.status().message();
   EXPECT_TRUE(scan->manifest_mismatches.empty()) << scan->manifest_mismatches.front();
   EXPECT_EQ(scan->manifest_confirmed, static_cast<int64_t>(manifest->entries.size()));
@@ -100,17 +100,17 @@ TEST_F(GenerateIntegration, MalformedRecordsAreRejectedExactlyWhereTheManifestSa
 }
 
 TEST_F(GenerateIntegration, ScanReportsAManifestThatDoesNotMatch) {
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   options.topic = UniqueName("mismatch");
   options.partitions = 1;
   options.generate.prompts = 3;
   options.generate.versions = 2;
-  ASSERT_TRUE(scenarios::Publish(source_, options).ok());
-  scenarios::Manifest wrong;
+  ASSERT_TRUE(synth::Publish(source_, options).ok());
+  synth::Manifest wrong;
   wrong.topic = options.topic;
-  wrong.records = scenarios::Generator(options.generate).total();
+  wrong.records = synth::Generator(options.generate).total();
   wrong.entries.push_back({0, 0, "invalid_json", "x"});  // offset 0 is a valid event
-  auto scan = scenarios::Scan(source_, {options.topic, true, &wrong});
+  auto scan = synth::Scan(source_, {options.topic, true, &wrong});
   ASSERT_TRUE(scan.ok());
   ASSERT_EQ(scan->manifest_mismatches.size(), 1u);
   EXPECT_NE(scan->manifest_mismatches[0].find("parsed as a valid event"), std::string::npos);

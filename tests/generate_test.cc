@@ -1,4 +1,4 @@
-#include "scenarios/generate.h"
+#include "synth/generate.h"
 
 #include <gtest/gtest.h>
 #include <openssl/sha.h>
@@ -11,7 +11,7 @@
 #include "core/envelope.h"
 #include "core/record.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 namespace {
 
 using envelope::Event;
@@ -383,4 +383,4 @@ TEST(Generate, NumbersPromptIdsBeyondTheBuiltInNames) {
 }
 
 }  // namespace
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

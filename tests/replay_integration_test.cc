@@ -15,7 +15,7 @@
 #include "core/sqlite.h"
 #include "core/topic_reader.h"
 #include "replay/replay.h"
-#include "scenarios/publish.h"
+#include "synth/publish.h"
 #include "tests/lifecycle_stream.h"
 #include "tests/test_support.h"
 
@@ -121,13 +121,13 @@ std::vector<std::string> Query(const std::string& path, const std::string& sql) 
 }
 
 TEST_F(ReplayIntegration, MalformedCorpusLandsInQuarantineWhereAndWhyTheManifestSays) {
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   options.topic = UniqueName("replay.corpus");
   options.partitions = 4;
   options.generate.prompts = 30;
   options.generate.versions = 4;
   options.generate.malformed_rate = 0.08;
-  auto published = scenarios::Publish(source_, options);
+  auto published = synth::Publish(source_, options);
   ASSERT_TRUE(published.ok()) << published.status().message();
   ASSERT_GT(published->manifest.entries.size(), 19u) << "too few to cover every reason";
 
@@ -184,13 +184,13 @@ TEST_F(ReplayIntegration, SameEventsOnTwoClustersWithDifferentOffsetsGiveTheSame
 }
 
 TEST_F(ReplayIntegration, KilledReplayLeavesNoFileAtTheIntoPath) {
-  scenarios::PublishOptions options;
+  synth::PublishOptions options;
   options.topic = UniqueName("replay.kill");
   // Large enough (about 100k events) that the replay is still reading when
   // the signal lands; 28k events once finished within the old 200 ms.
   options.generate.prompts = 1500;
   options.generate.versions = 10;
-  ASSERT_TRUE(scenarios::Publish(source_, options).ok());
+  ASSERT_TRUE(synth::Publish(source_, options).ok());
   const std::string into = Db("killed.db");
   const std::string log = Db("killed.log");
   for (int signal : {SIGKILL, SIGINT}) {

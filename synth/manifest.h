@@ -8,7 +8,7 @@
 
 #include "core/status.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 struct ManifestEntry {
   int32_t partition = -1;
@@ -27,4 +27,4 @@ struct Manifest {
 Status WriteManifest(const Manifest& manifest, const std::string& path);
 Result<Manifest> LoadManifest(const std::string& path);
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

@@ -1,4 +1,4 @@
-#include "scenarios/publish.h"
+#include "synth/publish.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "core/kafka.h"
 #include "core/signals.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 namespace {
 
 constexpr int64_t kLargeMessageBytes = 2 * 1024 * 1024;
@@ -115,4 +115,4 @@ Result<PublishReport> Publish(const ClientConfig& config, const PublishOptions& 
   return report;
 }
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

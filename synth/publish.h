@@ -8,10 +8,10 @@
 
 #include "core/config.h"
 #include "core/status.h"
-#include "scenarios/generate.h"
-#include "scenarios/manifest.h"
+#include "synth/generate.h"
+#include "synth/manifest.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 struct PublishOptions {
   std::string topic = "prompt.lifecycle";
@@ -33,4 +33,4 @@ struct PublishReport {
 
 Result<PublishReport> Publish(const ClientConfig& config, const PublishOptions& options);
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

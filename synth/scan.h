@@ -1,6 +1,11 @@
 // Scan: read a lifecycle topic end to end, validate every event, and
 // summarize what is there. The honest end-to-end check the demo runs before
 // the drill exists, and a quick look at any stream.
+//
+// Scan lives in synth/ rather than in a module of its own because its one
+// contract beyond "validate every event" is the generator's manifest: with
+// ScanOptions::expected it checks a stream against what `lifeline generate`
+// says it wrote, so the manifest format and its only reader stay together.
 #pragma once
 
 #include <array>
@@ -12,9 +17,9 @@
 #include "core/record.h"
 #include "core/status.h"
 #include "core/types.h"
-#include "scenarios/manifest.h"
+#include "synth/manifest.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 struct ScanOptions {
   std::string topic = "prompt.lifecycle";
@@ -53,4 +58,4 @@ Result<ScanReport> Scan(const ClientConfig& config, const ScanOptions& options);
 std::string FormatScanText(const ScanReport& report);
 std::string FormatScanJson(const ScanReport& report);
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

@@ -1,4 +1,4 @@
-#include "scenarios/generate.h"
+#include "synth/generate.h"
 
 #include <fmt/format.h>
 #include <openssl/sha.h>
@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 namespace {
 
 using envelope::Event;
@@ -862,4 +862,4 @@ bool Generator::Next(GeneratedRecord* out) { return impl_->Next(out); }
 
 int64_t Generator::total() const { return impl_->Total(); }
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

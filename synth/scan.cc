@@ -1,4 +1,4 @@
-#include "scenarios/scan.h"
+#include "synth/scan.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/topic_reader.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 Result<ScanReport> Scan(const ClientConfig& config, const ScanOptions& options) {
   ScanReport report;
@@ -158,4 +158,4 @@ std::string FormatScanJson(const ScanReport& report) {
   return j.dump(2) + "\n";
 }
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

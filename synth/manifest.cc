@@ -1,9 +1,9 @@
-#include "scenarios/manifest.h"
+#include "synth/manifest.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 Status WriteManifest(const Manifest& manifest, const std::string& path) {
   nlohmann::ordered_json j;
@@ -42,4 +42,4 @@ Result<Manifest> LoadManifest(const std::string& path) {
   }
 }
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

@@ -1,6 +1,6 @@
 // A deterministic synthetic lifecycle stream: prompts of a registry going
 // through proposals, approvals, evaluations, staged rollouts, rollbacks and
-// retirements, as binary-mode CloudEvents records (../shared/design/events.md).
+// retirements, as binary-mode CloudEvents records (docs/events.md).
 // Pure: no Kafka; the caller publishes the records.
 //
 // The valid events obey the lifecycle rules (replaying them yields no
@@ -25,7 +25,7 @@
 #include "core/record.h"
 #include "core/types.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::synth {
 
 struct GenerateOptions {
   int prompts = 20;  // prompt ids; names repeat with a numeric suffix past the built-in list
@@ -70,4 +70,4 @@ class Generator {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::synth

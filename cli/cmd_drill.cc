@@ -2,12 +2,12 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "scenarios/drill.h"
+#include "drill/drill.h"
 
 namespace lifeline::cli {
 
 Status RunDrill(const std::vector<std::string>& args) {
-  scenarios::DrillOptions o;
+  drill::DrillOptions o;
   std::string format = "text";
   po::options_description desc("drill options");
   desc.add_options()("file", po::value(&o.file)->value_name("FILE.yaml"), "the drill file")(
@@ -33,10 +33,10 @@ Status RunDrill(const std::vector<std::string>& args) {
   if (o.file.empty())
     return MissingOption("FILE.yaml", "e.g. lifeline drill drills/n-n1-rollback.yaml");
   if (format != "text" && format != "json") return Status::Usage("--format: text or json");
-  auto outcome = scenarios::RunDrill(o);
+  auto outcome = drill::RunDrill(o);
   if (!outcome.ok()) return outcome.status();
-  std::fputs(format == "json" ? scenarios::FormatDrillJson(*outcome).c_str()
-                              : scenarios::FormatDrillText(*outcome).c_str(),
+  std::fputs(format == "json" ? drill::FormatDrillJson(*outcome).c_str()
+                              : drill::FormatDrillText(*outcome).c_str(),
              stdout);
   if (!outcome->report.pass) {
     return Status::CheckFailed("drill " + outcome->report.name + " failed; see " +

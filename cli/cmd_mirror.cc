@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "cli/command.h"
+#include "cli/mirror_command.h"
 #include "mirror/mirror.h"
 
 namespace lifeline::cli {
@@ -27,10 +28,11 @@ mirror::ProgressFn MakeProgressPrinter() {
 
 }  // namespace
 
-Status RunMirror(const std::vector<std::string>& args) {
-  TwoClusterInputs clusters;
-  mirror::MirrorOptions options;
-  std::string summary_json;
+Result<std::optional<MirrorCommand>> ParseMirrorCommand(const std::vector<std::string>& args) {
+  MirrorCommand command;
+  TwoClusterInputs& clusters = command.clusters;
+  mirror::MirrorOptions& options = command.options;
+  std::string& summary_json = command.summary_json;
   bool until_caught_up = false;
   po::options_description desc("mirror options");
   bool skip_configs = false;
@@ -71,7 +73,8 @@ Status RunMirror(const std::vector<std::string>& args) {
                           "[--name NAME] [--create-topics] [--exactly-once] [--follow | "
                           "--until-caught-up]",
                           &vm);
-  if (!parsed.ok() || !*parsed) return parsed.status();
+  if (!parsed.ok()) return parsed.status();
+  if (!*parsed) return std::optional<MirrorCommand>();
   options.read_configs = !skip_configs;
   if (options.follow && until_caught_up) {
     return Status::Usage("--follow and --until-caught-up exclude each other");
@@ -81,6 +84,14 @@ Status RunMirror(const std::vector<std::string>& args) {
   }
   if (options.batch_records == 0) return Status::Usage("--batch must be at least 1");
   LIFELINE_RETURN_IF_ERROR(BothSides(clusters, &options.source, &options.target));
+  return std::optional<MirrorCommand>(std::move(command));
+}
+
+Status RunMirror(const std::vector<std::string>& args) {
+  auto command = ParseMirrorCommand(args);
+  if (!command.ok() || !*command) return command.status();
+  const mirror::MirrorOptions& options = (*command)->options;
+  const std::string& summary_json = (*command)->summary_json;
 
   auto summary = mirror::Run(options, MakeProgressPrinter());
   std::fputs(isatty(STDERR_FILENO) ? "\n" : "", stderr);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cassert>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -923,7 +924,7 @@ Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progre
   return Mirror(reversed, progress, std::move(forward).value()).Execute();
 }
 
-std::string SummaryJson(const MirrorSummary& s) {
+nlohmann::ordered_json SummaryToJson(const MirrorSummary& s) {
   nlohmann::ordered_json j;
   j["name"] = s.name;
   j["exactly_once"] = s.exactly_once;
@@ -954,8 +955,10 @@ std::string SummaryJson(const MirrorSummary& s) {
                      {"already_present", p.already_present},
                      {"skipped", p.skipped}});
   }
-  return j.dump(2) + "\n";
+  return j;
 }
+
+std::string SummaryJson(const MirrorSummary& s) { return SummaryToJson(s).dump(2) + "\n"; }
 
 Result<MapSet> LoadMaps(const MapSource& from, const std::string& name) {
   LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(name));
@@ -992,6 +995,34 @@ Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name) 
   return Status::Usage(fmt::format(
       "no offset map of mirror {} on the target; {} holds maps of: {} (pass one with --name)", name,
       kOffsetMapTopic, fmt::join(*names, ", ")));
+}
+
+std::vector<std::string> MirrorArgs(const MirrorOptions& o, const MirrorClusterArgs& clusters) {
+  assert(o.rescan_seconds == MirrorOptions().rescan_seconds);
+  const MirrorOptions defaults;
+  std::vector<std::string> args = {"--source", clusters.source, "--target", clusters.target};
+  for (const std::string& f : clusters.source_files)
+    args.insert(args.end(), {"--source-config", f});
+  for (const std::string& f : clusters.target_files)
+    args.insert(args.end(), {"--target-config", f});
+  for (const std::string& x : clusters.x_options) args.insert(args.end(), {"-X", x});
+  args.insert(args.end(), {"--topics", o.topics, "--name", o.name, "--state-dir", o.state_dir});
+  auto flag = [&](bool on, const char* name) {
+    if (on) args.emplace_back(name);
+  };
+  flag(o.create_topics, "--create-topics");
+  flag(o.exactly_once, "--exactly-once");
+  flag(o.follow, "--follow");
+  flag(o.allow_gaps, "--allow-gaps");
+  flag(o.reverse, "--reverse");
+  flag(!o.read_configs, "--skip-configs");
+  if (o.batch_records != defaults.batch_records) {
+    args.insert(args.end(), {"--batch", std::to_string(o.batch_records)});
+  }
+  if (o.max_records_per_second != defaults.max_records_per_second) {
+    args.insert(args.end(), {"--max-records-per-second", std::to_string(o.max_records_per_second)});
+  }
+  return args;
 }
 
 }  // namespace lifeline::mirror

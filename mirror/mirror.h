@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,27 @@ using ProgressFn = std::function<void(const MirrorProgress&)>;
 // error the summary so far is lost; the durable state stays consistent.
 Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progress = nullptr);
 
+// The summary as a JSON value (for callers that embed it, such as the
+// drill's evidence) and as the text `--summary-json` writes.
+nlohmann::ordered_json SummaryToJson(const MirrorSummary& summary);
 std::string SummaryJson(const MirrorSummary& summary);
+
+// The clusters of a `lifeline mirror` command line as its CLI takes them:
+// bootstraps, per-side property files, -X [source.|target.]key=value. Kept
+// as given, so a secret in a property file never reaches a child's argv.
+struct MirrorClusterArgs {
+  std::string source, target;
+  std::vector<std::string> source_files, target_files;
+  std::vector<std::string> x_options;
+};
+
+// `options` spelled as `lifeline mirror` arguments (those after the
+// subcommand name): the one place a mirror run becomes a command line, kept
+// to the CLI's parser by tests/mirror_args_test.cc. options.source and
+// .target are not spelled (`clusters` says where they come from), and
+// rescan_seconds, which has no flag, must be the default.
+std::vector<std::string> MirrorArgs(const MirrorOptions& options,
+                                    const MirrorClusterArgs& clusters);
 
 // The name under which the reverse (failback) mirror of `name` keeps its map.
 std::string ReverseName(const std::string& name);

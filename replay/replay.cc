@@ -566,7 +566,7 @@ std::string FormatSummaryText(const ReplaySummary& s) {
   return out;
 }
 
-std::string FormatSummaryJson(const ReplaySummary& s) {
+nlohmann::ordered_json SummaryToJson(const ReplaySummary& s) {
   nlohmann::ordered_json j;
   j["into"] = s.into;
   j["topic"] = s.topic;
@@ -591,7 +591,9 @@ std::string FormatSummaryJson(const ReplaySummary& s) {
   j["read_seconds"] = s.read_seconds;
   j["write_seconds"] = s.write_seconds;
   j["hash_seconds"] = s.hash_seconds;
-  return j.dump(2) + "\n";
+  return j;
 }
+
+std::string FormatSummaryJson(const ReplaySummary& s) { return SummaryToJson(s).dump(2) + "\n"; }
 
 }  // namespace lifeline::replay

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,8 @@ using ReplayProgress = std::function<void(int64_t read)>;
 Result<ReplaySummary> Run(const ReplayOptions& options, const ReplayProgress& progress = {});
 
 std::string FormatSummaryText(const ReplaySummary& s);
+// FormatSummaryJson's value, for callers that embed it (the drill's evidence).
+nlohmann::ordered_json SummaryToJson(const ReplaySummary& s);
 std::string FormatSummaryJson(const ReplaySummary& s);
 
 // `lifeline state hash`: the state digest of a finished sandbox.

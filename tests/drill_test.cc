@@ -6,12 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "drill/internal/drill_file.h"
 #include "reports/reports.h"
-#include "scenarios/drill_file.h"
 #include "tests/test_support.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::drill {
 namespace {
 
 const std::string kDrills = std::string(LIFELINE_SOURCE_DIR) + "/tests/drills/";
@@ -141,6 +142,94 @@ TEST(DrillFile, StepsThatWouldCheckNothingAreRefused) {
   ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: rolled_back}", "needs 'to'");
   ExpectStepInvalid("- fault: {start_broker: target}", "no earlier step stops the target broker");
   ExpectStepInvalid("- fault: {stop_broker: target}", "never started again");
+}
+
+TEST(DrillFile, ArgumentsThatClashOrRepeatAreRefused) {
+  ExpectStepInvalid("- fault: {stop_broker: source, start_broker: source}",
+                    "stop_broker and start_broker in one step");
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: rolled_back, to: 1.1.0}",
+                    "publish: rolls 1.1.0 back to itself");
+  ExpectStepInvalid("- publish: {prompt: p, version: 1.1.0, kind: approved, reason: r}",
+                    "publish.reason applies to rolled_back events, not approved");
+  ExpectStepInvalid("- deploy: {prompt: p, version: 1.1.0, colour: red}",
+                    "step deploy has no argument 'colour'");
+  ExpectStepInvalid("- cutover: now", "step cutover takes a mapping of arguments");
+  ExpectStepInvalid("- fault: {kill: mirror, timeout: soon}",
+                    "fault.timeout: 'soon' is not a duration");
+}
+
+TEST(DrillFile, ABrokerStoppedTwiceIsRefusedAtTheSecondStop) {
+  const std::string text =
+      "name: twice\n"
+      "steps:\n"
+      "  - fault: {stop_broker: source}\n"
+      "  - fault: {stop_broker: source}\n"
+      "  - fault: {start_broker: source}\n";
+  const auto path = std::filesystem::temp_directory_path() / testing::UniqueName("twice.yaml");
+  { std::ofstream(path) << text; }
+  auto d = LoadDrill(path.string());
+  std::filesystem::remove(path);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find(":4: fault.stop_broker: the source broker is already "
+                                      "stopped (line 3)"),
+            std::string::npos)
+      << d.status().message();
+}
+
+// The file loads into typed steps: nothing is parsed again when it runs.
+TEST(DrillFile, StepsHoldTypedArguments) {
+  const std::string text =
+      "name: typed\n"
+      "consumers:\n"
+      "  - {name: rc, kind: release-controller, critical: true}\n"
+      "  - {name: obs, kind: observability}\n"
+      "steps:\n"
+      "  - deploy: {prompt: p, version: 1.1.0, percent: 25, scope: eu}\n"
+      "  - processed: {by: [rc, obs], within: 1.5s, timeout: 2m}\n"
+      "  - replay: {into: a.db, from: target}\n"
+      "  - fault: {pause: [obs], stop_broker: target}\n"
+      "  - fault: {start_broker: target}\n"
+      "  - sleep: 500ms\n"
+      "  - expect_lag: {consumer: rc, max: 7}\n"
+      "  - publish: {prompt: p, version: 1.1.0, kind: evaluated, passed: false}\n";
+  const auto path = std::filesystem::temp_directory_path() / testing::UniqueName("typed.yaml");
+  { std::ofstream(path) << text; }
+  auto d = LoadDrill(path.string());
+  std::filesystem::remove(path);
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->steps.size(), 8u);
+  const auto& deploy = std::get<DeployArgs>(d->steps[0].args);
+  EXPECT_EQ(deploy.percent, 25);
+  EXPECT_EQ(deploy.scope, "eu");
+  EXPECT_EQ(deploy.model, "model-x@drill");
+  EXPECT_EQ(d->steps[0].kind->title(d->steps[0]), "deploy p 1.1.0 to eu");
+  const auto& processed = std::get<ProcessedArgs>(d->steps[1].args);
+  EXPECT_EQ(processed.by, (std::vector<std::string>{"rc", "obs"}));
+  EXPECT_EQ(processed.within, Millis(1500));
+  EXPECT_EQ(d->steps[1].timeout, Millis(120000));
+  EXPECT_EQ(d->steps[1].kind->title(d->steps[1]), "last event processed by rc,obs within 1.5s");
+  EXPECT_EQ(std::get<ReplayArgs>(d->steps[2].args).from, Side::kTarget);
+  const auto& fault = std::get<FaultArgs>(d->steps[3].args);
+  EXPECT_EQ(fault.pause, std::vector<std::string>{"obs"});
+  EXPECT_EQ(fault.stop_broker, Side::kTarget);
+  EXPECT_FALSE(fault.start_broker);
+  EXPECT_EQ(d->steps[3].kind->title(d->steps[3]), "fault pause=obs stop_broker=target");
+  EXPECT_EQ(std::get<SleepArgs>(d->steps[5].args).duration, Millis(500));
+  EXPECT_EQ(std::get<ExpectLagArgs>(d->steps[6].args).max, 7);
+  EXPECT_FALSE(std::get<PublishArgs>(d->steps[7].args).passed);
+  EXPECT_EQ(std::get<PublishArgs>(d->steps[7].args).kind, envelope::Kind::kEvaluated);
+}
+
+// One table names every kind, once.
+TEST(DrillFile, EveryStepKindHasOneRowInTheTable) {
+  std::set<std::string> names;
+  for (const StepKind& k : StepKinds()) {
+    EXPECT_TRUE(names.insert(k.name).second) << k.name;
+    EXPECT_EQ(FindStepKind(k.name), &k);
+    EXPECT_TRUE(k.parse && k.title && k.run) << k.name;
+  }
+  EXPECT_EQ(names.size(), 16u);
+  EXPECT_EQ(FindStepKind("teleport"), nullptr);
 }
 
 TEST(DrillFile, TopLevelFieldsAreChecked) {
@@ -333,4 +422,4 @@ TEST(Reports, ManifestChecksWithSha256sum) {
 }
 
 }  // namespace
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::drill

@@ -194,7 +194,7 @@ std::string FormatGroupsText(const GroupsReport& r) {
   return out;
 }
 
-std::string FormatGroupsJson(const GroupsReport& r) {
+nlohmann::ordered_json GroupsToJson(const GroupsReport& r) {
   nlohmann::ordered_json j;
   j["check"] = "groups";
   j["pass"] = r.pass;
@@ -213,7 +213,9 @@ std::string FormatGroupsJson(const GroupsReport& r) {
                            {"target_pending", c.target_pending},
                            {"detail", c.detail}});
   }
-  return j.dump(2) + "\n";
+  return j;
 }
+
+std::string FormatGroupsJson(const GroupsReport& r) { return GroupsToJson(r).dump(2) + "\n"; }
 
 }  // namespace lifeline::verify

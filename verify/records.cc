@@ -1048,7 +1048,7 @@ std::string FormatRecordsText(const RecordsReport& r) {
   return out;
 }
 
-std::string FormatRecordsJson(const RecordsReport& r) {
+nlohmann::ordered_json RecordsToJson(const RecordsReport& r) {
   using Json = nlohmann::ordered_json;
   Json j;
   j["check"] = "records";
@@ -1096,8 +1096,10 @@ std::string FormatRecordsJson(const RecordsReport& r) {
     }
     j["partitions"].push_back(std::move(x));
   }
-  return j.dump(2) + "\n";
+  return j;
 }
+
+std::string FormatRecordsJson(const RecordsReport& r) { return RecordsToJson(r).dump(2) + "\n"; }
 
 namespace {
 // Runs `reader` over `ranges` on a thread of its own and hands each range's

@@ -100,7 +100,7 @@ std::string FormatStateText(const StateReport& r) {
   return out;
 }
 
-std::string FormatStateJson(const StateReport& r) {
+nlohmann::ordered_json StateToJson(const StateReport& r) {
   Json j;
   j["check"] = "state";
   j["pass"] = r.pass;
@@ -119,7 +119,9 @@ std::string FormatStateJson(const StateReport& r) {
     for (const auto& row : t.only_b) x["only_b"].push_back(Json::parse(row));
     j["tables"].push_back(std::move(x));
   }
-  return j.dump(2) + "\n";
+  return j;
 }
+
+std::string FormatStateJson(const StateReport& r) { return StateToJson(r).dump(2) + "\n"; }
 
 }  // namespace lifeline::verify

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,6 +118,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& options);
 std::string FormatRecordsText(const RecordsReport& report);
 // The JSON is also the evidence `--against` reads.
 std::string FormatRecordsJson(const RecordsReport& report);
+nlohmann::ordered_json RecordsToJson(const RecordsReport& report);  // the same, as a value
 
 // Two sandboxes: equal state hashes pass; otherwise the differing tables and
 // prompts, and the first differing rows of each table side by side.
@@ -135,6 +137,7 @@ struct StateReport {
 Result<StateReport> VerifyState(const std::string& a, const std::string& b, size_t row_limit = 5);
 std::string FormatStateText(const StateReport& report);
 std::string FormatStateJson(const StateReport& report);
+nlohmann::ordered_json StateToJson(const StateReport& report);  // the same, as a value
 
 // Groups moved to the target: for each group and partition, the committed
 // offsets translate exactly, the records just before them have the same
@@ -170,5 +173,6 @@ struct GroupsReport {
 Result<GroupsReport> VerifyGroups(const GroupsOptions& options);
 std::string FormatGroupsText(const GroupsReport& report);
 std::string FormatGroupsJson(const GroupsReport& report);
+nlohmann::ordered_json GroupsToJson(const GroupsReport& report);  // the same, as a value
 
 }  // namespace lifeline::verify

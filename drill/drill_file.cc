@@ -1,4 +1,4 @@
-#include "scenarios/drill_file.h"
+#include "drill/internal/drill_file.h"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -11,89 +11,8 @@
 
 #include "core/envelope.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::drill {
 namespace {
-
-// What an argument holds; each is checked when the file is read, so a drill
-// never fails halfway through on an argument it could have refused at once.
-enum class Arg {
-  kText,           // a non-empty value (reason, model)
-  kName,           // a prompt id or scope: non-empty, no control characters
-  kVersion,        // 1.0.0: letters, digits, '.', '-', '+', '_'
-  kDuration,       // 500ms, 20s, 2m
-  kCount,          // a whole number >= 0
-  kPositive,       // a whole number >= 1
-  kPercent,        // a whole number 0..100
-  kBool,           // true or false
-  kSide,           // source or target
-  kMirror,         // mirror (the background mirror)
-  kKind,           // an event kind
-  kEvent,          // last, or an event kind
-  kUntil,          // caught-up
-  kConsumer,       // one declared consumer
-  kConsumers,      // a non-empty list of declared consumers
-  kRunConsumers,   // a non-empty list of built-in (not external) consumers
-  kObservability,  // one built-in observability consumer
-  kSandbox,        // a file name in the report folder
-  kSandboxPair,    // two of those
-};
-
-struct StepSpec {
-  std::map<std::string, Arg> required;
-  std::map<std::string, Arg> optional;
-};
-
-// Every step kind and its arguments ("timeout" is allowed everywhere).
-const std::map<std::string, StepSpec>& Specs() {
-  static const std::map<std::string, StepSpec> kSpecs = {
-      {"deploy",
-       {{{"prompt", Arg::kName}, {"version", Arg::kVersion}},
-        {{"scope", Arg::kName}, {"percent", Arg::kPercent}, {"model", Arg::kText}}}},
-      {"publish",
-       {{{"prompt", Arg::kName}, {"version", Arg::kVersion}, {"kind", Arg::kKind}},
-        {{"scope", Arg::kName},
-         {"percent", Arg::kPercent},
-         {"to", Arg::kVersion},
-         {"reason", Arg::kText},
-         {"passed", Arg::kBool}}}},
-      {"rollback",
-       {{{"prompt", Arg::kName}, {"to", Arg::kVersion}},
-        {{"from", Arg::kVersion}, {"scope", Arg::kName}, {"reason", Arg::kText}}}},
-      {"processed",
-       {{{"by", Arg::kConsumers}}, {{"event", Arg::kEvent}, {"within", Arg::kDuration}}}},
-      {"expect_state",
-       {{{"prompt", Arg::kName}, {"active", Arg::kVersion}}, {{"scope", Arg::kName}}}},
-      {"expect_lag", {{{"consumer", Arg::kConsumer}, {"max", Arg::kCount}}, {}}},
-      {"replay", {{{"into", Arg::kSandbox}}, {{"from", Arg::kSide}}}},
-      {"mirror",
-       {{}, {{"until", Arg::kUntil}, {"background", Arg::kBool}, {"exactly_once", Arg::kBool}}}},
-      {"groups_sync", {{}, {}}},
-      {"cutover", {{}, {}}},
-      {"failback", {{}, {}}},
-      {"verify",
-       {{}, {{"records", Arg::kBool}, {"state", Arg::kSandboxPair}, {"groups", Arg::kBool}}}},
-      {"fault",
-       {{},
-        {{"stop", Arg::kRunConsumers},
-         {"start", Arg::kRunConsumers},
-         {"pause", Arg::kRunConsumers},
-         {"resume", Arg::kRunConsumers},
-         {"kill", Arg::kMirror},
-         {"restart", Arg::kMirror},
-         {"stop_broker", Arg::kSide},
-         {"start_broker", Arg::kSide}}}},
-      {"sleep", {{{"for", Arg::kDuration}}, {}}},
-      {"trace",
-       {{{"prompt", Arg::kName}, {"version", Arg::kVersion}}, {{"count", Arg::kPositive}}}},
-      {"expect_traces",
-       {{{"consumer", Arg::kObservability},
-         {"prompt", Arg::kName},
-         {"version", Arg::kVersion},
-         {"count", Arg::kCount}},
-        {}}},
-  };
-  return kSpecs;
-}
 
 const std::set<std::string> kKinds = {"release-controller", "audit", "evaluation", "observability"};
 
@@ -102,17 +21,6 @@ const std::set<std::string> kKinds = {"release-controller", "audit", "evaluation
 const std::set<std::string> kReportFiles = {"junit.xml",     "summary.md",           "report.html",
                                             "evidence.json", "MANIFEST.sha256",      "drill.log",
                                             "kafka.log",     "mirror-background.log"};
-
-// Whole numbers as YAML spells them: digits only (no sign, no spaces).
-std::optional<int64_t> WholeNumber(const std::string& text) {
-  int64_t v = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() || ptr != end) {
-    return std::nullopt;
-  }
-  return v;
-}
 
 bool HasControl(const std::string& s) {
   return std::any_of(s.begin(), s.end(),
@@ -256,8 +164,8 @@ class Parser {
       return Error(steps, "steps must be a non-empty list");
     }
     for (const YAML::Node& s : steps) LIFELINE_RETURN_IF_ERROR(ParseStep(s, &d));
-    if (!brokers_down_.empty()) {
-      const auto& [side, line] = *brokers_down_.begin();
+    if (!state_.brokers_down.empty()) {
+      const auto& [side, line] = *state_.brokers_down.begin();
       return Status::Usage(
           fmt::format("{}:{}: the {} broker stopped here is never started "
                       "again; add `- fault: {{start_broker: {}}}`",
@@ -326,10 +234,10 @@ class Parser {
   }
 
   // One argument's value against what it must hold. `at` is its YAML node.
-  Status CheckArg(const DrillStep& step, const std::string& key, Arg arg, const YAML::Node& at,
-                  const DrillFile& d) const {
-    const std::string v = step.get(key);
-    const std::string what = fmt::format("{}.{}", step.kind, key);
+  Status CheckArg(const StepKind& kind, const std::map<std::string, std::string>& written,
+                  const std::string& key, Arg arg, const YAML::Node& at, const DrillFile& d) const {
+    const std::string v = written.at(key);
+    const std::string what = fmt::format("{}.{}", kind.name, key);
     const bool list =
         arg == Arg::kConsumers || arg == Arg::kRunConsumers || arg == Arg::kSandboxPair;
     if (!list && at.IsSequence()) return Error(at, what + " must be a single value, not a list");
@@ -393,7 +301,7 @@ class Parser {
       case Arg::kObservability:
       case Arg::kConsumers:
       case Arg::kRunConsumers: {
-        const std::vector<std::string> names = step.list(key);
+        const std::vector<std::string> names = SplitList(v);
         if (names.empty()) return Error(at, what + " names no consumer");
         if ((arg == Arg::kConsumer || arg == Arg::kObservability) && names.size() != 1) {
           return Error(at, fmt::format("{} names one consumer, not '{}'", what, v));
@@ -403,7 +311,7 @@ class Parser {
           if (!c) {
             return Error(at, fmt::format("step {}: unknown consumer '{}' (declare it under "
                                          "consumers)",
-                                         step.kind, name));
+                                         kind.name, name));
           }
           if ((arg == Arg::kRunConsumers || arg == Arg::kObservability) && c->external) {
             return Error(at, fmt::format("{}: {} is external: lifeline only inspects its group",
@@ -419,7 +327,7 @@ class Parser {
       }
       case Arg::kSandbox:
       case Arg::kSandboxPair: {
-        const std::vector<std::string> files = step.list(key);
+        const std::vector<std::string> files = SplitList(v);
         if (arg == Arg::kSandboxPair && files.size() != 2) {
           return Error(
               at, fmt::format("{} takes two sandbox files, e.g. [source.db, target.db]", what));
@@ -434,83 +342,13 @@ class Parser {
                                          "an audit-*.db archive)",
                                          what, f));
           }
-          if (arg == Arg::kSandboxPair && !replayed_.count(f)) {
+          if (arg == Arg::kSandboxPair && !state_.replayed.count(f)) {
             return Error(at, fmt::format("{}: no earlier replay step writes {} (add `- replay: "
                                          "{{into: {}}}` before it)",
                                          what, f, f));
           }
         }
         break;
-      }
-    }
-    return Status::Ok();
-  }
-
-  // Arguments that only make sense together.
-  Status CheckStep(const DrillStep& step, const YAML::Node& at) const {
-    if (step.kind == "publish") {
-      const envelope::Kind kind = *envelope::KindFromName(step.get("kind"));
-      const bool rollout =
-          kind == envelope::Kind::kDeployed || kind == envelope::Kind::kRolloutChanged;
-      const bool rollback = kind == envelope::Kind::kRolledBack;
-      auto only = [&](const char* key, bool applies, const char* kinds) -> Status {
-        if (step.args.count(key) && !applies) {
-          return Error(at, fmt::format("publish.{} applies to {} events, not {}", key, kinds,
-                                       step.get("kind")));
-        }
-        return Status::Ok();
-      };
-      LIFELINE_RETURN_IF_ERROR(only("percent", rollout, "deployed and rollout_changed"));
-      LIFELINE_RETURN_IF_ERROR(
-          only("scope", rollout || rollback, "deployed, rollout_changed and rolled_back"));
-      LIFELINE_RETURN_IF_ERROR(only("to", rollback, "rolled_back"));
-      LIFELINE_RETURN_IF_ERROR(only("reason", rollback, "rolled_back"));
-      LIFELINE_RETURN_IF_ERROR(only("passed", kind == envelope::Kind::kEvaluated, "evaluated"));
-      if (rollback && !step.args.count("to")) {
-        return Error(at, "publish of a rolled_back event needs 'to' (the version rolled back to)");
-      }
-      if (rollback && step.get("to") == step.get("version")) {
-        return Error(at, fmt::format("publish: rolls {} back to itself", step.get("version")));
-      }
-    }
-    if (step.kind == "rollback" && step.get("from") == step.get("to")) {
-      return Error(at, fmt::format("rollback: from and to are both {}", step.get("to")));
-    }
-    if (step.kind == "verify" && step.get("records") != "true" && step.get("groups") != "true" &&
-        !step.args.count("state")) {
-      return Error(at,
-                   "verify checks nothing: give records: true, groups: true or state: "
-                   "[a.db, b.db]");
-    }
-    if (step.kind == "fault" && step.args.empty()) {
-      return Error(at,
-                   "fault does nothing: give stop, start, pause, resume, kill, restart, "
-                   "stop_broker or start_broker");
-    }
-    if (step.kind == "fault" && step.args.count("stop_broker") && step.args.count("start_broker")) {
-      return Error(at,
-                   "fault: stop_broker and start_broker in one step; give them their own "
-                   "steps");
-    }
-    return Status::Ok();
-  }
-
-  // A broker is started only after this drill stopped it, and a stopped one
-  // is started again: what the outage kept is checked at the start.
-  Status CheckBrokers(const DrillStep& step, const YAML::Node& at) {
-    if (const std::string side = step.get("stop_broker"); !side.empty()) {
-      if (brokers_down_.count(side)) {
-        return Error(at, fmt::format("fault.stop_broker: the {} broker is already stopped (line "
-                                     "{})",
-                                     side, brokers_down_[side]));
-      }
-      brokers_down_[side] = step.line;
-    }
-    if (const std::string side = step.get("start_broker"); !side.empty()) {
-      if (!brokers_down_.erase(side)) {
-        return Error(at, fmt::format("fault.start_broker: no earlier step stops the {} broker "
-                                     "(`- fault: {{stop_broker: {}}}`)",
-                                     side, side));
       }
     }
     return Status::Ok();
@@ -523,125 +361,86 @@ class Parser {
     DrillStep step;
     step.line = s.Mark().line + 1;
     const auto kv = *s.begin();
-    auto kind = Scalar(kv.first, "a step");
-    if (!kind.ok()) return kind.status();
-    step.kind = *kind;
-    auto spec = Specs().find(step.kind);
-    if (spec == Specs().end()) {
+    auto name = Scalar(kv.first, "a step");
+    if (!name.ok()) return name.status();
+    step.kind = FindStepKind(*name);
+    if (!step.kind) {
       std::vector<std::string> names;
-      for (const auto& [k, v] : Specs()) names.push_back(k);
+      for (const StepKind& k : StepKinds()) names.emplace_back(k.name);
+      std::sort(names.begin(), names.end());
       return Error(kv.first,
-                   fmt::format("unknown step '{}' (steps: {})", step.kind, fmt::join(names, ", ")));
+                   fmt::format("unknown step '{}' (steps: {})", *name, fmt::join(names, ", ")));
     }
+    const StepKind& kind = *step.kind;
     const YAML::Node body = kv.second;
     std::map<std::string, YAML::Node> nodes;  // where each argument is, for errors
-    if (step.kind == "sleep" && body.IsScalar()) {
-      step.args["for"] = body.as<std::string>();
-      nodes.emplace("for", body);
+    if (kind.scalar_arg && body.IsScalar()) {
+      step.written[kind.scalar_arg] = body.as<std::string>();
+      nodes.emplace(kind.scalar_arg, body);
     } else if (body.IsMap()) {
       for (const auto& arg : body) {
-        auto key = Scalar(arg.first, fmt::format("an argument of {}", step.kind));
+        auto key = Scalar(arg.first, fmt::format("an argument of {}", kind.name));
         if (!key.ok()) return key.status();
-        if (*key != "timeout" && !spec->second.required.count(*key) &&
-            !spec->second.optional.count(*key)) {
-          return Error(arg.first, fmt::format("step {} has no argument '{}'", step.kind, *key));
+        if (*key != "timeout" && !kind.args.required.count(*key) &&
+            !kind.args.optional.count(*key)) {
+          return Error(arg.first, fmt::format("step {} has no argument '{}'", kind.name, *key));
         }
         if (arg.second.IsSequence()) {
           std::vector<std::string> items;
           for (const YAML::Node& item : arg.second) {
-            auto v = Scalar(item, fmt::format("an item of {}.{}", step.kind, *key));
+            auto v = Scalar(item, fmt::format("an item of {}.{}", kind.name, *key));
             if (!v.ok()) return v.status();
             if (v->find(',') != std::string::npos) {
-              return Error(item, fmt::format("{}.{}: '{}' holds a comma", step.kind, *key, *v));
+              return Error(item, fmt::format("{}.{}: '{}' holds a comma", kind.name, *key, *v));
             }
             items.push_back(*v);
           }
-          step.args[*key] = fmt::format("{}", fmt::join(items, ","));
+          step.written[*key] = fmt::format("{}", fmt::join(items, ","));
         } else if (arg.second.IsScalar()) {
-          step.args[*key] = arg.second.as<std::string>();
+          step.written[*key] = arg.second.as<std::string>();
         } else if (arg.second.IsNull()) {
-          return Error(arg.second, fmt::format("{}.{} has no value", step.kind, *key));
+          return Error(arg.second, fmt::format("{}.{} has no value", kind.name, *key));
         } else {
-          return Error(arg.second, fmt::format("{}.{} must be a value or a list", step.kind, *key));
+          return Error(arg.second, fmt::format("{}.{} must be a value or a list", kind.name, *key));
         }
         nodes.emplace(*key, arg.second);
       }
     } else if (!body.IsNull()) {
-      return Error(body, fmt::format("step {} takes a mapping of arguments", step.kind));
+      return Error(body, fmt::format("step {} takes a mapping of arguments", kind.name));
     }
-    for (const auto& [r, type] : spec->second.required) {
-      if (!step.args.count(r)) {
-        return Error(s, fmt::format("step {} needs '{}'", step.kind, r));
+    for (const auto& [r, type] : kind.args.required) {
+      if (!step.written.count(r)) {
+        return Error(s, fmt::format("step {} needs '{}'", kind.name, r));
       }
     }
-    for (const auto& [key, value] : step.args) {
-      const auto& spec_args = spec->second;
+    for (const auto& [key, value] : step.written) {
       const Arg arg = key == "timeout"                ? Arg::kDuration
-                      : spec_args.required.count(key) ? spec_args.required.at(key)
-                                                      : spec_args.optional.at(key);
-      LIFELINE_RETURN_IF_ERROR(CheckArg(step, key, arg, nodes.at(key), *d));
+                      : kind.args.required.count(key) ? kind.args.required.at(key)
+                                                      : kind.args.optional.at(key);
+      LIFELINE_RETURN_IF_ERROR(CheckArg(kind, step.written, key, arg, nodes.at(key), *d));
     }
-    LIFELINE_RETURN_IF_ERROR(CheckStep(step, s));
-    LIFELINE_RETURN_IF_ERROR(CheckBrokers(step, s));
-    if (step.args.count("timeout")) step.timeout = *ParseDuration(step.get("timeout"));
-    if (step.kind == "replay") replayed_.insert(step.get("into"));
+    // Every value is checked: the kind reads them into its struct and checks
+    // the arguments that only make sense together.
+    const StepInput in(step.written, path_, step.line, &state_);
+    auto args = kind.parse(in);
+    if (!args.ok()) return args.status();
+    step.args = std::move(args).value();
+    step.timeout = in.Duration("timeout", step.timeout);
     d->steps.push_back(std::move(step));
     return Status::Ok();
   }
 
   std::string path_;
-  std::set<std::string> replayed_;           // sandbox files earlier replay steps write
-  std::map<std::string, int> brokers_down_;  // side -> line of its stop_broker
+  ParseState state_;
 };
 
 }  // namespace
-
-std::vector<std::string> DrillStep::list(const std::string& key) const {
-  std::vector<std::string> out;
-  auto it = args.find(key);
-  if (it == args.end()) return out;
-  size_t start = 0;
-  const std::string& v = it->second;
-  while (start <= v.size()) {
-    size_t comma = v.find(',', start);
-    if (comma == std::string::npos) comma = v.size();
-    std::string item = v.substr(start, comma - start);
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) out.push_back(item);
-    start = comma + 1;
-  }
-  return out;
-}
-
-std::string DrillStep::get(const std::string& key, const std::string& fallback) const {
-  auto it = args.find(key);
-  return it == args.end() ? fallback : it->second;
-}
 
 const DrillConsumer* DrillFile::consumer(const std::string& name) const {
   for (const DrillConsumer& c : consumers) {
     if (c.name == name) return &c;
   }
   return nullptr;
-}
-
-std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
-  // DIGITS[.DIGITS]UNIT, nothing else ("1.2.3s" and "5 s" are typos, not 1.2 s).
-  size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0) return std::nullopt;
-  if (i < text.size() && text[i] == '.') {
-    const size_t dot = i++;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-    if (i == dot + 1) return std::nullopt;
-  }
-  const std::string unit = text.substr(i);
-  const double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : 0;
-  if (scale == 0) return std::nullopt;
-  const double ms = std::strtod(text.substr(0, i).c_str(), nullptr) * scale;
-  if (!(ms <= static_cast<double>(kMaxDuration.count()))) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
 Result<DrillFile> LoadDrill(const std::string& path) {
@@ -662,4 +461,4 @@ Result<DrillFile> LoadDrill(const std::string& path) {
   }
 }
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::drill

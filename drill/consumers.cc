@@ -1,4 +1,4 @@
-#include "scenarios/consumers.h"
+#include "drill/internal/consumers.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "core/kafka.h"
 #include "core/sqlite.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::drill {
 
 struct ReferenceConsumer::Archive {
   sqlite::Db db;
@@ -225,4 +225,4 @@ void ReferenceConsumer::Loop(ClientConfig cluster) {
   running_ = false;
 }
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::drill

@@ -1,4 +1,4 @@
-// Drills: run a drill file (scenarios/*.yaml, docs/drills.md) against real
+// Drills: run a drill file (docs/drills.md) against real
 // consumer groups — on the embedded sandbox or on real clusters — and write
 // its reports. A failing step fails the drill; later steps still run and are
 // reported.
@@ -10,7 +10,7 @@
 #include "core/status.h"
 #include "reports/reports.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::drill {
 
 struct DrillOptions {
   std::string file;
@@ -34,4 +34,4 @@ Result<DrillOutcome> RunDrill(const DrillOptions& options);
 std::string FormatDrillText(const DrillOutcome& outcome);
 std::string FormatDrillJson(const DrillOutcome& outcome);
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::drill

@@ -24,7 +24,7 @@
 #include "core/record.h"
 #include "core/status.h"
 
-namespace lifeline::scenarios {
+namespace lifeline::drill {
 
 class ReferenceConsumer {
  public:
@@ -75,4 +75,4 @@ class ReferenceConsumer {
   std::unique_ptr<Archive> archive_;
 };
 
-}  // namespace lifeline::scenarios
+}  // namespace lifeline::drill

@@ -35,7 +35,7 @@ class LibrdkafkaReader {
     std::unique_ptr<Consumer> consumer;
     for (size_t i = 0; i < ranges_.size(); ++i) {
       const ReadRange& r = ranges_[i];
-      if (r.start < r.end) {
+      if (!internal::RangeEnd(r.start, r.end).finished()) {
         if (!consumer) {
           auto created = Create();
           if (!created.ok()) return created.status();

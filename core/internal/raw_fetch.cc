@@ -440,7 +440,7 @@ class RangeReader {
  private:
   // The first non-empty range from `i` on (the caller ends the ones skipped).
   size_t NextNonEmpty(size_t i) const {
-    while (i < ranges_.size() && ranges_[i].start >= ranges_[i].end) ++i;
+    while (i < ranges_.size() && RangeEnd(ranges_[i].start, ranges_[i].end).finished()) ++i;
     return i;
   }
 

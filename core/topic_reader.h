@@ -1,6 +1,7 @@
 // Reads a topic's partitions from a start position up to the end that was
-// visible when the read began, so a read of a live topic terminates. Shared by
-// every command that scans a topic (scan, replay, verify, mirror catch-up).
+// visible when the read began, so a read of a live topic terminates: a thin
+// function over the reader seam (core/reader.h) for callers that want whole
+// Records of a whole topic (scan, the drill, mirror catch-up).
 #pragma once
 
 #include <functional>
@@ -10,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/kafka.h"
+#include "core/reader.h"
 #include "core/record.h"
 #include "core/status.h"
 
@@ -24,8 +26,9 @@ struct TopicReadOptions {
   // Per partition end (exclusive); partitions not listed end at the high
   // watermark observed when Read starts.
   std::map<Partition, Offset> end;
-  size_t batch = 1000;
   Millis idle_timeout{30000};  // no progress for this long is an error
+  // kAuto: the raw backend where the configuration is plaintext.
+  ReaderBackend backend = ReaderBackend::kAuto;
 };
 
 struct PartitionExtent {
@@ -35,7 +38,8 @@ struct PartitionExtent {
 };
 
 // Calls `on_record` for every record in range, in offset order within each
-// partition (partitions interleave). A non-ok status from the callback stops
+// partition, one partition after another (partition order). `on_record`'s
+// Record is reused between calls. A non-ok status from the callback stops
 // the read and is returned. Stops with Status::Interrupted on SIGINT/SIGTERM.
 // On success, fills `extents` (if given) with what was read per partition.
 Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,

@@ -11,12 +11,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/bounded_queue.h"
 #include "core/envelope.h"
 #include "core/kafka.h"
+#include "core/reader.h"
 #include "core/sqlite.h"
 #include "core/topic_reader.h"
 #include "core/version.h"
@@ -332,6 +334,70 @@ class BackgroundWriter {
   std::thread thread_;
 };
 
+// Reads the replay's ranges through the reader seam (core/reader.h: the raw
+// backend wherever the configuration is plaintext) on a thread of its own,
+// handing whole Records to the fold in batches, so decoding and copying run
+// beside the fold instead of inside it. Emptied batches come back to be
+// refilled: their Records keep their buffers, so a steady read allocates
+// nothing per record.
+class PipelinedRead : public RecordSink {
+ public:
+  struct Batch {
+    std::vector<Record> records;
+    size_t size = 0;  // records[0, size) hold this batch
+  };
+  static constexpr size_t kBatch = 1024;
+
+  PipelinedRead(const ClientConfig& config, std::vector<ReadRange> ranges)
+      : ranges_(std::move(ranges)), fill_(Fresh()) {
+    thread_ = std::thread([this, &config] {
+      Status st = ReadRanges(config, ranges_, this);
+      if (st.ok() && fill_.size > 0) (void)queue_.Push(std::move(fill_));
+      queue_.Close(std::move(st));
+    });
+  }
+  ~PipelinedRead() {
+    queue_.Close(Status::Interrupted("replay stopped"));
+    thread_.join();
+  }
+
+  // The next batch, or false at the end of the read or after an error
+  // (error() says which).
+  bool Next(Batch* out) { return queue_.Pop(out); }
+  void Recycle(Batch batch) {
+    batch.size = 0;
+    std::lock_guard lock(mu_);
+    if (spare_.size() < kQueueBatches + 2) spare_.push_back(std::move(batch));
+  }
+  Status error() { return queue_.error(); }
+
+  Status OnRecord(size_t range, const RecordView& view) override {
+    if (fill_.size == fill_.records.size()) fill_.records.emplace_back();
+    CopyRecord(ranges_[range].tp, view, &fill_.records[fill_.size++]);
+    if (fill_.size < kBatch) return Status::Ok();
+    if (!queue_.Push(std::move(fill_))) return Status::Interrupted("replay stopped");
+    fill_ = Fresh();
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr size_t kQueueBatches = 8;
+  Batch Fresh() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    Batch b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+
+  const std::vector<ReadRange> ranges_;
+  BoundedQueue<Batch> queue_{kQueueBatches};
+  std::mutex mu_;
+  std::vector<Batch> spare_;
+  Batch fill_;
+  std::thread thread_;
+};
+
 std::string NowRfc3339() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   return envelope::FormatRfc3339(
@@ -417,7 +483,7 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   std::optional<BackgroundWriter> background;
   if (writer) background.emplace(&*writer);
   auto last_progress = Clock::now();
-  Status st = ReadTopic(o.source, read, [&](const Record& r) {
+  auto apply = [&](const Record& r) {
     Outcome outcome = registry.Apply(r);
     if (registry.read() % 65536 == 0) LIFELINE_RETURN_IF_ERROR(registry.status());
     if (sink) LIFELINE_RETURN_IF_ERROR(sink->Add(r, outcome));
@@ -427,8 +493,24 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
       progress(registry.read());
     }
     return Status::Ok();
-  });
-  if (!st.ok()) return st.WithContext("replay " + o.topic);
+  };
+  {
+    std::vector<ReadRange> ranges;
+    for (const auto& [p, r] : summary.ranges) {
+      if (r.first < r.second) ranges.push_back({{Topic(o.topic), Partition(p)}, r.first, r.second});
+    }
+    PipelinedRead reader(o.source, std::move(ranges));
+    PipelinedRead::Batch batch;
+    Status st;
+    while (st.ok() && reader.Next(&batch)) {
+      for (size_t i = 0; i < batch.size && st.ok(); ++i) st = apply(batch.records[i]);
+      reader.Recycle(std::move(batch));
+    }
+    if (st.ok()) st = reader.error();
+    if (st.code() == ExitCode::kInterrupted)
+      st = Status::Interrupted("read of " + o.topic + " interrupted");
+    if (!st.ok()) return st.WithContext("replay " + o.topic);
+  }
   if (background) {
     LIFELINE_RETURN_IF_ERROR(background->Finish().WithContext("sandbox"));
     background.reset();

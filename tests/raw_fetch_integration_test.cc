@@ -10,9 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/reader.h"
 #include "core/signals.h"
 #include "tests/test_support.h"
-#include "verify/raw_fetch.h"
 #include "verify/summary.h"
 #include "verify/verify.h"
 
@@ -21,7 +21,7 @@ namespace {
 
 using testing::UniqueName;
 using verify::FetchRange;
-using verify::RawFetchOptions;
+
 using verify::Reader;
 using verify::RecordSummary;
 constexpr Millis kTimeout{20000};
@@ -74,7 +74,7 @@ class RawFetchIntegration : public testing::RealKafkaTest {
 
   // Reads `ranges` with both readers, expects them to agree record for
   // record, and returns what they read.
-  Summaries ReadBoth(const std::vector<FetchRange>& ranges, const RawFetchOptions& raw = {}) {
+  Summaries ReadBoth(const std::vector<FetchRange>& ranges, const ReaderOptions& raw = {}) {
     auto reference = verify::SummarizeRanges(source_, ranges, Reader::kLibrdkafka);
     EXPECT_TRUE(reference.ok()) << reference.status().message();
     auto ours = verify::SummarizeRanges(source_, ranges, Reader::kRaw, raw);
@@ -294,10 +294,10 @@ TEST_F(RawFetchIntegration, RangesStartAndEndInsideBatchesAndSurviveCutBatches) 
                                           Range(topic, 733, 1000)};
   // Default limits, then limits far below a batch (~170 KB): every response
   // holds one whole batch (KIP-74) and the start of the next.
-  RawFetchOptions tight;
+  ReaderOptions tight;
   tight.partition_max_bytes = 10000;
   tight.max_bytes = 10000;
-  for (const RawFetchOptions& o : {RawFetchOptions{}, tight}) {
+  for (const ReaderOptions& o : {ReaderOptions{}, tight}) {
     Summaries s = ReadBoth(ranges, o);
     ASSERT_EQ(s.size(), ranges.size());
     EXPECT_EQ(Offsets(s[0]), Iota(137, 733));
@@ -313,7 +313,7 @@ TEST_F(RawFetchIntegration, RecordsLargerThanTheFetchLimitsComeWhole) {
   std::vector<Record> records = Varied(12, 200 * 1000);
   Produce(topic, records);
   const int64_t end = End(topic);
-  RawFetchOptions tiny;
+  ReaderOptions tiny;
   tiny.partition_max_bytes = 64 * 1024;
   tiny.max_bytes = 64 * 1024;
   Summaries s = ReadBoth({Range(topic, 0, end), Range(topic, 3, 9)}, tiny);
@@ -360,7 +360,7 @@ TEST_F(RawFetchIntegration, AnOpenTransactionStopsProgressAndFailsAfterTheLimit)
   // transaction to end.
   ASSERT_EQ(End(topic), 5);
   const int64_t end = 8;
-  RawFetchOptions o;
+  ReaderOptions o;
   o.no_progress = std::chrono::seconds(2);
   const auto started = std::chrono::steady_clock::now();
   auto s = verify::SummarizeRanges(source_, {Range(topic, 0, end)}, Reader::kRaw, o);

@@ -1,7 +1,7 @@
 // The RecordBatch v2 parser of verify's raw reader, on batches built here
 // byte by byte: framing, records, timestamps, every codec (including the
 // framings Kafka's Java code writes), the read_committed filter, varints.
-#include "verify/record_batch.h"
+#include "core/internal/record_batch.h"
 
 #include <gtest/gtest.h>
 #include <lz4frame.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace lifeline::verify {
+namespace lifeline::internal {
 namespace {
 
 std::string Varlong(int64_t v) {
@@ -101,7 +101,7 @@ std::vector<Seen> Decode(const std::string& set_bytes, int64_t from = 0) {
     auto batch = NextBatch(&set);
     EXPECT_TRUE(batch.ok()) << batch.status().message();
     if (!batch.ok() || !*batch) break;
-    Status st = decoder.Records(**batch, from, [&](const RawRecord& r) {
+    Status st = decoder.Records(**batch, from, [&](const RecordView& r) {
       Seen s{r.offset, std::nullopt, std::nullopt, {}, r.timestamp_type, r.timestamp};
       if (r.key) s.key.emplace(r.key, r.key_size);
       if (r.value) s.value.emplace(r.value, r.value_size);
@@ -195,7 +195,7 @@ TEST(RecordBatch, ARecordRunningPastItsBatchIsAnError) {
   auto batch = NextBatch(&set);
   ASSERT_TRUE(batch.ok() && *batch);
   BatchDecoder decoder;
-  Status st = decoder.Records(**batch, 0, [](const RawRecord&) { return true; });
+  Status st = decoder.Records(**batch, 0, [](const RecordView&) { return true; });
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.message().find("record 2 of 3"), std::string::npos) << st.message();
 }
@@ -291,7 +291,7 @@ void ExpectCodecReads(int codec, const std::string& compressed, int n) {
     auto b = NextBatch(&set);
     ASSERT_TRUE(b.ok() && *b);
     int count = 0;
-    Status st = decoder.Records(**b, 0, [&](const RawRecord& r) {
+    Status st = decoder.Records(**b, 0, [&](const RecordView& r) {
       EXPECT_EQ(r.offset, count);
       EXPECT_EQ(std::string(r.key, r.key_size), "key-" + std::to_string(count));
       EXPECT_EQ(std::string(r.value, r.value_size), std::string(300, 'a' + count % 26));
@@ -332,7 +332,7 @@ TEST(RecordBatch, TruncatedCompressedDataIsAnError) {
     auto b = NextBatch(&set);
     ASSERT_TRUE(b.ok() && *b);
     BatchDecoder decoder;
-    EXPECT_FALSE(decoder.Records(**b, 0, [](const RawRecord&) { return true; }).ok())
+    EXPECT_FALSE(decoder.Records(**b, 0, [](const RecordView&) { return true; }).ok())
         << "codec " << codec;
   }
 }
@@ -347,7 +347,7 @@ TEST(RecordBatch, ASnappyBlockClaimingMoreThanABatchCanHoldIsAnErrorNotAnAllocat
   auto b = NextBatch(&set);
   ASSERT_TRUE(b.ok() && *b);
   BatchDecoder decoder;
-  Status st = decoder.Records(**b, 0, [](const RawRecord&) { return true; });
+  Status st = decoder.Records(**b, 0, [](const RecordView&) { return true; });
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("snappy: a block of 2147483648 bytes"), std::string::npos)
       << st.message();
@@ -438,4 +438,4 @@ TEST(Varint, RejectsTruncatedAndOverlongEncodings) {
 }
 
 }  // namespace
-}  // namespace lifeline::verify
+}  // namespace lifeline::internal

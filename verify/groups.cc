@@ -144,8 +144,14 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
         } else {
           c.status = "ok";
           if (auto before = LastBefore(map, c.source_committed)) {
-            auto s = FetchOne(o.source, c.topic, c.partition, before->first);
-            auto d = FetchOne(o.target, c.topic, c.partition, before->second);
+            // A read that fails is an infrastructure error, not a differing
+            // record; one that finds nothing (compacted, aborted) differs.
+            auto fs = FetchOne(o.source, c.topic, c.partition, before->first);
+            if (!fs.ok()) return fs.status().WithContext("source");
+            auto fd = FetchOne(o.target, c.topic, c.partition, before->second);
+            if (!fd.ok()) return fd.status().WithContext("target");
+            const std::optional<Record>& s = *fs;
+            const std::optional<Record>& d = *fd;
             if (!s || !d || !(RecordDigest(*s) == RecordDigest(*d))) {
               c.status = "record_differs";
               c.detail = fmt::format(

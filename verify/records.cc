@@ -16,11 +16,10 @@
 
 #include "core/bounded_queue.h"
 #include "core/kafka.h"
+#include "core/reader.h"
 #include "core/signals.h"
-#include "core/topic_reader.h"
 #include "mirror/mirror.h"
 #include "verify/fetch.h"
-#include "verify/raw_fetch.h"
 #include "verify/summary.h"
 #include "verify/verify.h"
 
@@ -51,36 +50,16 @@ Entry Finish(int64_t offset, const CanonicalWriter& w, const std::string& buf, s
   return e;
 }
 
-Entry Summarize(const rd_kafka_message_t* m, std::string* buf) {
-  CanonicalWriter w(buf);
-  w.Key(static_cast<const char*>(m->key), m->key_len);
-  const size_t key_end = w.Mark();
-  w.Value(static_cast<const char*>(m->payload), m->len);
-  const size_t value_end = w.Mark();
-  w.Headers(HeaderCount(m));
-  ForEachHeader(
-      m, [&](const char* name, const char* value, size_t size) { w.Header(name, value, size); });
-  const size_t headers_end = w.Mark();
-  const auto [type, ts] = MessageTimestamp(m);
-  w.Timestamp(type, ts);
-  return Finish(m->offset, w, *buf, key_end, value_end, headers_end);
-}
-
-// The same Entry from the raw reader: bit-identical to the one above for the
-// same record.
-Entry Summarize(const RawRecord& r, std::string* buf) {
+// A record's Entry, from the view either reader backend delivers (header
+// names already end at their first NUL, as librdkafka hands them over).
+Entry Summarize(const RecordView& r, std::string* buf) {
   CanonicalWriter w(buf);
   w.Key(r.key, r.key_size);
   const size_t key_end = w.Mark();
   w.Value(r.value, r.value_size);
   const size_t value_end = w.Mark();
   w.Headers(r.headers.size());
-  for (const HeaderView& h : r.headers) {
-    // librdkafka hands header names over as C strings, so a name ends at its
-    // first NUL byte there; the same here keeps the digests equal.
-    const std::string_view name(h.name.data(), strnlen(h.name.data(), h.name.size()));
-    w.Header(name, h.value, h.value_size);
-  }
+  for (const HeaderView& h : r.headers) w.Header(h.name, h.value, h.value_size);
   const size_t headers_end = w.Mark();
   w.Timestamp(r.timestamp_type, r.timestamp);
   return Finish(r.offset, w, *buf, key_end, value_end, headers_end);
@@ -122,81 +101,19 @@ class Channel {
 
 using Range = FetchRange;  // [start, end) of one partition
 
-// Reads the ranges in order, one partition at a time, into `out`, through a
-// librdkafka consumer.
-void ReadSideLibrdkafka(const ClientConfig& config, const std::vector<Range>& ranges,
-                        Channel* out) {
-  ConsumerOptions copts;
-  copts.read_committed = true;
-  copts.partition_eof = true;
-  copts.client_id = "lifeline-verify";
-  copts.keep_fetching = true;  // see ConsumerOptions: librdkafka 2.0.2 idles after a full queue
-  ClientConfig c = config;
-  // The ends are known, so no long polls: after a partition ends, its last
-  // fetch would otherwise hold the connection for fetch.wait.max.ms (500 ms)
-  // before the next partition's first fetch goes out.
-  for (auto [k, v] : {std::pair{"queued.max.messages.kbytes", "16384"},
-                      {"max.partition.fetch.bytes", "8388608"},
-                      {"fetch.max.bytes", "33554432"},
-                      {"fetch.wait.max.ms", "10"}}) {
-    if (!c.Get(k)) c.Set(k, v);
-  }
-  auto consumer = Consumer::Create(c, copts);
-  if (!consumer.ok()) return out->Close(consumer.status());
-  std::string buf;
-  for (const Range& r : ranges) {
-    std::vector<Entry> batch = out->Fresh();
-    if (r.start < r.end) {
-      Status st = (*consumer)->Assign({{r.tp, Offset(r.start)}});
-      if (!st.ok()) return out->Close(st);
-      bool done = false;
-      auto last_progress = Clock::now();
-      while (!done) {
-        if (Interrupted()) return out->Close(Status::Interrupted("interrupted"));
-        auto polled = (*consumer)->PollMessages(kBatch, Millis(200));
-        if (!polled.ok()) return out->Close(polled.status());
-        for (const Message& m : polled->messages) {
-          if (m->offset >= r.end || done) {
-            done = true;
-            break;
-          }
-          batch.push_back(Summarize(m.get(), &buf));
-          if (m->offset + 1 >= r.end) done = true;
-        }
-        const std::vector<PartitionEnd>& ends = polled->reached_end;
-        for (const PartitionEnd& e : ends) {
-          if (e.offset.value() >= r.end) done = true;  // only markers were left
-        }
-        if (!polled->messages.empty() || !ends.empty()) last_progress = Clock::now();
-        if (!done && Clock::now() - last_progress > std::chrono::seconds(30)) {
-          return out->Close(
-              Status::Infra(fmt::format("{} [{}]: no progress for 30 s reading up to offset {}",
-                                        r.tp.topic.value(), r.tp.partition.value(), r.end)));
-        }
-        if (batch.size() >= kBatch) {
-          out->Push(std::move(batch));
-          batch = out->Fresh();
-        }
-      }
-    }
-    if (!batch.empty()) out->Push(std::move(batch));
-    out->Push({});  // end of this partition
-  }
-  (void)(*consumer)->Close();
-}
-
-// The raw reader's records, as Entry batches with an empty batch after each
-// range, like ReadSideLibrdkafka.
-class EntrySink : public RawRecordSink {
+// What a side reads, as Entry batches with an empty batch after each range.
+class EntrySink : public RecordSink {
  public:
   explicit EntrySink(Channel* out) : out_(out), batch_(out->Fresh()) {}
-  void OnRecord(size_t, const RawRecord& r) override {
+  Status OnRecord(size_t, const RecordView& r) override {
     batch_.push_back(Summarize(r, &buf_));
     if (batch_.size() >= kBatch) Flush();
+    return Status::Ok();
   }
-  void OnRangeEnd(size_t) override {
+  Status OnRangeEnd(size_t) override {
     if (!batch_.empty()) Flush();
     out_->Push({});
+    return Status::Ok();
   }
 
  private:
@@ -209,8 +126,12 @@ class EntrySink : public RawRecordSink {
   std::string buf_;
 };
 
-void ReadSideRaw(const ClientConfig& config, const std::vector<Range>& ranges, Channel* out,
-                 const RawFetchOptions& options = {}) {
+// Reads the ranges in order through the reader seam into `out`; `how` is
+// already chosen (ChooseReader).
+void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Reader how,
+              Channel* out, ReaderOptions options = {}) {
+  options.backend = how;
+  options.client_id = "lifeline-verify";
   EntrySink sink(out);
   if (Status st = ReadRanges(config, ranges, &sink, options); !st.ok()) out->Close(std::move(st));
 }
@@ -218,14 +139,12 @@ void ReadSideRaw(const ClientConfig& config, const std::vector<Range>& ranges, C
 // Which reader a side gets: the raw one wherever it can serve the
 // configuration, unless the options say otherwise.
 Result<Reader> ChooseReader(Reader wanted, const ClientConfig& config, const char* side) {
-  if (wanted == Reader::kLibrdkafka) return Reader::kLibrdkafka;
-  auto why_not = RawReaderUnsupported(config);
-  if (!why_not) return Reader::kRaw;
-  if (wanted == Reader::kAuto) return Reader::kLibrdkafka;
+  auto chosen = ChooseBackend(wanted, config);
+  if (chosen.ok()) return *chosen;
   return Status::Usage(fmt::format(
       "--reader raw: the {} configuration is not plaintext ({}); the raw reader speaks only "
       "plain TCP (use --reader auto or librdkafka)",
-      side, *why_not));
+      side, RawReaderUnsupported(config).value_or("?")));
 }
 
 // One side of one partition, as a stream with look-ahead.
@@ -612,17 +531,28 @@ std::string Brief(const char* side, const Record& r) {
 }
 
 void AddDiff(const RecordsOptions& o, Divergence* d) {
-  auto s = d->kind == "extra" ? std::nullopt
-                              : FetchOne(o.source, d->topic, d->partition, d->source_offset);
+  std::string failures;
+  // A record that cannot be read back leaves the diff without it; a failed
+  // read also says why.
+  auto fetch = [&](const ClientConfig& config, const char* side,
+                   int64_t offset) -> std::optional<Record> {
+    auto r = FetchOne(config, d->topic, d->partition, offset);
+    if (r.ok()) return std::move(r).value();
+    failures +=
+        fmt::format("  {} offset {}: unreadable ({})\n", side, offset, r.status().message());
+    return std::nullopt;
+  };
+  auto s = d->kind == "extra" ? std::nullopt : fetch(o.source, "source", d->source_offset);
   auto t = d->kind == "missing" || d->kind == "unmirrored"
                ? std::nullopt
-               : FetchOne(o.target, d->topic, d->partition, d->target_offset);
+               : fetch(o.target, "target", d->target_offset);
   if (s && t && (d->kind == "altered")) {
     d->diff = DiffRecords(*s, *t);
   } else {
     if (s) d->diff += Brief("source", *s);
     if (t) d->diff += Brief("target", *t);
   }
+  d->diff += failures;
 }
 
 // ------------------------------------------------------------ orchestration
@@ -646,9 +576,7 @@ Result<int64_t> ResolveBound(Admin& admin, const TopicPartition& tp, const Bound
   return std::clamp(v, low, high);
 }
 
-std::string ReaderName(Reader r) {
-  return r == Reader::kRaw ? "raw" : r == Reader::kLibrdkafka ? "librdkafka" : "auto";
-}
+std::string ReaderName(Reader r) { return ReaderBackendName(r); }
 
 std::string AlignName(Align a) {
   return a == Align::kMap ? "map" : a == Align::kIdentity ? "identity" : "content";
@@ -932,13 +860,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   std::thread src_thread, dst_thread;
   auto start_side = [&](const ClientConfig& config, const std::vector<Range>& ranges, Reader how,
                         Channel* ch) {
-    return std::thread([&config, &ranges, how, ch] {
-      if (how == Reader::kRaw) {
-        ReadSideRaw(config, ranges, ch);
-      } else {
-        ReadSideLibrdkafka(config, ranges, ch);
-      }
-    });
+    return std::thread([&config, &ranges, how, ch] { ReadSide(config, ranges, how, ch); });
   };
   if (have_source) {
     src_thread = start_side(o.source, src_ranges, source_reader, &src_ch);
@@ -1106,17 +1028,11 @@ namespace {
 // entries to `take(index, entry)` in order.
 template <typename Take>
 Status ReadEachRange(const ClientConfig& config, const std::vector<FetchRange>& ranges,
-                     Reader reader, const RawFetchOptions& raw, Take take) {
+                     Reader reader, const ReaderOptions& raw, Take take) {
   auto how = ChooseReader(reader, config, "client");
   if (!how.ok()) return how.status();
   Channel ch;
-  std::thread t([&] {
-    if (*how == Reader::kRaw) {
-      ReadSideRaw(config, ranges, &ch, raw);
-    } else {
-      ReadSideLibrdkafka(config, ranges, &ch);
-    }
-  });
+  std::thread t([&] { ReadSide(config, ranges, *how, &ch, raw); });
   for (size_t i = 0; i < ranges.size(); ++i) {
     Cursor c(&ch);
     while (c.Peek()) take(i, c.Pop());
@@ -1141,7 +1057,7 @@ Result<std::vector<RangeDigest>> DigestRanges(const ClientConfig& config,
 
 Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
     const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
-    const RawFetchOptions& raw) {
+    const ReaderOptions& raw) {
   std::vector<std::vector<RecordSummary>> out(ranges.size());
   LIFELINE_RETURN_IF_ERROR(ReadEachRange(config, ranges, reader, raw,
                                          [&](size_t i, const Entry& e) { out[i].push_back(e); }));

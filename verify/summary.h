@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/reader.h"
 #include "core/record.h"
 #include "core/status.h"
-#include "verify/raw_fetch.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {
+
+using FetchRange = ReadRange;  // [start, end) of one partition
 
 // A record's digest (RecordDigest) and a 64-bit hash of each part of its
 // canonical encoding, so an altered record can say which part differs.
@@ -25,10 +27,11 @@ struct RecordSummary {
 
 // Reads each range as `verify records` does (read_committed) with `reader`
 // (kRaw or kLibrdkafka; kAuto chooses as verify does) and returns one list
-// per range. `raw` sets the raw reader's fetch limits.
+// per range. `raw` sets the raw reader's fetch limits (its backend is
+// `reader`'s).
 Result<std::vector<std::vector<RecordSummary>>> SummarizeRanges(
     const ClientConfig& config, const std::vector<FetchRange>& ranges, Reader reader,
-    const RawFetchOptions& raw = {});
+    const ReaderOptions& raw = {});
 
 // What a read_committed consumer reads in each range: how many records and
 // the DigestChain over their digests in order. Streams: memory does not

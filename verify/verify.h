@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/reader.h"
 #include "core/record.h"
 #include "core/status.h"
 #include "core/types.h"
@@ -29,11 +30,12 @@ enum class Align {
   kContent,   // no map: in order, matched by digest
 };
 
-// How records are read. kRaw: verify's own Fetch client (raw_fetch.h),
-// several times cheaper per record, plaintext only; kLibrdkafka: a
-// librdkafka consumer, for every configuration; kAuto: raw where the
-// configuration is plaintext, librdkafka elsewhere (decided per side).
-enum class Reader { kAuto, kRaw, kLibrdkafka };
+// How records are read: the reader seam's backends (core/reader.h). kRaw:
+// lifeline's own Fetch client, several times cheaper per record, plaintext
+// only; kLibrdkafka: a librdkafka consumer, for every configuration; kAuto:
+// raw where the configuration is plaintext, librdkafka elsewhere (decided
+// per side).
+using Reader = ReaderBackend;
 
 // A bound on the source range: an offset for every partition, per-partition
 // offsets, or a time (the first record at or after it).

@@ -1,4 +1,4 @@
-#include "verify/raw_fetch.h"
+#include "core/internal/raw_fetch.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,32 +10,29 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "core/internal/range_end.h"
+#include "core/internal/record_batch.h"
 #include "core/signals.h"
 
-namespace lifeline::verify {
+namespace lifeline::internal {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int16_t kFetchKey = 1;
 constexpr int16_t kFetchVersion = 11;  // the newest non-flexible Fetch; Kafka 4 serves v4-v17
 constexpr int16_t kApiVersionsKey = 18;
+constexpr int8_t kReadUncommitted = 0;
 constexpr int8_t kReadCommitted = 1;
 constexpr Millis kMetadataTimeout{15000};
 constexpr Millis kConnectTimeout{10000};
 constexpr Millis kRetryBackoff{100};
 constexpr int kPollSliceMs = 200;  // how often socket waits look at Interrupted()
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Big-endian encoding of a request: size prefix, header v1, body.
 class RequestWriter {
@@ -357,7 +354,7 @@ bool Retriable(int16_t error) {
   }
 }
 
-std::string Where(const FetchRange& r, int64_t offset) {
+std::string Where(const ReadRange& r, int64_t offset) {
   return fmt::format("{} [{}] at offset {}", r.tp.topic.value(), r.tp.partition.value(), offset);
 }
 
@@ -367,27 +364,31 @@ std::string Where(const FetchRange& r, int64_t offset) {
 // the broker prepares the next response while this one is digested.
 class RangeReader {
  public:
-  RangeReader(const ClientConfig& config, const std::vector<FetchRange>& ranges,
-              RawRecordSink* sink, const RawFetchOptions& options)
-      : config_(config), ranges_(ranges), sink_(sink), options_(options) {
+  RangeReader(const ClientConfig& config, const std::vector<ReadRange>& ranges, RecordSink* sink,
+              const ReaderOptions& options, Admin* admin)
+      : config_(config), ranges_(ranges), sink_(sink), options_(options), admin_(admin) {
     client_id_ = config.Get("client.id").value_or(options.client_id);
   }
 
   Status Run() {
     size_t i = NextNonEmpty(0);
-    for (size_t k = 0; k < i; ++k) sink_->OnRangeEnd(k);
+    LIFELINE_RETURN_IF_ERROR(EndRanges(0, i));
     if (i == ranges_.size()) return Status::Ok();
-    auto admin = Admin::Create(config_);
-    if (!admin.ok()) return admin.status();
-    admin_ = std::move(admin).value();
+    if (!admin_) {
+      auto admin = Admin::Create(config_);
+      if (!admin.ok()) return admin.status();
+      own_admin_ = std::move(admin).value();
+      admin_ = own_admin_.get();
+    }
     LIFELINE_RETURN_IF_ERROR(RefreshLeaders());
-    int64_t pos = ranges_[i].start;
+    RangeEnd range(ranges_[i].start, ranges_[i].end);
     auto last_progress = Clock::now();
     Status why_stuck;  // the last retriable error, for the no-progress message
-    auto sent = SendFetch(i, pos);
+    auto sent = SendFetch(i, range.next());
     for (;;) {
       if (Interrupted()) return Status::Interrupted("interrupted");
-      const FetchRange& r = ranges_[i];
+      const ReadRange& r = ranges_[i];
+      const int64_t pos = range.next();
       Result<PartitionData> data =
           sent.ok() ? Receive(*sent) : Result<PartitionData>(sent.status());
       if (!data.ok() && !data.status().transient()) return data.status();
@@ -401,54 +402,67 @@ class RangeReader {
         sent = SendFetch(i, pos);
         continue;
       }
-      int64_t next = pos;
-      batches_.clear();
-      std::string_view set = data->records;
-      for (;;) {
-        auto batch = NextBatch(&set);
-        if (!batch.ok()) return batch.status().WithContext(Where(r, pos));
-        if (!*batch) break;
-        batches_.push_back(**batch);
-        next = std::max(next, (*batch)->header.next_offset());
-      }
+      LIFELINE_RETURN_IF_ERROR(ScanBatches(r, pos, data->records));
+      // Every whole batch moves the range on, delivered or not (aborted
+      // records, markers): the one end rule (range_end.h).
+      RangeEnd after = range;
+      for (const Batch& b : batches_) after.Advance(b.header.next_offset());
       // Decide and send what comes next before decoding this response.
       size_t ni = i;
-      int64_t npos = next;
-      if (next >= r.end) {
+      int64_t npos = after.next();
+      if (after.finished()) {
         ni = NextNonEmpty(i + 1);
         npos = ni < ranges_.size() ? ranges_[ni].start : -1;
       }
       if (ni < ranges_.size()) sent = SendFetch(ni, npos);
-      LIFELINE_RETURN_IF_ERROR(Deliver(i, pos, std::move(data->aborted)));
-      if (next > pos) {
+      LIFELINE_RETURN_IF_ERROR(Deliver(i, &range, std::move(data->aborted)));
+      range.Advance(after.next());
+      if (range.next() > pos) {
         last_progress = Clock::now();
       } else if (Clock::now() - last_progress > options_.no_progress) {
-        return Status::Infra(fmt::format("{} [{}]: no progress for {} s reading up to offset {}{}",
-                                         r.tp.topic.value(), r.tp.partition.value(),
-                                         options_.no_progress.count(), r.end,
-                                         why_stuck.ok() ? "" : " (" + why_stuck.message() + ")"));
+        return Status::Infra(fmt::format(
+            "{} [{}]: no progress for {} s reading up to offset {}{}", r.tp.topic.value(),
+            r.tp.partition.value(),
+            std::chrono::duration_cast<std::chrono::seconds>(options_.no_progress).count(), r.end,
+            why_stuck.ok() ? "" : " (" + why_stuck.message() + ")"));
       }
       if (ni != i) {
-        for (size_t k = i; k < ni; ++k) sink_->OnRangeEnd(k);
+        LIFELINE_RETURN_IF_ERROR(EndRanges(i, ni));
         last_progress = Clock::now();
         why_stuck = Status::Ok();
+        if (ni >= ranges_.size()) return Status::Ok();
+        range = RangeEnd(ranges_[ni].start, ranges_[ni].end);
       }
-      if (ni >= ranges_.size()) return Status::Ok();
       i = ni;
-      pos = npos;
     }
   }
 
  private:
   // The first non-empty range from `i` on (the caller ends the ones skipped).
   size_t NextNonEmpty(size_t i) const {
-    while (i < ranges_.size() && ranges_[i].start >= ranges_[i].end) ++i;
+    while (i < ranges_.size() && RangeEnd(ranges_[i].start, ranges_[i].end).finished()) ++i;
     return i;
+  }
+
+  Status EndRanges(size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k) LIFELINE_RETURN_IF_ERROR(sink_->OnRangeEnd(k));
+    return Status::Ok();
+  }
+
+  // The whole batches of a response's record set into batches_.
+  Status ScanBatches(const ReadRange& r, int64_t pos, std::string_view set) {
+    batches_.clear();
+    for (;;) {
+      auto batch = NextBatch(&set);
+      if (!batch.ok()) return batch.status().WithContext(Where(r, pos));
+      if (!*batch) return Status::Ok();
+      batches_.push_back(**batch);
+    }
   }
 
   Status RefreshLeaders() {
     std::set<std::string> topics;
-    for (const FetchRange& r : ranges_) topics.insert(r.tp.topic.value());
+    for (const ReadRange& r : ranges_) topics.insert(r.tp.topic.value());
     auto leaders = admin_->Leaders({topics.begin(), topics.end()}, kMetadataTimeout);
     if (!leaders.ok()) return leaders.status();
     leaders_ = std::move(leaders).value();
@@ -464,7 +478,7 @@ class RangeReader {
     return Status::Ok();
   }
 
-  Status BrokerError(const FetchRange& r, int64_t offset, int16_t error) const {
+  Status BrokerError(const ReadRange& r, int64_t offset, int16_t error) const {
     const auto err = static_cast<rd_kafka_resp_err_t>(error);
     std::string msg = fmt::format("{}: {} answered {} ({})", Where(r, offset), in_flight_broker_,
                                   rd_kafka_err2str(err), rd_kafka_err2name(err));
@@ -501,7 +515,7 @@ class RangeReader {
   };
 
   Result<InFlight> SendFetch(size_t i, int64_t offset) {
-    const FetchRange& r = ranges_[i];
+    const ReadRange& r = ranges_[i];
     auto conn = LeaderOf(r.tp);
     if (!conn.ok()) return conn.status();
     auto correlation = (*conn)->Send(kFetchKey, kFetchVersion, [&](RequestWriter& w) {
@@ -509,7 +523,7 @@ class RangeReader {
       w.I32(options_.max_wait_ms);
       w.I32(1);  // min bytes
       w.I32(options_.max_bytes);
-      w.I8(kReadCommitted);
+      w.I8(options_.read_committed ? kReadCommitted : kReadUncommitted);
       w.I32(0);   // session id: none
       w.I32(-1);  // session epoch: a full fetch that opens no session
       w.I32(1);   // topics
@@ -543,11 +557,15 @@ class RangeReader {
     return ParseFetch(*body, ranges_[f.range].tp, f.conn->name());
   }
 
-  // Decodes the scanned batches of range `i` from offset `pos` into the sink.
-  Status Deliver(size_t i, int64_t pos, std::vector<AbortedTransaction> aborted) {
-    const FetchRange& r = ranges_[i];
+  // Decodes the scanned batches of range `i` into the sink, moving `*range`
+  // past each delivered record. Read uncommitted, the aborted list is
+  // ignored (markers are still hidden).
+  Status Deliver(size_t i, RangeEnd* range, std::vector<AbortedTransaction> aborted) {
+    const ReadRange& r = ranges_[i];
+    const int64_t pos = range->next();
+    if (!options_.read_committed) aborted.clear();
     TransactionFilter filter(std::move(aborted));
-    bool past_end = false;
+    Status failed;
     for (const Batch& b : batches_) {
       ControlType control = ControlType::kUnknown;
       if (b.header.control()) {
@@ -555,27 +573,30 @@ class RangeReader {
         if (!c.ok()) return c.status().WithContext(Where(r, pos));
         control = *c;
       }
-      if (!filter.Deliver(b.header, control) || b.header.next_offset() <= pos) continue;
-      Status st = decoder_.Records(b, pos, [&](const RawRecord& rec) {
-        if (rec.offset >= r.end) {
-          past_end = true;
+      if (!filter.Deliver(b.header, control) || b.header.next_offset() <= range->next()) continue;
+      Status st = decoder_.Records(b, range->next(), [&](const RecordView& rec) {
+        if (!range->Delivers(rec.offset)) {
+          range->Advance(rec.offset);
           return false;
         }
-        sink_->OnRecord(i, rec);
-        return true;
+        failed = sink_->OnRecord(i, rec);
+        range->Advance(rec.offset + 1);
+        return failed.ok();
       });
       if (!st.ok()) return st.WithContext(Where(r, pos));
-      if (past_end) break;
+      if (!failed.ok()) return failed;
+      if (range->finished()) break;
     }
     return Status::Ok();
   }
 
   const ClientConfig& config_;
-  const std::vector<FetchRange>& ranges_;
-  RawRecordSink* sink_;
-  RawFetchOptions options_;
+  const std::vector<ReadRange>& ranges_;
+  RecordSink* sink_;
+  const ReaderOptions& options_;
   std::string client_id_;
-  std::unique_ptr<Admin> admin_;
+  Admin* admin_;  // borrowed, or own_admin_
+  std::unique_ptr<Admin> own_admin_;
   PartitionLeaders leaders_;
   std::map<int32_t, std::unique_ptr<Connection>> connections_;
   std::string in_flight_broker_;
@@ -586,29 +607,9 @@ class RangeReader {
 
 }  // namespace
 
-std::optional<std::string> RawReaderUnsupported(const ClientConfig& config) {
-  for (const auto& [key, value] : config.properties()) {
-    const std::string k = Lower(key);
-    if (k == "security.protocol" && Lower(value) != "plaintext") {
-      return "security.protocol=" + value;
-    }
-    if (k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0) return key + " is set";
-  }
-  // librdkafka accepts "PROTOCOL://host:port" in the bootstrap list.
-  const std::string bootstrap = Lower(config.bootstrap());
-  for (size_t at = bootstrap.find("://"); at != std::string::npos;
-       at = bootstrap.find("://", at + 3)) {
-    const size_t start = bootstrap.find_last_of(", ", at);
-    const std::string proto = bootstrap.substr(start == std::string::npos ? 0 : start + 1,
-                                               at - (start == std::string::npos ? 0 : start + 1));
-    if (proto != "plaintext") return "bootstrap.servers names " + proto + "://";
-  }
-  return std::nullopt;
+Status RawReadRanges(const ClientConfig& config, const std::vector<ReadRange>& ranges,
+                     RecordSink* sink, const ReaderOptions& options, Admin* admin) {
+  return RangeReader(config, ranges, sink, options, admin).Run();
 }
 
-Status ReadRanges(const ClientConfig& config, const std::vector<FetchRange>& ranges,
-                  RawRecordSink* sink, const RawFetchOptions& options) {
-  return RangeReader(config, ranges, sink, options).Run();
-}
-
-}  // namespace lifeline::verify
+}  // namespace lifeline::internal

@@ -1,4 +1,4 @@
-#include "verify/record_batch.h"
+#include "core/internal/record_batch.h"
 
 #include <fmt/format.h>
 #include <lz4frame.h>
@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace lifeline::verify {
+namespace lifeline::internal {
 namespace {
 
 template <typename T>
@@ -296,7 +296,7 @@ Result<std::string_view> BatchDecoder::Plain(const Batch& batch) {
 }
 
 Status BatchDecoder::Records(const Batch& batch, int64_t from,
-                             const std::function<bool(const RawRecord&)>& fn) {
+                             const std::function<bool(const RecordView&)>& fn) {
   const BatchHeader& h = batch.header;
   auto plain = Plain(batch);
   if (!plain.ok()) return plain.status();
@@ -315,7 +315,7 @@ Status BatchDecoder::Records(const Batch& batch, int64_t from,
     *q += *size;
     return true;
   };
-  RawRecord r;
+  RecordView r;
   r.timestamp_type =
       h.log_append_time() ? TimestampType::kLogAppendTime : TimestampType::kCreateTime;
   for (int32_t i = 0; i < h.record_count; ++i) {
@@ -339,7 +339,9 @@ Status BatchDecoder::Records(const Batch& batch, int64_t from,
       const char* name = nullptr;
       size_t name_size = 0;
       if (!bytes(&q, stop, &name, &name_size) || !name) return corrupt(i, "bad header name");
-      hv.name = std::string_view(name, name_size);
+      // A name ends at its first NUL byte, as librdkafka (C strings) hands
+      // it over: both backends must read the same headers (reader.h).
+      hv.name = std::string_view(name, strnlen(name, name_size));
       if (!bytes(&q, stop, &hv.value, &hv.value_size)) return corrupt(i, "bad header value");
     }
     if (q != stop) return corrupt(i, "its length does not match its fields");
@@ -356,7 +358,7 @@ Status BatchDecoder::Records(const Batch& batch, int64_t from,
 Result<ControlType> BatchDecoder::Control(const Batch& batch) {
   ControlType type = ControlType::kUnknown;
   // The key: a version (int16), then the type (int16: 0 abort, 1 commit).
-  Status st = Records(batch, INT64_MIN, [&](const RawRecord& r) {
+  Status st = Records(batch, INT64_MIN, [&](const RecordView& r) {
     if (r.key && r.key_size >= 4) {
       const int16_t t = Big<int16_t>(r.key + 2);
       type = t == 0 ? ControlType::kAbort : t == 1 ? ControlType::kCommit : ControlType::kUnknown;
@@ -392,4 +394,4 @@ bool TransactionFilter::Deliver(const BatchHeader& batch, ControlType control) {
   return !batch.control();
 }
 
-}  // namespace lifeline::verify
+}  // namespace lifeline::internal

@@ -1,9 +1,9 @@
 // RecordBatch v2 (the record format of Kafka 0.11 and later) read straight
-// from Fetch response bytes, for verify's raw reader (raw_fetch.h): batch
+// from Fetch response bytes, for the raw reader backend (raw_fetch.h): batch
 // framing, the records inside (decompressed when the batch is compressed),
 // and the read_committed rule that hides aborted transactions. Nothing here
 // allocates per record: a BatchDecoder reuses its buffers, and every
-// RawRecord borrows from them or from the response.
+// RecordView (reader.h) borrows from them or from the response.
 //
 // Not thread-safe: one BatchDecoder per reader thread.
 #pragma once
@@ -18,10 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include "core/reader.h"
 #include "core/record.h"
 #include "core/status.h"
 
-namespace lifeline::verify {
+namespace lifeline::internal {
 
 // The fixed part of a v2 batch (61 bytes on the wire, big endian).
 struct BatchHeader {
@@ -66,29 +67,6 @@ struct Batch {
 // whose length cannot be right.
 Result<std::optional<Batch>> NextBatch(std::string_view* set);
 
-// A header as a record carries it. `value` null: a header with a null value.
-struct HeaderView {
-  std::string_view name;
-  const char* value = nullptr;
-  size_t value_size = 0;
-};
-
-// One record, as a consumer sees it: the offset, key and value (null when
-// absent, which differs from empty), headers in wire order, and the timestamp
-// (the batch's max timestamp for every record of a LogAppendTime batch; the
-// first timestamp plus the record's delta otherwise). Valid only during the
-// callback that receives it.
-struct RawRecord {
-  int64_t offset = -1;
-  const char* key = nullptr;
-  size_t key_size = 0;
-  const char* value = nullptr;
-  size_t value_size = 0;
-  std::span<const HeaderView> headers;
-  TimestampType timestamp_type = TimestampType::kCreateTime;
-  int64_t timestamp = 0;
-};
-
 // What a control batch marks.
 enum class ControlType { kAbort, kCommit, kUnknown };
 
@@ -103,7 +81,8 @@ class BatchDecoder {
   // (a fetch may start inside a batch), in order, until `fn` returns false.
   // An error names what is malformed (a record running past its batch, a
   // decompression failure).
-  Status Records(const Batch& batch, int64_t from, const std::function<bool(const RawRecord&)>& fn);
+  Status Records(const Batch& batch, int64_t from,
+                 const std::function<bool(const RecordView&)>& fn);
 
   // The marker a control batch holds (its first record's key).
   Result<ControlType> Control(const Batch& batch);
@@ -146,4 +125,4 @@ class TransactionFilter {
 std::optional<int32_t> ReadVarint(const char** p, const char* end);
 std::optional<int64_t> ReadVarlong(const char** p, const char* end);
 
-}  // namespace lifeline::verify
+}  // namespace lifeline::internal

@@ -1,0 +1,123 @@
+// The reader seam without a cluster: when the raw backend may serve a
+// configuration (plaintext only), which backend a read gets, and the one
+// rule for the end of a range.
+#include "core/reader.h"
+
+#include <gtest/gtest.h>
+
+#include "core/internal/range_end.h"
+#include "verify/verify.h"
+
+namespace lifeline {
+namespace {
+
+using verify::RecordsOptions;
+using verify::VerifyRecords;
+
+ClientConfig With(std::vector<std::pair<std::string, std::string>> props) {
+  ClientConfig c;
+  c.Set("bootstrap.servers", "127.0.0.1:9092");
+  for (auto& [k, v] : props) c.Set(k, v);
+  return c;
+}
+
+TEST(RawReader, ServesPlaintextConfigurations) {
+  EXPECT_EQ(RawReaderUnsupported(With({})), std::nullopt);
+  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "PLAINTEXT"}})), std::nullopt);
+  EXPECT_EQ(RawReaderUnsupported(With({{"bootstrap.servers", "PLAINTEXT://h:1,h:2"}})),
+            std::nullopt);
+  EXPECT_EQ(RawReaderUnsupported(With({{"client.id", "x"}, {"fetch.wait.max.ms", "5"}})),
+            std::nullopt);
+}
+
+TEST(RawReader, RefusesTlsAndSasl) {
+  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "SASL_SSL"}})),
+            "security.protocol=SASL_SSL");
+  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "ssl"}})), "security.protocol=ssl");
+  EXPECT_EQ(RawReaderUnsupported(With({{"sasl.mechanism", "PLAIN"}})), "sasl.mechanism is set");
+  EXPECT_EQ(RawReaderUnsupported(With({{"ssl.ca.location", "/ca.pem"}})), "ssl.ca.location is set");
+  EXPECT_EQ(RawReaderUnsupported(With({{"bootstrap.servers", "h:1,SSL://h:2"}})),
+            "bootstrap.servers names ssl://");
+}
+
+TEST(RawReader, AskingForItWithTlsIsAUsageErrorBeforeAnyConnection) {
+  RecordsOptions o;
+  o.source = With({{"security.protocol", "SSL"}});
+  o.target = With({});
+  o.topics = "t";
+  o.reader = ReaderBackend::kRaw;
+  auto r = VerifyRecords(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ExitCode::kUsage);
+  EXPECT_NE(r.status().message().find("--reader raw: the source configuration is not plaintext"),
+            std::string::npos)
+      << r.status().message();
+}
+
+TEST(ChooseBackend, AutoTakesRawForPlaintextAndLibrdkafkaOtherwise) {
+  EXPECT_EQ(*ChooseBackend(ReaderBackend::kAuto, With({})), ReaderBackend::kRaw);
+  EXPECT_EQ(*ChooseBackend(ReaderBackend::kAuto, With({{"security.protocol", "SSL"}})),
+            ReaderBackend::kLibrdkafka);
+  EXPECT_EQ(*ChooseBackend(ReaderBackend::kLibrdkafka, With({})), ReaderBackend::kLibrdkafka);
+  auto refused = ChooseBackend(ReaderBackend::kRaw, With({{"sasl.mechanism", "PLAIN"}}));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), ExitCode::kUsage);
+}
+
+TEST(RangeEnd, FinishesOnceTheNextOffsetReachesTheEnd) {
+  internal::RangeEnd r(10, 20);
+  EXPECT_FALSE(r.finished());
+  EXPECT_TRUE(r.Delivers(10));
+  EXPECT_TRUE(r.Delivers(19));
+  EXPECT_FALSE(r.Delivers(20));  // the end is exclusive
+  r.Advance(19);                 // the records 10..18 were compacted away
+  EXPECT_FALSE(r.finished());
+  EXPECT_FALSE(r.Delivers(18));  // behind the position
+  r.Advance(20);                 // the record at 19 was delivered
+  EXPECT_TRUE(r.finished());
+}
+
+TEST(RangeEnd, AMarkerOrAbortedBatchPastTheEndFinishesIt) {
+  internal::RangeEnd r(0, 5);
+  r.Advance(3);  // the records 0..2 were delivered
+  r.Advance(8);  // a batch up to 7 (aborted records, then a commit marker) was consumed
+  EXPECT_TRUE(r.finished());
+  EXPECT_EQ(r.next(), 8);
+}
+
+TEST(RangeEnd, NeverMovesBackAndAnEmptyRangeIsFinished) {
+  internal::RangeEnd r(4, 9);
+  r.Advance(7);
+  r.Advance(5);  // an end-of-partition position short of what was read
+  EXPECT_EQ(r.next(), 7);
+  EXPECT_TRUE(internal::RangeEnd(3, 3).finished());
+}
+
+TEST(CopyRecord, KeepsNullsDistinctFromEmptiesAndReusesTheRecord) {
+  const std::vector<HeaderView> headers = {{"a", "1", 1}, {"b", nullptr, 0}};
+  RecordView v;
+  v.offset = 42;
+  v.key = "";
+  v.key_size = 0;
+  v.value = nullptr;
+  v.headers = headers;
+  v.timestamp_type = TimestampType::kLogAppendTime;
+  v.timestamp = 1700000000000;
+  Record r;
+  r.headers.resize(5);
+  CopyRecord({Topic("t"), Partition(3)}, v, &r);
+  EXPECT_EQ(r.topic.value(), "t");
+  EXPECT_EQ(r.partition.value(), 3);
+  EXPECT_EQ(r.offset.value(), 42);
+  ASSERT_TRUE(r.key.has_value());
+  EXPECT_EQ(*r.key, "");
+  EXPECT_FALSE(r.value.has_value());
+  ASSERT_EQ(r.headers.size(), 2u);
+  EXPECT_EQ(r.headers[0], (Header{"a", "1"}));
+  EXPECT_EQ(r.headers[1], (Header{"b", std::nullopt}));
+  EXPECT_EQ(r.timestamp.value(), 1700000000000);
+  EXPECT_EQ(r.timestamp_type, TimestampType::kLogAppendTime);
+}
+
+}  // namespace
+}  // namespace lifeline

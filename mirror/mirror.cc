@@ -457,7 +457,8 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
       }
       // Whatever sits on the target past the saved map (duplicates, aborted
       // records, markers) is not part of it; new records land after it.
-      const bool in_forward_region = forward && forward->RecordsFromTarget(part.map.progress()) > 0;
+      const bool in_forward_region =
+          forward && forward->RecordsFromTarget(Offset(part.map.progress())) > 0;
       if (!in_forward_region) {
         part.map.RewindTo(part.map.progress(), std::max(target_high, part.map.target_next()));
       }
@@ -664,7 +665,7 @@ Status Mirror::MapFromForward(Part& part, int64_t offset, bool* from_target) {
     return Status::Ok();
   }
   const PartitionMap& forward = f->second;
-  *from_target = forward.IsMirroredTarget(offset);
+  *from_target = forward.IsMirroredTarget(Offset(offset));
   if (!*from_target) {
     if (offset < forward.target_next()) {
       // Inside the span the forward mirror wrote but not in its map: a copy

@@ -63,7 +63,8 @@ std::optional<Offset> PartitionMap::ReverseTranslate(Offset target_offset) const
   return Offset(it->source_start + (target - it->target_start));
 }
 
-bool PartitionMap::IsMirroredTarget(int64_t t) const {
+bool PartitionMap::IsMirroredTarget(Offset target) const {
+  const int64_t t = target.value();
   auto it = std::upper_bound(runs_.begin(), runs_.end(), t,
                              [](int64_t x, const OffsetRun& r) { return x < r.target_end(); });
   return it != runs_.end() && it->target_start <= t;
@@ -75,7 +76,8 @@ int64_t PartitionMap::records() const {
   return n;
 }
 
-int64_t PartitionMap::RecordsFromTarget(int64_t t) const {
+int64_t PartitionMap::RecordsFromTarget(Offset target) const {
+  const int64_t t = target.value();
   int64_t n = 0;
   for (const OffsetRun& r : runs_)
     n += std::max<int64_t>(0, r.target_end() - std::max(t, r.target_start));

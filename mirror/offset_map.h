@@ -7,6 +7,11 @@
 // progress() was either mirrored (it is in a run), is a recorded gap, or was
 // never a readable record (compacted away, aborted, a control record).
 //
+// Questions (Translate, ReverseTranslate, IsMirroredTarget,
+// RecordsFromTarget) take and return Offset. Building it (Add, Advance,
+// RewindTo, AddGap), its positions and its stored parts (runs, gaps) are
+// still raw int64_t: the mirror's copy loop and the map store use them.
+//
 // Not thread-safe; one owner per partition.
 #pragma once
 
@@ -81,7 +86,7 @@ class PartitionMap {
   std::optional<Offset> ReverseTranslate(Offset target) const;
 
   // Whether target offset `t` holds a record copied from the source.
-  bool IsMirroredTarget(int64_t t) const;
+  bool IsMirroredTarget(Offset t) const;
 
   int64_t source_start() const { return source_start_; }
   int64_t progress() const { return progress_; }
@@ -91,7 +96,7 @@ class PartitionMap {
   const std::vector<Gap>& gaps() const { return gaps_; }
   int64_t records() const;  // mirrored records in all runs
   // Mirrored records at target offsets >= t.
-  int64_t RecordsFromTarget(int64_t t) const;
+  int64_t RecordsFromTarget(Offset t) const;
 
   // Rebuilds a map from stored parts; checks the invariants.
   static std::optional<PartitionMap> FromParts(std::vector<OffsetRun> runs, std::vector<Gap> gaps,

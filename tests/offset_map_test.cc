@@ -72,12 +72,12 @@ TEST(PartitionMap, ReverseTranslationFindsTheSourcePosition) {
 
 TEST(PartitionMap, KnowsWhichTargetOffsetsCameFromTheSource) {
   PartitionMap m = Example();
-  EXPECT_TRUE(m.IsMirroredTarget(100));
-  EXPECT_TRUE(m.IsMirroredTarget(104));
-  EXPECT_FALSE(m.IsMirroredTarget(105));
-  EXPECT_TRUE(m.IsMirroredTarget(108));
-  EXPECT_FALSE(m.IsMirroredTarget(109));
-  EXPECT_FALSE(m.IsMirroredTarget(99));
+  EXPECT_TRUE(m.IsMirroredTarget(Offset(100)));
+  EXPECT_TRUE(m.IsMirroredTarget(Offset(104)));
+  EXPECT_FALSE(m.IsMirroredTarget(Offset(105)));
+  EXPECT_TRUE(m.IsMirroredTarget(Offset(108)));
+  EXPECT_FALSE(m.IsMirroredTarget(Offset(109)));
+  EXPECT_FALSE(m.IsMirroredTarget(Offset(99)));
 }
 
 TEST(PartitionMap, RewindForgetsMappingsAtAndAfterTheResumePoint) {

@@ -133,8 +133,9 @@ Result<GroupsReport> VerifyGroups(const GroupsOptions& o) {
           c.detail =
               fmt::format("no committed offset on the target; it should be {}", c.expected_target);
         } else if (c.target_committed != c.expected_target) {
-          const int64_t n = map.RecordsFromTarget(std::min(c.target_committed, c.expected_target)) -
-                            map.RecordsFromTarget(std::max(c.target_committed, c.expected_target));
+          const int64_t n =
+              map.RecordsFromTarget(Offset(std::min(c.target_committed, c.expected_target))) -
+              map.RecordsFromTarget(Offset(std::max(c.target_committed, c.expected_target)));
           c.status = "wrong_offset";
           c.detail = fmt::format(
               "target committed {} but the exact translation is {}: the group "

@@ -304,7 +304,7 @@ class Comparator {
     if (auto original = RecentSource(t.digest)) {
       Report({"duplicated", "", -1, *original, t.offset,
               fmt::format("a second copy of source offset {}", *original), ""});
-    } else if (align_ == Align::kMap && map_ && map_->IsMirroredTarget(t.offset)) {
+    } else if (align_ == Align::kMap && map_ && map_->IsMirroredTarget(Offset(t.offset))) {
       Report({"extra", "", -1, -1, t.offset,
               "the map says this came from a source record that is no longer there", ""});
     } else {

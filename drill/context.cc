@@ -12,12 +12,6 @@
 namespace lifeline::drill {
 namespace {
 
-std::string Now3339() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return envelope::FormatRfc3339(
-      TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
-}
-
 Json LogsJson(const ClusterFacts& f) {
   Json out = Json::array();
   for (const auto& [tp, wm] : f.logs) {
@@ -53,6 +47,12 @@ std::vector<std::string> Losses(const ClusterFacts& before, const ClusterFacts& 
 }
 
 }  // namespace
+
+std::string Now3339() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return envelope::FormatRfc3339(
+      TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
+}
 
 std::string Hex64(std::string_view seed) {
   const XXH128_hash_t a = XXH3_128bits(seed.data(), seed.size());

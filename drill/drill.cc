@@ -25,12 +25,6 @@
 namespace lifeline::drill {
 namespace {
 
-std::string Now3339() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return envelope::FormatRfc3339(
-      TimestampMs(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
-}
-
 // ${VAR} -> its value; "" when unset.
 std::string ExpandEnv(const std::string& s) {
   std::string out;

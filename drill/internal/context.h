@@ -49,6 +49,9 @@ struct ClusterFacts {
   std::map<TopicPartition, WatermarkOffsets> logs;
 };
 
+// The wall clock as RFC 3339, for the report and drill.log.
+std::string Now3339();
+
 // A 64-hex-digit digest of `seed`: the template hash of the drill's
 // proposals.
 std::string Hex64(std::string_view seed);

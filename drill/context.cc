@@ -228,14 +228,13 @@ void DrillContext::StopConsumers() {
 Status DrillContext::GroupsSync(bool reverse, reports::StepResult* r, Json* ev) {
   // A group moves whole and only while nobody consumes it.
   StopConsumers();
-  if (embedded) return SyncEmbedded(reverse, r, ev);
   mirror::GroupSyncOptions o;
   o.source = source;
   o.target = target;
   o.name = mirror_name;
   o.groups = BuiltInGroups();
   o.reverse = reverse;
-  auto plans = mirror::SyncGroups(o);
+  auto plans = embedded ? SyncEmbedded(o) : mirror::SyncGroups(o);
   if (!plans.ok()) return plans.status();
   (*ev)["plans"] = mirror::DescribePlans(*plans, false);
   std::vector<std::string> refused;
@@ -246,46 +245,27 @@ Status DrillContext::GroupsSync(bool reverse, reports::StepResult* r, Json* ev) 
     return Status::CheckFailed(fmt::format("group(s) not moved: {}", fmt::join(refused, "; ")));
   }
   facts.synced = true;
-  r->message = fmt::format("{} group(s) moved {}", plans->size(),
-                           reverse ? "back to the source" : "to the target");
+  r->message = fmt::format("{} group(s) moved {}{}", plans->size(),
+                           reverse ? "back to the source" : "to the target",
+                           embedded ? " (embedded: committed as a non-member)" : "");
   return Status::Ok();
 }
 
-// The embedded sandbox has no admin group APIs (DescribeGroups, offset
-// admin): translate with the same map and commit as a non-member. Safe
-// here because the drill itself stopped every consumer of these groups.
-Status DrillContext::SyncEmbedded(bool reverse, reports::StepResult* r, Json* ev) {
-  const ClientConfig& from = reverse ? target : source;
-  const ClientConfig& to = reverse ? source : target;
-  const std::string name = reverse ? mirror::ReverseName(mirror_name) : mirror_name;
-  auto maps = mirror::LoadMaps({reverse ? source : target, ""}, name);
-  if (!maps.ok()) return maps.status();
-  for (const std::string& group : BuiltInGroups()) {
-    std::vector<TopicPartition> mapped;
-    for (const auto& [key, map] : *maps) {
-      mapped.push_back({Topic(key.topic), Partition(key.partition)});
-    }
-    auto committed = CommittedOffsets(from, group, mapped, kAdminTimeout);
-    if (!committed.ok()) return committed.status();
-    std::map<TopicPartition, Offset> apply;
-    for (const auto& [tp, o] : *committed) {
-      const auto t =
-          mirror::TranslateOne(*maps, {tp.topic.value(), tp.partition.value()}, o.value());
-      (*ev)["translations"].push_back(mirror::Describe(t));
-      if (!t.mapped || t.translation.kind != mirror::Translation::Kind::kExact) {
-        return Status::CheckFailed(
-            fmt::format("group {} not moved: {}", group, mirror::Describe(t)));
-      }
-      apply[tp] = Offset(t.translation.target_offset);
-    }
-    LIFELINE_RETURN_IF_ERROR(CommitGroupOffsets(to, group, apply, kAdminTimeout));
-  }
-  facts.synced = true;
-  r->message = fmt::format(
-      "{} group(s) moved {} (embedded: translated and committed as a "
-      "non-member)",
-      BuiltInGroups().size(), reverse ? "back to the source" : "to the target");
-  return Status::Ok();
+// The embedded sandbox has no admin group APIs (ListGroups, DescribeGroups,
+// offset admin): the same plan, gathered and committed as a non-member. The
+// drill names no members because it stopped every consumer of these groups.
+Result<std::vector<mirror::GroupSyncPlan>> DrillContext::SyncEmbedded(
+    const mirror::GroupSyncOptions& options) {
+  const mirror::MoveRoute route = mirror::RouteFor(options);
+  LIFELINE_ASSIGN_OR_RETURN(mirror::MapSet maps, mirror::LoadMoveMaps(route));
+  mirror::NonMemberGroupCluster from(route.from), to(route.to);
+  LIFELINE_ASSIGN_OR_RETURN(mirror::Facts facts,
+                            mirror::GatherFacts(options.groups, std::move(maps), from, to));
+  LIFELINE_ASSIGN_OR_RETURN(std::vector<mirror::GroupSyncPlan> plans,
+                            mirror::Plan(facts, mirror::PlanOptionsFor(options)));
+  mirror::NonMemberGroupCommitter committer(route.to);
+  LIFELINE_RETURN_IF_ERROR(mirror::Apply(plans, committer));
+  return plans;
 }
 
 Result<ClusterFacts> DrillContext::ReadFacts(const ClientConfig& cluster, Millis timeout) {

@@ -119,10 +119,6 @@ TranslatedOffset TranslateOne(const MapSet& maps, const TopicPartition& where, O
   return t;
 }
 
-TranslatedOffset TranslateOne(const MapSet& maps, const RawPartition& where, int64_t offset) {
-  return TranslateOne(maps, {Topic(where.topic), Partition(where.partition)}, Offset(offset));
-}
-
 std::vector<TranslatedOffset> TranslateAll(const MapSet& maps,
                                            const std::map<TopicPartition, Offset>& committed) {
   std::vector<TranslatedOffset> out;

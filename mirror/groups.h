@@ -66,14 +66,6 @@ TranslatedOffset TranslateOne(const MapSet& maps, const TopicPartition& where, O
 std::vector<TranslatedOffset> TranslateAll(const MapSet& maps,
                                            const std::map<TopicPartition, Offset>& committed);
 
-// For callers that still hold raw coordinates (the drill's embedded move,
-// until it calls Plan); prefer the typed overload.
-struct RawPartition {
-  std::string topic;
-  int32_t partition = 0;
-};
-TranslatedOffset TranslateOne(const MapSet& maps, const RawPartition& where, int64_t offset);
-
 // One line per translation, e.g.
 // "prompt.lifecycle [3] 1200 -> 1187" or "... 1200: not yet mirrored (progress 1100)".
 std::string Describe(const TranslatedOffset& t);

@@ -309,7 +309,7 @@ TEST(GroupPlan, DescribesEachTranslationAsTheCliPrintsIt) {
   EXPECT_EQ(Describe(all[1]), "t [0] 4 -> 104");
   EXPECT_TRUE(all[1].exact());
   EXPECT_EQ(Describe(all[2]), "t [1] 9: not yet mirrored (mirror progress 8)");
-  EXPECT_EQ(TranslateOne(maps, RawPartition{"t", 0}, 4).translation.target_offset, Offset(104));
+  EXPECT_EQ(TranslateOne(maps, kP0, Offset(4)).translation.target_offset, Offset(104));
 }
 
 TEST(GroupPlan, DescribesAMovedGroupWithBothLagsAndWhereItWas) {

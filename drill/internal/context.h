@@ -26,6 +26,7 @@
 #include "drill/internal/consumers.h"
 #include "drill/internal/drill_file.h"
 #include "drill/internal/score.h"
+#include "mirror/groups.h"
 #include "mirror/mirror.h"
 #include "reports/reports.h"
 
@@ -123,7 +124,7 @@ class DrillContext {
   std::mutex mu;
 
  private:
-  Status SyncEmbedded(bool reverse, reports::StepResult* r, Json* ev);
+  Result<std::vector<mirror::GroupSyncPlan>> SyncEmbedded(const mirror::GroupSyncOptions& options);
   Result<ClusterFacts> ReadFacts(const ClientConfig& cluster, Millis timeout);
 };
 

@@ -348,10 +348,10 @@ class PipelinedRead : public RecordSink {
   };
   static constexpr size_t kBatch = 1024;
 
-  PipelinedRead(const ClientConfig& config, std::vector<ReadRange> ranges)
-      : ranges_(std::move(ranges)), fill_(Fresh()) {
-    thread_ = std::thread([this, &config] {
-      Status st = ReadRanges(config, ranges_, this);
+  PipelinedRead(ClientConfig config, std::vector<ReadRange> ranges)
+      : config_(std::move(config)), ranges_(std::move(ranges)), fill_(Fresh()) {
+    thread_ = std::thread([this] {
+      Status st = ReadRanges(config_, ranges_, this);
       if (st.ok() && fill_.size > 0) (void)queue_.Push(std::move(fill_));
       queue_.Close(std::move(st));
     });
@@ -390,6 +390,7 @@ class PipelinedRead : public RecordSink {
     return b;
   }
 
+  const ClientConfig config_;  // owned, so the reader thread borrows nothing from its caller
   const std::vector<ReadRange> ranges_;
   BoundedQueue<Batch> queue_{kQueueBatches};
   std::mutex mu_;

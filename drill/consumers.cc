@@ -76,6 +76,18 @@ Status ReferenceConsumer::Start(const ClientConfig& cluster) {
                 : e;
 }
 
+Status ReferenceConsumer::Pause(bool paused) {
+  paused_ = paused;
+  // Up to 10 s: the loop polls in 100 ms steps, then pauses the partitions.
+  for (int i = 0; i < 1000 && running_; ++i) {
+    if (paused_applied_ == paused) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!running_) return Status::Ok();
+  return Status::Infra(fmt::format("consumer {} (group {}) did not {} its partitions within 10 s",
+                                   name_, group_, paused ? "pause" : "resume"));
+}
+
 void ReferenceConsumer::Stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
@@ -179,16 +191,19 @@ void ReferenceConsumer::Loop(ClientConfig cluster) {
     running_ = false;
     return;
   }
-  bool paused = false;
+  paused_applied_ = false;
   while (!stop_) {
-    if (paused != paused_) {
-      paused = paused_;
+    if (paused_applied_ != paused_) {
+      const bool paused = paused_;
       rd_kafka_topic_partition_list_t* assignment = nullptr;
       if (rd_kafka_assignment((*consumer)->handle(), &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (paused) {
-          rd_kafka_pause_partitions((*consumer)->handle(), assignment);
-        } else {
-          rd_kafka_resume_partitions((*consumer)->handle(), assignment);
+        // Applied only to a real assignment; until then the next pass tries
+        // again (Pause is waiting for it).
+        if (assignment->cnt > 0) {
+          const rd_kafka_resp_err_t err =
+              paused ? rd_kafka_pause_partitions((*consumer)->handle(), assignment)
+                     : rd_kafka_resume_partitions((*consumer)->handle(), assignment);
+          if (err == RD_KAFKA_RESP_ERR_NO_ERROR) paused_applied_ = paused;
         }
         rd_kafka_topic_partition_list_destroy(assignment);
       }

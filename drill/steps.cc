@@ -678,11 +678,11 @@ Status RunFault(const FaultArgs& a, StepRun& run) {
   // Built-in consumers only (checked when the file loaded).
   auto consumer = [&](const std::string& name) { return c.consumers.at(name).get(); };
   for (const std::string& name : a.pause) {
-    consumer(name)->Pause(true);
+    LIFELINE_RETURN_IF_ERROR(consumer(name)->Pause(true));
     Append(&message, "paused " + name);
   }
   for (const std::string& name : a.resume) {
-    consumer(name)->Pause(false);
+    LIFELINE_RETURN_IF_ERROR(consumer(name)->Pause(false));
     Append(&message, "resumed " + name);
   }
   for (const auto& [side, up] :

@@ -38,8 +38,11 @@ class ReferenceConsumer {
   void Stop();
   bool running() const { return running_; }
   // Stays in the group (polling, heartbeating) but stops fetching its
-  // partitions: a consumer that is alive and behind.
-  void Pause(bool paused) { paused_ = paused; }
+  // partitions: a consumer that is alive and behind. Returns once the
+  // consumer's own thread has paused (or resumed) its assigned partitions,
+  // so nothing published after this call is processed while paused; a
+  // stopped consumer takes the state when it starts again.
+  Status Pause(bool paused);
 
   const std::string& name() const { return name_; }
   const std::string& group() const { return group_; }
@@ -61,7 +64,8 @@ class ReferenceConsumer {
 
   std::string name_, kind_, group_, topic_, archive_path_;
   std::thread thread_;
-  std::atomic<bool> stop_{false}, running_{false}, assigned_{false}, paused_{false};
+  std::atomic<bool> stop_{false}, running_{false}, assigned_{false}, paused_{false},
+      paused_applied_{false};  // what Loop has done to its assignment
   std::atomic<int64_t> events_{0};
   mutable std::mutex mu_;
   Status error_;

@@ -421,7 +421,16 @@ class ObjectReader {
 // first string (value or member name) over kMaxFieldBytes, each with its path.
 class TreeScan {
  public:
-  void Run(dom::element root) { Visit(root); }
+  // Walks `root`, forgetting what an earlier walk found (the scratch
+  // vectors keep their storage: one TreeScan per thread serves every event).
+  void Run(dom::element root) {
+    duplicate.reset();
+    too_large.reset();
+    too_large_bytes = 0;
+    path_.clear();
+    names_.clear();
+    Visit(root);
+  }
 
   std::optional<std::string> duplicate;  // path of the repeated member
   std::optional<std::string> too_large;  // path of the oversized string
@@ -477,8 +486,9 @@ class TreeScan {
   }
 
   void VisitObject(dom::object object) {
-    std::vector<std::string_view> names;
-    names.reserve(object.size());
+    // This object's member names sit at the end of one vector shared by
+    // every level, so a walk allocates only while the vector grows.
+    const size_t first = names_.size();
     for (dom::key_value_pair field : object) {
       path_.push_back({field.key, 0});
       if (field.key.size() > kMaxFieldBytes && !too_large) {
@@ -487,19 +497,23 @@ class TreeScan {
       }
       Visit(field.value);
       path_.pop_back();
-      names.push_back(field.key);
+      names_.push_back(field.key);
     }
-    if (duplicate || names.size() < 2) return;
-    std::sort(names.begin(), names.end());
-    auto it = std::adjacent_find(names.begin(), names.end());
-    if (it != names.end()) {
-      path_.push_back({*it, 0});
-      duplicate = Path();
-      path_.pop_back();
+    const auto begin = names_.begin() + static_cast<std::ptrdiff_t>(first);
+    if (!duplicate && names_.end() - begin >= 2) {
+      std::sort(begin, names_.end());
+      auto it = std::adjacent_find(begin, names_.end());
+      if (it != names_.end()) {
+        path_.push_back({*it, 0});
+        duplicate = Path();
+        path_.pop_back();
+      }
     }
+    names_.resize(first);
   }
 
   std::vector<Segment> path_;
+  std::vector<std::string_view> names_;  // of the objects being walked
 };
 
 // Parses `json` into the thread's parser. The element lives until the next
@@ -778,6 +792,15 @@ Check CheckValues(const Event& e, int64_t schema, int64_t percent_raw) {
   return std::nullopt;
 }
 
+// Whether `type` is EventType(kind), without building it (once per event).
+bool IsEventType(std::string_view type, Kind kind) {
+  constexpr std::string_view kPrefix = "prompt.lifecycle.", kSuffix = ".v1";
+  const std::string_view name = KindName(kind);
+  return type.size() == kPrefix.size() + name.size() + kSuffix.size() &&
+         type.starts_with(kPrefix) && type.ends_with(kSuffix) &&
+         type.substr(kPrefix.size(), name.size()) == name;
+}
+
 // Steps 15 to 22 on the `data` object; `scan` is the walk over it.
 Check ParseData(dom::element data, const TreeScan& scan, std::string_view key, Event* event) {
   if (scan.too_large) {
@@ -806,7 +829,7 @@ Check ParseData(dom::element data, const TreeScan& scan, std::string_view key, E
     return Reject(Reason::kUnknownKind, fmt::format("kind is {}", Quote(kind)));
   }
   event->kind = *parsed_kind;
-  if (event->type != EventType(event->kind)) {
+  if (!IsEventType(event->type, event->kind)) {
     return Reject(Reason::kTypeKindMismatch,
                   fmt::format("ce_type is {} but kind is {}", Quote(event->type), Quote(kind)));
   }
@@ -830,7 +853,7 @@ Check ParseData(dom::element data, const TreeScan& scan, std::string_view key, E
   return CheckValues(*event, schema, percent_raw);
 }
 
-Check ParseInto(const Record& record, Event* event) {
+Check ParseFields(const Record& record, const ParseOptions& options, Event* event) {
   // 1-3: framing.
   if (!record.value) return Reject(Reason::kTombstone, "null value");
   const std::string& value = *record.value;
@@ -849,7 +872,7 @@ Check ParseInto(const Record& record, Event* event) {
   if (Check c = DetectMode(record, &event->mode)) return c;
   Attributes attrs;
   dom::element root;  // structured mode: the whole CloudEvent
-  TreeScan scan;
+  thread_local TreeScan scan;
   if (event->mode == ContentMode::kStructured) {
     if (Check c = ParseObject(value, "value", &root, &scan)) return c;
     if (Check c = StructuredAttributes(root.get_object().value_unsafe(), &attrs)) return c;
@@ -882,12 +905,11 @@ Check ParseInto(const Record& record, Event* event) {
     std::optional<dom::object> object;
     if (Check c = reader.Object("data", true, &object)) return c;
     data = root.at_key("data").value_unsafe();
-    event->data_json = simdjson::minify(data);
-    scan = TreeScan();  // the attributes are sized already; only data counts now
-    scan.Run(data);
+    if (options.keep_data_json) event->data_json = simdjson::minify(data);
+    scan.Run(data);  // the attributes are sized already; only data counts now
   } else {
     if (Check c = ParseObject(value, "value", &data, &scan)) return c;
-    event->data_json = value;
+    if (options.keep_data_json) event->data_json = value;
   }
   // 15-22.
   return ParseData(data, scan, key, event);
@@ -1007,8 +1029,25 @@ std::optional<Reason> ReasonFromCode(std::string_view code) {
 
 std::variant<Event, Rejection> Parse(const Record& record) {
   Event event;
-  if (Check c = ParseInto(record, &event)) return std::move(*c);
+  if (Check c = ParseFields(record, ParseOptions{}, &event)) return std::move(*c);
   return event;
+}
+
+std::optional<Rejection> ParseInto(const Record& record, Event* event,
+                                   const ParseOptions& options) {
+  // A fresh event, but with the string buffers of the last one: a field
+  // missing from this list is only allocated anew, never left stale.
+  std::string* const kept[] = {&event->id,      &event->source,  &event->type,
+                               &event->time,    &event->subject, &event->prompt_id,
+                               &event->version, &event->actor,   &event->data_json};
+  std::array<std::string, std::size(kept)> buffers;
+  for (size_t i = 0; i < buffers.size(); ++i) buffers[i] = std::move(*kept[i]);
+  *event = Event{};
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    *kept[i] = std::move(buffers[i]);
+    kept[i]->clear();
+  }
+  return ParseFields(record, options, event);
 }
 
 std::string DataJson(const Event& e) {

@@ -154,6 +154,18 @@ struct Rejection {
 // the top of envelope.cc. A JSON member whose value is null counts as absent.
 std::variant<Event, Rejection> Parse(const Record& record);
 
+struct ParseOptions {
+  // Fill Event::data_json, a copy of every value; a caller that never reads
+  // it (the replay fold) leaves it out.
+  bool keep_data_json = true;
+};
+
+// Parse for a loop over a stream: fills *event, reusing the storage its
+// strings hold from the last call. Returns the rejection, or nullopt when
+// *event holds the valid event; after a rejection *event is unspecified.
+std::optional<Rejection> ParseInto(const Record& record, Event* event,
+                                   const ParseOptions& options = {});
+
 // The `data` JSON lifeline writes for an event (known fields only, stable
 // member order).
 std::string DataJson(const Event& event);

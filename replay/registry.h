@@ -225,6 +225,7 @@ class Registry {
   // first prompt's. Rare; resolved in Finish so the result is order-free.
   std::map<std::string, std::vector<FirstSeen>> reused_;
   std::map<std::string, int64_t> by_reason_, by_code_;
+  envelope::Event event_;  // the record being applied, its storage reused by the next
   int64_t read_ = 0, applied_ = 0, duplicates_ = 0, quarantined_ = 0, violations_ = 0;
 };
 

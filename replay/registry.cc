@@ -208,6 +208,33 @@ std::unique_ptr<PromptState> Deserialize(const std::string& bytes) {
   return p;
 }
 
+// *o as a fresh Outcome, but holding the storage of the strings and lists
+// most events fill; anything not kept here is only allocated anew.
+void Renew(Outcome* o) {
+  Outcome fresh;
+  for (auto [from, to] : {std::pair{&o->prompt_id, &fresh.prompt_id},
+                          {&o->log.event_id, &fresh.log.event_id},
+                          {&o->log.kind, &fresh.log.kind},
+                          {&o->log.version, &fresh.log.version},
+                          {&o->log.actor, &fresh.log.actor},
+                          {&o->log.outcome, &fresh.log.outcome},
+                          {&o->quarantine_key, &fresh.quarantine_key},
+                          {&o->reason, &fresh.reason}}) {
+    *to = std::move(*from);
+    to->clear();
+  }
+  auto keep = [](auto& from, auto& to) {
+    to = std::move(from);
+    to.clear();
+  };
+  keep(o->approvals, fresh.approvals);
+  keep(o->evaluations, fresh.evaluations);
+  keep(o->closed, fresh.closed);
+  keep(o->rollbacks, fresh.rollbacks);
+  keep(o->violations, fresh.violations);
+  *o = std::move(fresh);
+}
+
 // How much of the memory budget a prompt's state takes.
 size_t Units(const PromptState& p) { return 1 + p.versions.size() + p.active.size(); }
 
@@ -384,9 +411,10 @@ Digest128 ContentDigest(const Record& record) {
   return {h.high64, h.low64};
 }
 
-Outcome Registry::Apply(const Record& record) {
+void Registry::Apply(const Record& record, Outcome* reused) {
   ++read_;
-  Outcome out;
+  Renew(reused);
+  Outcome& out = *reused;
   // data_json is not part of the state: not copied.
   if (auto rejection = envelope::ParseInto(record, &event_, {.keep_data_json = false})) {
     ++quarantined_;
@@ -408,7 +436,7 @@ Outcome Registry::Apply(const Record& record) {
       row.record.partition = Partition(-1);
       row.record.offset = Offset(-1);
     }
-    return out;
+    return;
   }
   const envelope::Event& e = event_;
   PromptState& p = memory_->prompts.Get(e.prompt_id);
@@ -426,7 +454,7 @@ Outcome Registry::Apply(const Record& record) {
   LogRow& log = out.log;
   log.seq = seq;
   log.event_id = e.id;
-  log.kind = std::string(envelope::KindName(e.kind));
+  log.kind.assign(envelope::KindName(e.kind));
   log.version = e.version;
   log.actor = e.actor;
   log.time_ms = e.time_ms.value();
@@ -457,7 +485,7 @@ Outcome Registry::Apply(const Record& record) {
     ++duplicates_;
     log.outcome = "duplicate";
     out.kind = Outcome::Kind::kDuplicate;
-    return out;
+    return;
   }
   if (first) {
     Violation(out, seq, kConflictingDuplicate, e,
@@ -468,7 +496,6 @@ Outcome Registry::Apply(const Record& record) {
   ++applied_;
   log.outcome = "applied";
   ApplyEvent(p, e, seq, out);
-  return out;
 }
 
 std::vector<LateViolation> Registry::Finish() {

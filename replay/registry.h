@@ -180,7 +180,14 @@ class Registry {
   ~Registry();
   Registry(Registry&&) noexcept;
   // Folds one record (valid or not) into the state.
-  Outcome Apply(const Record& record);
+  Outcome Apply(const Record& record) {
+    Outcome out;
+    Apply(record, &out);
+    return out;
+  }
+  // The same into *out, reusing the storage of what it held (a loop over a
+  // stream that hands its outcomes back allocates little per record).
+  void Apply(const Record& record, Outcome* out);
   // What needs the whole stream: event ids reused across prompts. Call
   // once, after the last Apply (it frees the id index; Apply must not follow).
   std::vector<LateViolation> Finish();

@@ -283,45 +283,51 @@ class TopicSink {
 
 // Runs `writer` on its own thread: outcomes go over in batches through a
 // bounded queue, so the fold and SQLite run side by side and memory stays
-// flat however fast the topic reads. Finish waits for every write.
+// flat however fast the topic reads. Written batches come back to be
+// refilled in place: their outcomes keep their strings' storage, so the fold
+// allocates little per record and the writer frees nothing the fold made.
+// Finish waits for every write.
 class BackgroundWriter {
  public:
-  using Batch = std::vector<std::pair<Coordinates, Outcome>>;
+  struct Batch {
+    std::vector<std::pair<Coordinates, Outcome>> items;
+    size_t size = 0;  // items[0, size) hold this batch
+  };
   static constexpr size_t kBatch = 2048;
 
   explicit BackgroundWriter(SandboxWriter* writer)
       : thread_([this, writer] {
           Batch batch;
           while (queue_.Pop(&batch)) {
-            for (const auto& [at, outcome] : batch) {
-              Status st = writer->Add(at, outcome);
+            for (size_t i = 0; i < batch.size; ++i) {
+              Status st = writer->Add(batch.items[i].first, batch.items[i].second);
               if (!st.ok()) return queue_.Close(st);
             }
-            batch.clear();
+            Recycle(std::move(batch));
           }
-        }) {
-    pending_.reserve(kBatch);
-  }
+        }) {}
   ~BackgroundWriter() {
     if (thread_.joinable()) {
       queue_.Close(Status::Interrupted("replay stopped"));
       thread_.join();
     }
   }
-  Status Add(const Record& r, Outcome outcome) {
-    pending_.emplace_back(
-        Coordinates{r.partition.value(), r.offset.value(), r.timestamp.value(), r.timestamp_type},
-        std::move(outcome));
-    if (pending_.size() < kBatch) return Status::Ok();
-    Batch full = std::move(pending_);
-    pending_ = {};
-    pending_.reserve(kBatch);
-    if (!queue_.Push(std::move(full))) return queue_.error();
+  // Where the fold writes the outcome of `r`; Add hands it over.
+  Outcome* Slot(const Record& r) {
+    if (pending_.size == pending_.items.size()) pending_.items.emplace_back();
+    auto& [at, outcome] = pending_.items[pending_.size];
+    at = Coordinates{r.partition.value(), r.offset.value(), r.timestamp.value(), r.timestamp_type};
+    return &outcome;
+  }
+  Status Add() {
+    if (++pending_.size < kBatch) return Status::Ok();
+    if (!queue_.Push(std::move(pending_))) return queue_.error();
+    pending_ = Spare();
     return Status::Ok();
   }
   // Writes what is pending and waits until everything is written.
   Status Finish() {
-    if (!pending_.empty()) (void)queue_.Push(std::move(pending_));
+    if (pending_.size > 0) (void)queue_.Push(std::move(pending_));
     pending_ = {};
     queue_.Close();
     thread_.join();
@@ -329,7 +335,23 @@ class BackgroundWriter {
   }
 
  private:
-  BoundedQueue<Batch> queue_{8};
+  static constexpr size_t kQueueBatches = 8;
+  void Recycle(Batch batch) {
+    batch.size = 0;
+    std::lock_guard lock(mu_);
+    if (spare_.size() < kQueueBatches + 2) spare_.push_back(std::move(batch));
+  }
+  Batch Spare() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    Batch b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+
+  BoundedQueue<Batch> queue_{kQueueBatches};
+  std::mutex mu_;
+  std::vector<Batch> spare_;
   Batch pending_;
   std::thread thread_;
 };
@@ -484,11 +506,13 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   std::optional<BackgroundWriter> background;
   if (writer) background.emplace(&*writer);
   auto last_progress = Clock::now();
+  Outcome unwritten;  // the outcome when no sandbox file is written
   auto apply = [&](const Record& r) {
-    Outcome outcome = registry.Apply(r);
+    Outcome* outcome = background ? background->Slot(r) : &unwritten;
+    registry.Apply(r, outcome);
     if (registry.read() % 65536 == 0) LIFELINE_RETURN_IF_ERROR(registry.status());
-    if (sink) LIFELINE_RETURN_IF_ERROR(sink->Add(r, outcome));
-    if (background) LIFELINE_RETURN_IF_ERROR(background->Add(r, std::move(outcome)));
+    if (sink) LIFELINE_RETURN_IF_ERROR(sink->Add(r, *outcome));
+    if (background) LIFELINE_RETURN_IF_ERROR(background->Add());
     if (progress && Clock::now() - last_progress > std::chrono::seconds(1)) {
       last_progress = Clock::now();
       progress(registry.read());

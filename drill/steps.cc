@@ -14,7 +14,6 @@
 
 #include "core/topic_reader.h"
 #include "drill/internal/context.h"
-#include "replay/registry.h"
 #include "replay/replay.h"
 #include "verify/verify.h"
 
@@ -384,18 +383,14 @@ std::string TitleExpectState(const ExpectStateArgs& a, const DrillStep&) {
 Status RunExpectState(const ExpectStateArgs& a, StepRun& run) {
   DrillContext& c = run.ctx;
   // The stream's own answer: fold the topic as replay does.
-  replay::Registry registry;
+  replay::Fold fold;
   TopicReadOptions read;
   read.topic = c.topic;
   LIFELINE_RETURN_IF_ERROR(ReadTopic(c.Active(), read, [&](const Record& rec) {
-    (void)registry.Apply(rec);
+    fold.Apply(rec);
     return Status::Ok();
   }));
-  std::string from_stream = "(nothing)";
-  if (std::optional<replay::PromptState> p = registry.FindPrompt(a.prompt)) {
-    auto it = p->active.find(a.scope);
-    if (it != p->active.end()) from_stream = it->second.version;
-  }
+  const std::string from_stream = fold.ActiveVersion(a.prompt, a.scope).value_or("(nothing)");
   (*run.evidence)["stream"] = from_stream;
   std::vector<std::string> wrong;
   if (from_stream != a.active) wrong.push_back("the stream says " + from_stream);

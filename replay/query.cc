@@ -7,7 +7,7 @@
 #include "core/kafka.h"
 #include "core/sqlite.h"
 #include "replay/replay.h"
-#include "replay/store.h"
+#include "replay/internal/store.h"
 
 namespace lifeline::replay {
 namespace {

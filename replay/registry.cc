@@ -1,4 +1,4 @@
-#include "replay/registry.h"
+#include "replay/internal/registry.h"
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -10,6 +10,8 @@
 #include <list>
 #include <memory>
 #include <unordered_map>
+
+#include "replay/replay.h"
 
 namespace lifeline::replay {
 namespace {
@@ -674,6 +676,20 @@ void Registry::ApplyEvent(PromptState& p, const envelope::Event& e, int64_t seq,
       out.retirement = RetirementRow{seq, e.version, e.id, t};
       break;
   }
+}
+
+Fold::Fold() : registry_(std::make_unique<Registry>()) {}
+Fold::~Fold() = default;
+
+void Fold::Apply(const Record& record) { (void)registry_->Apply(record); }
+
+std::optional<std::string> Fold::ActiveVersion(const std::string& prompt,
+                                               const std::string& scope) {
+  std::optional<PromptState> p = registry_->FindPrompt(prompt);
+  if (!p) return std::nullopt;
+  auto it = p->active.find(scope);
+  if (it == p->active.end()) return std::nullopt;
+  return it->second.version;
 }
 
 }  // namespace lifeline::replay

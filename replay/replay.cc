@@ -22,8 +22,9 @@
 #include "core/sqlite.h"
 #include "core/topic_reader.h"
 #include "core/version.h"
-#include "replay/registry.h"
-#include "replay/store.h"
+#include "replay/internal/registry.h"
+#include "replay/internal/state_hash.h"
+#include "replay/internal/store.h"
 
 namespace lifeline::replay {
 namespace {

@@ -9,17 +9,39 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/config.h"
+#include "core/record.h"
 #include "core/status.h"
 #include "core/types.h"
-#include "replay/state_hash.h"
+
+namespace lifeline {
+namespace sqlite {
+class Db;
+}  // namespace sqlite
+}  // namespace lifeline
 
 namespace lifeline::replay {
+
+// The state hash (docs/architecture.md, "Replay and the state hash"; the
+// encoding is in replay/internal/state_hash.h and docs/replay.md).
+struct TableDigest {
+  std::string table;
+  int64_t rows = 0;
+  Digest128 digest;
+};
+
+struct StateDigest {
+  Digest128 total;
+  std::vector<TableDigest> tables;           // LogicalTables() order
+  std::map<std::string, Digest128> prompts;  // filled when asked for
+};
 
 // Where a replay starts or stops, for every partition: an offset, a time
 // (the first record at or after it), or per-partition offsets.
@@ -96,5 +118,42 @@ struct AuditOptions {
   std::vector<std::string> groups;   // consumer groups to check
 };
 Result<std::string> Audit(const AuditOptions& options, bool json);
+
+// Reading a sandbox (verify state compares two table by table).
+//
+// The names of the logical tables in hashing order, with the ORDER BY that
+// gives primary-key order. `prompt_column` is true when column 0 is the
+// prompt id (for the per-prompt breakdown).
+struct LogicalTable {
+  const char* name;
+  const char* order_by;
+  bool prompt_column;
+};
+const std::vector<LogicalTable>& LogicalTables();
+
+// Runs `sql` with text/integer parameters and returns every row as a JSON
+// object keyed by column name (audit, state at, verify state).
+Result<std::vector<nlohmann::ordered_json>> QueryRows(
+    sqlite::Db& db, const std::string& sql,
+    const std::vector<std::variant<std::string, int64_t>>& params = {});
+
+class Registry;
+
+// Replay's fold in memory, without a sandbox: for a caller that needs the
+// stream's own answer to one question (the drill's expect_state).
+class Fold {
+ public:
+  Fold();
+  ~Fold();
+  Fold(const Fold&) = delete;
+  Fold& operator=(const Fold&) = delete;
+  // Folds one record (valid or not), as replay does.
+  void Apply(const Record& record);
+  // The version active for `prompt` in `scope` after what was applied.
+  std::optional<std::string> ActiveVersion(const std::string& prompt, const std::string& scope);
+
+ private:
+  std::unique_ptr<Registry> registry_;
+};
 
 }  // namespace lifeline::replay

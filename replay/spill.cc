@@ -1,4 +1,4 @@
-#include "replay/spill.h"
+#include "replay/internal/spill.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -1,4 +1,4 @@
-#include "replay/state_hash.h"
+#include "replay/internal/state_hash.h"
 
 #include <fmt/format.h>
 #include <xxhash.h>
@@ -8,7 +8,7 @@
 #include <memory>
 #include <thread>
 
-#include "replay/store.h"
+#include "replay/internal/store.h"
 
 namespace lifeline::replay {
 namespace {

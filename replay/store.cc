@@ -1,4 +1,4 @@
-#include "replay/store.h"
+#include "replay/internal/store.h"
 
 #include <fmt/format.h>
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/sqlite.h"
-#include "replay/registry.h"
-#include "replay/state_hash.h"
-#include "replay/store.h"
+#include "replay/internal/registry.h"
+#include "replay/internal/state_hash.h"
+#include "replay/internal/store.h"
 #include "tests/lifecycle_stream.h"
 #include "tests/sandbox_support.h"
 

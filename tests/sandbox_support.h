@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/sqlite.h"
-#include "replay/registry.h"
-#include "replay/store.h"
+#include "replay/internal/registry.h"
+#include "replay/internal/store.h"
 
 namespace lifeline::testing {
 

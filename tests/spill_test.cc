@@ -1,8 +1,8 @@
-// The fold's disk-backed memory (replay/spill.h): ids and texts read back
+// The fold's disk-backed memory (replay/internal/spill.h): ids and texts read back
 // exactly from the in-memory table and from every spilled run, and a fold
 // that spills everything (ids, texts, prompt states) gives the same sandbox
 // as one that spills nothing.
-#include "replay/spill.h"
+#include "replay/internal/spill.h"
 
 #include <gtest/gtest.h>
 #include <xxhash.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "replay/state_hash.h"
+#include "replay/internal/state_hash.h"
 #include "tests/lifecycle_stream.h"
 #include "tests/sandbox_support.h"
 

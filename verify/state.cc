@@ -5,7 +5,6 @@
 
 #include "core/sqlite.h"
 #include "replay/replay.h"
-#include "replay/store.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {

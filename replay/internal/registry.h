@@ -26,7 +26,7 @@
 #include "core/envelope.h"
 #include "core/record.h"
 #include "core/status.h"
-#include "replay/spill.h"
+#include "replay/internal/spill.h"
 
 namespace lifeline::replay {
 

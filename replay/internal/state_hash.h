@@ -13,27 +13,15 @@
 // rows; quarantined records belong to no prompt.
 #pragma once
 
-#include <map>
 #include <string>
 #include <vector>
 
 #include "core/record.h"
 #include "core/sqlite.h"
 #include "core/status.h"
+#include "replay/replay.h"
 
 namespace lifeline::replay {
-
-struct TableDigest {
-  std::string table;
-  int64_t rows = 0;
-  Digest128 digest;
-};
-
-struct StateDigest {
-  Digest128 total;
-  std::vector<TableDigest> tables;           // LogicalTables() order
-  std::map<std::string, Digest128> prompts;  // filled when asked for
-};
 
 Result<StateDigest> HashState(sqlite::Db& db, bool by_prompt);
 // The same digest (without the per-prompt breakdown) of a sandbox file,

@@ -17,7 +17,8 @@
 
 #include "core/sqlite.h"
 #include "core/status.h"
-#include "replay/registry.h"
+#include "replay/internal/registry.h"
+#include "replay/replay.h"
 
 namespace lifeline::replay {
 
@@ -57,22 +58,6 @@ class SandboxWriter {
   sqlite::Stmt log_, provenance_, approval_, evaluation_, history_, rollback_, violation_,
       quarantine_, quarantine_copy_, proposal_, retirement_;
 };
-
-// The names of the logical tables in hashing order, with the ORDER BY that
-// gives primary-key order. `prompt_column` is true when column 0 is the
-// prompt id (for the per-prompt breakdown).
-struct LogicalTable {
-  const char* name;
-  const char* order_by;
-  bool prompt_column;
-};
-const std::vector<LogicalTable>& LogicalTables();
-
-// Runs `sql` with text/integer parameters and returns every row as a JSON
-// object keyed by column name (audit, state at, verify state).
-Result<std::vector<nlohmann::ordered_json>> QueryRows(
-    sqlite::Db& db, const std::string& sql,
-    const std::vector<std::variant<std::string, int64_t>>& params = {});
 
 // Opens a sandbox file read-only: a usage error naming the path when it
 // is missing or a directory.

@@ -88,7 +88,7 @@ check_three() {
   "$K" tool "$name" topics --create --topic rf3 --partitions 2 >/dev/null 2>&1 || fail "$name: create rf3"
   expect "$name: default replication factor is 3" 'ReplicationFactor: 3' "$K" tool "$name" topics --describe --topic rf3
   "$K" stop "$name" 2 >/dev/null
-  expect "$name: broker 2 out, status says degraded" "^$name +[0-9-,]+ +degraded" "$K" status
+  expect "$name: broker 2 out, status says degraded" "^$name +[-0-9,]+ +degraded" "$K" status
   expect "$name: broker 2 out, acks=all produce still succeeds" '^produced$' \
     bash -c "printf '1\n2\n3\n' | kcat ${cfg[*]} -b $b -P -t rf3 -X acks=all >/dev/null 2>&1 && echo produced"
   "$K" stop "$name" 3 >/dev/null

@@ -3,8 +3,9 @@
 #   tests/kafka_clusters_test.sh [secure] [brokers] [secure-brokers]
 # (default: secure brokers). Each part starts a cluster of its own (names
 # below, never source/target), checks it and takes it down, also on failure.
-# Needs the Kafka jars (scripts/setup kafka), kcat, openssl, Java 17. Not part
-# of ctest: each part starts one to three JVMs for about a minute.
+# Needs the Kafka jars (scripts/setup kafka), kcat, openssl, Java 17. ctest
+# runs `secure brokers` as KafkaClusters.SecureAndThreeBrokers (labels kafka,
+# secure, multi-broker); each part starts one to three JVMs for about a minute.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 K=$root/scripts/kafka

@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "synth/publish.h"
+#include "synth/synth.h"
 
 namespace lifeline::cli {
 

@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "synth/scan.h"
+#include "synth/synth.h"
 
 namespace lifeline::cli {
 

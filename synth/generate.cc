@@ -1,4 +1,4 @@
-#include "synth/generate.h"
+#include "synth/internal/generate.h"
 
 #include <fmt/format.h>
 #include <openssl/sha.h>

@@ -1,7 +1,7 @@
-#include "synth/manifest.h"
-
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "synth/synth.h"
 
 namespace lifeline::synth {
 

@@ -1,11 +1,11 @@
-#include "synth/publish.h"
-
 #include <fmt/format.h>
 
 #include <chrono>
 
 #include "core/kafka.h"
 #include "core/signals.h"
+#include "synth/internal/generate.h"
+#include "synth/synth.h"
 
 namespace lifeline::synth {
 namespace {

@@ -1,5 +1,3 @@
-#include "synth/scan.h"
-
 #include <fmt/format.h>
 
 #include <chrono>
@@ -7,7 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "core/envelope.h"
 #include "core/topic_reader.h"
+#include "synth/synth.h"
 
 namespace lifeline::synth {
 

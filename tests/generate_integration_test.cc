@@ -6,8 +6,8 @@
 
 #include "core/envelope.h"
 #include "core/topic_reader.h"
-#include "synth/publish.h"
-#include "synth/scan.h"
+#include "synth/internal/generate.h"
+#include "synth/synth.h"
 #include "tests/test_support.h"
 
 namespace lifeline {

@@ -1,4 +1,4 @@
-#include "synth/generate.h"
+#include "synth/internal/generate.h"
 
 #include <gtest/gtest.h>
 #include <openssl/sha.h>

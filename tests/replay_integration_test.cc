@@ -15,7 +15,7 @@
 #include "core/sqlite.h"
 #include "core/topic_reader.h"
 #include "replay/replay.h"
-#include "synth/publish.h"
+#include "synth/synth.h"
 #include "tests/lifecycle_stream.h"
 #include "tests/test_support.h"
 

@@ -24,26 +24,9 @@
 #include "core/envelope.h"
 #include "core/record.h"
 #include "core/types.h"
+#include "synth/synth.h"
 
 namespace lifeline::synth {
-
-struct GenerateOptions {
-  int prompts = 20;  // prompt ids; names repeat with a numeric suffix past the built-in list
-  int versions = 5;  // versions proposed per prompt
-  uint64_t seed = 1;
-  // Probability of a malformed record after each valid one.
-  double malformed_rate = 0.0;
-  // The earliest event time; prompts start within six hours of it.
-  // 2023-11-14: far enough back that a long stream (a million events spans
-  // months) never runs past the broker's clock; brokers refuse timestamps
-  // more than an hour ahead (message.timestamp.after.max.ms).
-  TimestampMs start_time{1700000000000};
-  std::string source = "/registry/eu-1";  // ce_source
-  // Whether the malformed cycle includes value_too_large. Such a record's
-  // value is just over envelope::kMaxValueBytes (1 MiB), which a broker with
-  // the default max.message.bytes refuses: leave it out for default topics.
-  bool oversized_values = true;
-};
 
 struct GeneratedRecord {
   Record record;  // key, value, headers, timestamp; topic and partition unset

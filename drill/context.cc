@@ -7,8 +7,6 @@
 #include <regex>
 #include <thread>
 
-#include "mirror/groups.h"
-
 namespace lifeline::drill {
 namespace {
 
@@ -234,7 +232,9 @@ Status DrillContext::GroupsSync(bool reverse, reports::StepResult* r, Json* ev) 
   o.name = mirror_name;
   o.groups = BuiltInGroups();
   o.reverse = reverse;
-  auto plans = embedded ? SyncEmbedded(o) : mirror::SyncGroups(o);
+  // The drill names no members on the embedded sandbox: it stopped every
+  // consumer of these groups above.
+  auto plans = embedded ? mirror::SyncGroupsAsNonMember(o) : mirror::SyncGroups(o);
   if (!plans.ok()) return plans.status();
   (*ev)["plans"] = mirror::DescribePlans(*plans, false);
   std::vector<std::string> refused;
@@ -249,23 +249,6 @@ Status DrillContext::GroupsSync(bool reverse, reports::StepResult* r, Json* ev) 
                            reverse ? "back to the source" : "to the target",
                            embedded ? " (embedded: committed as a non-member)" : "");
   return Status::Ok();
-}
-
-// The embedded sandbox has no admin group APIs (ListGroups, DescribeGroups,
-// offset admin): the same plan, gathered and committed as a non-member. The
-// drill names no members because it stopped every consumer of these groups.
-Result<std::vector<mirror::GroupSyncPlan>> DrillContext::SyncEmbedded(
-    const mirror::GroupSyncOptions& options) {
-  const mirror::MoveRoute route = mirror::RouteFor(options);
-  LIFELINE_ASSIGN_OR_RETURN(mirror::MapSet maps, mirror::LoadMoveMaps(route));
-  mirror::NonMemberGroupCluster from(route.from), to(route.to);
-  LIFELINE_ASSIGN_OR_RETURN(mirror::Facts facts,
-                            mirror::GatherFacts(options.groups, std::move(maps), from, to));
-  LIFELINE_ASSIGN_OR_RETURN(std::vector<mirror::GroupSyncPlan> plans,
-                            mirror::Plan(facts, mirror::PlanOptionsFor(options)));
-  mirror::NonMemberGroupCommitter committer(route.to);
-  LIFELINE_RETURN_IF_ERROR(mirror::Apply(plans, committer));
-  return plans;
 }
 
 Result<ClusterFacts> DrillContext::ReadFacts(const ClientConfig& cluster, Millis timeout) {

@@ -1,4 +1,4 @@
-#include "mirror/map_store.h"
+#include "mirror/internal/map_store.h"
 
 #include <fmt/format.h>
 

@@ -15,6 +15,7 @@
 
 #include "core/kafka.h"
 #include "core/signals.h"
+#include "mirror/internal/map_store.h"
 
 namespace lifeline::mirror {
 namespace {

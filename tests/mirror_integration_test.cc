@@ -16,7 +16,7 @@
 
 #include "core/signals.h"
 #include "core/topic_reader.h"
-#include "mirror/groups.h"
+#include "mirror/internal/groups.h"
 #include "mirror/mirror.h"
 #include "tests/test_support.h"
 

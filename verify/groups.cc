@@ -1,6 +1,4 @@
 // verify groups: a group moved to the target resumes exactly where it stopped.
-#include "mirror/groups.h"
-
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>

@@ -5,8 +5,8 @@
 
 #include "core/kafka.h"
 #include "mirror/mirror.h"
-#include "verify/fetch.h"
-#include "verify/summary.h"
+#include "verify/internal/fetch.h"
+#include "verify/internal/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {

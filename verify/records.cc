@@ -19,8 +19,8 @@
 #include "core/reader.h"
 #include "core/signals.h"
 #include "mirror/mirror.h"
-#include "verify/fetch.h"
-#include "verify/summary.h"
+#include "verify/internal/fetch.h"
+#include "verify/internal/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {

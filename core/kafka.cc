@@ -493,9 +493,8 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
       rd_kafka_conf_set_rebalance_cb(conf, &Consumer::OnRebalance);
     };
   }
-  auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra, customize);
-  if (!rk.ok()) return rk.status();
-  c->rk_ = std::move(rk).value();
+  LIFELINE_ASSIGN_OR_RETURN(auto rk, NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra, customize));
+  c->rk_ = std::move(rk);
   rd_kafka_poll_set_consumer(c->rk_.get());
   c->queue_.reset(rd_kafka_queue_get_consumer(c->rk_.get()));
   if (options.keep_fetching) {
@@ -652,16 +651,15 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
 }
 
 Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
-  auto messages = PollMessages(max_records, timeout);
-  if (!messages.ok()) return messages.status();
-  if (!messages->unavailable_topics.empty()) {
-    return KafkaError("consume " + messages->unavailable_topics.front(),
+  LIFELINE_ASSIGN_OR_RETURN(auto messages, PollMessages(max_records, timeout));
+  if (!messages.unavailable_topics.empty()) {
+    return KafkaError("consume " + messages.unavailable_topics.front(),
                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   }
   PollBatch batch;
-  batch.records.reserve(messages->messages.size());
-  for (const Message& msg : messages->messages) batch.records.push_back(ToRecord(msg.get()));
-  batch.reached_end = std::move(messages->reached_end);
+  batch.records.reserve(messages.messages.size());
+  for (const Message& msg : messages.messages) batch.records.push_back(ToRecord(msg.get()));
+  batch.reached_end = std::move(messages.reached_end);
   return batch;
 }
 
@@ -733,11 +731,11 @@ Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok)
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
   rd_kafka_CreateTopics(rk_.get(), &nt, 1, options.get(), queue_.get());
   const std::string context = "create topic " + spec.name;
-  auto ev = AwaitEvent(queue_.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_topic_result_t** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &cnt);
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &cnt);
   for (size_t i = 0; i < cnt; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && exists_ok) continue;
@@ -783,11 +781,11 @@ Status Admin::DeleteTopic(const std::string& topic, Millis timeout) {
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
   rd_kafka_DeleteTopics(rk_.get(), &dt, 1, options.get(), queue_.get());
   const std::string context = "delete topic " + topic;
-  auto ev = AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_topic_result_t** results =
-      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev->get()), &cnt);
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &cnt);
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i])) {
       return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
@@ -807,11 +805,11 @@ Status Admin::CreatePartitions(const std::string& topic, int total, Millis timeo
       MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
   rd_kafka_CreatePartitions(rk_.get(), &np, 1, options.get(), queue_.get());
   const std::string context = fmt::format("grow topic {} to {} partitions", topic, total);
-  auto ev = AwaitEvent(queue_.get(), RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
-      rd_kafka_event_CreatePartitions_result(ev->get()), &cnt);
+      rd_kafka_event_CreatePartitions_result(ev.get()), &cnt);
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i])) {
       return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
@@ -829,10 +827,10 @@ Status Admin::DeleteRecords(const TopicPartition& tp, Offset before, Millis time
   rd_kafka_DeleteRecords(rk_.get(), &del, 1, options.get(), queue_.get());
   const std::string context = fmt::format("delete records of {} [{}] before {}", tp.topic.value(),
                                           tp.partition.value(), before.value());
-  auto ev = AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DELETERECORDS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DELETERECORDS_RESULT, context, timeout));
   const rd_kafka_topic_partition_list_t* offsets =
-      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev->get()));
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev.get()));
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
     if (offsets->elems[i].err) return KafkaError(context, offsets->elems[i].err);
   }
@@ -848,11 +846,11 @@ Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
   rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options.get(), queue_.get());
   const std::string context = "describe configs of topic " + topic;
-  auto ev = AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(
-      rd_kafka_event_DescribeConfigs_result(ev->get()), &cnt);
+      rd_kafka_event_DescribeConfigs_result(ev.get()), &cnt);
   std::map<std::string, ConfigEntry> out;
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i])) {
@@ -887,10 +885,9 @@ Result<std::map<std::string, int>> Admin::ListTopics(Millis timeout) {
 }
 
 Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
-  auto topics = ListTopics(timeout);
-  if (!topics.ok()) return topics.status();
-  auto it = topics->find(topic);
-  if (it == topics->end()) {
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, ListTopics(timeout));
+  auto it = topics.find(topic);
+  if (it == topics.end()) {
     return Status::Usage(fmt::format("topic {} does not exist on {}", topic, bootstrap_));
   }
   return it->second;
@@ -968,9 +965,8 @@ Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(
       out[tp] = Offset(e.offset);
       continue;
     }
-    auto wm = Watermarks(tp, timeout);
-    if (!wm.ok()) return wm.status();
-    out[tp] = wm->high;
+    LIFELINE_ASSIGN_OR_RETURN(auto wm, Watermarks(tp, timeout));
+    out[tp] = wm.high;
   }
   return out;
 }
@@ -981,8 +977,7 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
   // answers NOT_COORDINATOR (confluentinc/librdkafka#5040), which a fresh
   // cluster does for its first group requests. Describing the group first
   // waits, safely, until its coordinator is ready.
-  auto ready = DescribeGroup(group, timeout);
-  if (!ready.ok()) return ready.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto ready, DescribeGroup(group, timeout));
   return WithRetries([&]() -> Result<std::map<TopicPartition, Offset>> {
     PartitionList list;
     if (!partitions.empty()) list = ToList(partitions);
@@ -995,12 +990,12 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
     rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_.get());
     const std::string context = "committed offsets of group " + group;
-    auto ev =
-        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev,
+        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout));
     size_t cnt = 0;
     const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
-        rd_kafka_event_ListConsumerGroupOffsets_result(ev->get()), &cnt);
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &cnt);
     std::map<TopicPartition, Offset> out;
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
@@ -1035,12 +1030,12 @@ Status Admin::AlterGroupOffsets(const std::string& group,
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
     rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_.get());
     const std::string context = "set committed offsets of group " + group;
-    auto ev =
-        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context,
+                            timeout));
     size_t cnt = 0;
     const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
-        rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &cnt);
+        rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &cnt);
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
         return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
@@ -1063,11 +1058,11 @@ Result<std::vector<std::string>> Admin::ListGroups(Millis timeout) {
     AdminOptionsPtr options =
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout);
     rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue_.get());
-    auto ev =
-        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev,
+        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout));
     const rd_kafka_ListConsumerGroups_result_t* result =
-        rd_kafka_event_ListConsumerGroups_result(ev->get());
+        rd_kafka_event_ListConsumerGroups_result(ev.get());
     size_t nerr = 0;
     const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &nerr);
     if (nerr > 0) {
@@ -1091,13 +1086,13 @@ Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis t
     const char* names[] = {group.c_str()};
     rd_kafka_DescribeConsumerGroups(rk_.get(), names, 1, options.get(), queue_.get());
     const std::string context = "describe group " + group;
-    auto ev =
-        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev,
+        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout));
     size_t cnt = 0;
     const rd_kafka_ConsumerGroupDescription_t** groups =
         rd_kafka_DescribeConsumerGroups_result_groups(
-            rd_kafka_event_DescribeConsumerGroups_result(ev->get()), &cnt);
+            rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &cnt);
     if (cnt != 1) return Status::Infra(context + ": no description returned");
     const rd_kafka_ConsumerGroupDescription_t* g = groups[0];
     if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(g)) {

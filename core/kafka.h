@@ -64,6 +64,8 @@ Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string
 struct TopicPartition {
   Topic topic;
   Partition partition;
+  // clang-tidy 14 reports the defaulted comparison as a literal 0 for nullptr.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
 };
 

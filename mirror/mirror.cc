@@ -551,7 +551,7 @@ Status Mirror::Assign() {
   std::vector<std::pair<TopicPartition, Offset>> assignment;
   for (const auto& [key, part] : parts_) {
     if (!options_.follow && part.map.progress() >= part.stop_at) continue;
-    assignment.push_back({key, Offset(part.map.progress())});
+    assignment.emplace_back(key, Offset(part.map.progress()));
   }
   return consumer_->Assign(assignment);
 }

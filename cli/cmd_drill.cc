@@ -33,14 +33,13 @@ Status RunDrill(const std::vector<std::string>& args) {
   if (o.file.empty())
     return MissingOption("FILE.yaml", "e.g. lifeline drill drills/n-n1-rollback.yaml");
   if (format != "text" && format != "json") return Status::Usage("--format: text or json");
-  auto outcome = drill::RunDrill(o);
-  if (!outcome.ok()) return outcome.status();
-  std::fputs(format == "json" ? drill::FormatDrillJson(*outcome).c_str()
-                              : drill::FormatDrillText(*outcome).c_str(),
+  LIFELINE_ASSIGN_OR_RETURN(auto outcome, drill::RunDrill(o));
+  std::fputs(format == "json" ? drill::FormatDrillJson(outcome).c_str()
+                              : drill::FormatDrillText(outcome).c_str(),
              stdout);
-  if (!outcome->report.pass) {
-    return Status::CheckFailed("drill " + outcome->report.name + " failed; see " +
-                               outcome->written.dir + "/summary.md");
+  if (!outcome.report.pass) {
+    return Status::CheckFailed("drill " + outcome.report.name + " failed; see " +
+                               outcome.written.dir + "/summary.md");
   }
   return Status::Ok();
 }

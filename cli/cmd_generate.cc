@@ -49,24 +49,22 @@ Status RunGenerate(const std::vector<std::string>& args) {
                  "where they landed\n");
   }
   options.generate.start_time = TimestampMs(start_time);
-  auto config = BuildClientConfig(inputs);
-  if (!config.ok()) return config.status();
-  auto report = synth::Publish(*config, options);
-  if (!report.ok()) return report.status();
-  if (!manifest.empty()) LIFELINE_RETURN_IF_ERROR(synth::WriteManifest(report->manifest, manifest));
-  if (options.generate.malformed_rate > 0 && !report->oversized_values) {
+  LIFELINE_ASSIGN_OR_RETURN(auto config, BuildClientConfig(inputs));
+  LIFELINE_ASSIGN_OR_RETURN(auto report, synth::Publish(config, options));
+  if (!manifest.empty()) LIFELINE_RETURN_IF_ERROR(synth::WriteManifest(report.manifest, manifest));
+  if (options.generate.malformed_rate > 0 && !report.oversized_values) {
     std::fprintf(stderr,
                  "note: %s refuses values over 1 MiB (max.message.bytes), so the malformed mix "
                  "leaves out value_too_large\n",
-                 report->topic.c_str());
+                 report.topic.c_str());
   }
   std::printf(
       "generated %lld records (%lld malformed, %.1f MB) to %s (%d partitions%s) in %.2f s: "
       "%.0f records/s\n",
-      static_cast<long long>(report->records), static_cast<long long>(report->malformed),
-      report->bytes / 1e6, report->topic.c_str(), report->partitions,
-      report->created_topic ? ", created" : "", report->seconds,
-      report->seconds > 0 ? report->records / report->seconds : 0.0);
+      static_cast<long long>(report.records), static_cast<long long>(report.malformed),
+      report.bytes / 1e6, report.topic.c_str(), report.partitions,
+      report.created_topic ? ", created" : "", report.seconds,
+      report.seconds > 0 ? report.records / report.seconds : 0.0);
   return Status::Ok();
 }
 

@@ -1,7 +1,7 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "mirror/groups.h"
+#include "mirror/mirror.h"
 
 namespace lifeline::cli {
 

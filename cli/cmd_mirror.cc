@@ -68,13 +68,13 @@ Result<std::optional<MirrorCommand>> ParseMirrorCommand(const std::vector<std::s
       "summary-json", po::value(&summary_json)->value_name("FILE"),
       "write the per-partition summary here at the end");
   po::variables_map vm;
-  auto parsed = ParseArgs(args, desc,
-                          "lifeline mirror --source HOST:PORT --target HOST:PORT --topics REGEX "
-                          "[--name NAME] [--create-topics] [--exactly-once] [--follow | "
-                          "--until-caught-up]",
-                          &vm);
-  if (!parsed.ok()) return parsed.status();
-  if (!*parsed) return std::optional<MirrorCommand>();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto parsed, ParseArgs(args, desc,
+                             "lifeline mirror --source HOST:PORT --target HOST:PORT --topics REGEX "
+                             "[--name NAME] [--create-topics] [--exactly-once] [--follow | "
+                             "--until-caught-up]",
+                             &vm));
+  if (!parsed) return std::optional<MirrorCommand>();
   options.read_configs = !skip_configs;
   if (options.follow && until_caught_up) {
     return Status::Usage("--follow and --until-caught-up exclude each other");

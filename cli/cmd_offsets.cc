@@ -1,8 +1,6 @@
 #include <cstdio>
 
 #include "cli/command.h"
-#include "core/kafka.h"
-#include "mirror/groups.h"
 #include "mirror/mirror.h"
 
 namespace lifeline::cli {
@@ -52,11 +50,7 @@ Status RunOffsets(const std::vector<std::string>& args) {
   std::vector<mirror::TranslatedOffset> results;
   if (!group.empty()) {
     LIFELINE_ASSIGN_OR_RETURN(ClientConfig source, SideConfig(clusters, "source"));
-    LIFELINE_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(source));
-    mirror::AdminGroupCluster cluster(*admin);
-    LIFELINE_ASSIGN_OR_RETURN_CTX(auto committed, cluster.Committed(group, {}), "source");
-    if (committed.empty()) return Status::Usage("group " + group + " has no committed offsets");
-    results = mirror::TranslateAll(maps, committed);
+    LIFELINE_ASSIGN_OR_RETURN(results, mirror::TranslateGroup(maps, source, group));
   } else {
     results.push_back(
         mirror::TranslateOne(maps, {Topic(topic), Partition(partition)}, Offset(offset)));

@@ -30,30 +30,29 @@ Status RunStateHash(const std::vector<std::string>& args) {
   if (!by.empty() && by != "table" && by != "prompt") {
     return Status::Usage("--by " + by + ": expected table or prompt");
   }
-  auto digest = replay::HashSandbox(path, by == "prompt");
-  if (!digest.ok()) return digest.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto digest, replay::HashSandbox(path, by == "prompt"));
   if (json) {
     nlohmann::ordered_json j;
     j["sandbox"] = path;
-    j["state_hash"] = digest->total.Hex();
-    for (const auto& t : digest->tables) {
+    j["state_hash"] = digest.total.Hex();
+    for (const auto& t : digest.tables) {
       j["tables"][t.table] = {{"rows", t.rows}, {"hash", t.digest.Hex()}};
     }
     if (by == "prompt") {
       j["prompts"] = nlohmann::ordered_json::object();
-      for (const auto& [p, d] : digest->prompts) j["prompts"][p] = d.Hex();
+      for (const auto& [p, d] : digest.prompts) j["prompts"][p] = d.Hex();
     }
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
   }
-  std::printf("%s  %s\n", digest->total.Hex().c_str(), path.c_str());
+  std::printf("%s  %s\n", digest.total.Hex().c_str(), path.c_str());
   if (by == "table") {
-    for (const auto& t : digest->tables) {
+    for (const auto& t : digest.tables) {
       std::printf("  %-20s %10lld rows  %s\n", t.table.c_str(), static_cast<long long>(t.rows),
                   t.digest.Hex().c_str());
     }
   } else if (by == "prompt") {
-    for (const auto& [p, d] : digest->prompts) {
+    for (const auto& [p, d] : digest.prompts) {
       std::printf("  %s  %s\n", d.Hex().c_str(), p.c_str());
     }
   }
@@ -76,16 +75,14 @@ Status RunStateAt(const std::vector<std::string>& args) {
   if (path.empty()) return MissingOption("FILE.db", "name the sandbox a replay wrote");
   if (prompt.empty()) return MissingOption("--prompt", "name the prompt id");
   if (time.empty()) return MissingOption("--time", "e.g. --time 2026-11-26T10:15:00Z");
-  auto at = ParseTimeOption("--time", time);
-  if (!at.ok()) return at.status();
-  auto live = replay::StateAt(path, prompt, *at);
-  if (!live.ok()) return live.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto at, ParseTimeOption("--time", time));
+  LIFELINE_ASSIGN_OR_RETURN(auto live, replay::StateAt(path, prompt, at));
   if (json) {
     nlohmann::ordered_json j;
     j["prompt"] = prompt;
-    j["time"] = envelope::FormatRfc3339(*at);
+    j["time"] = envelope::FormatRfc3339(at);
     j["scopes"] = nlohmann::ordered_json::array();
-    for (const auto& l : *live) {
+    for (const auto& l : live) {
       j["scopes"].push_back({{"scope", l.scope},
                              {"version", l.version},
                              {"percent", l.percent},
@@ -98,9 +95,9 @@ Status RunStateAt(const std::vector<std::string>& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return Status::Ok();
   }
-  std::printf("prompt %s at %s:\n", prompt.c_str(), envelope::FormatRfc3339(*at).c_str());
-  if (live->empty()) std::printf("  nothing was live in any scope\n");
-  for (const auto& l : *live) {
+  std::printf("prompt %s at %s:\n", prompt.c_str(), envelope::FormatRfc3339(at).c_str());
+  if (live.empty()) std::printf("  nothing was live in any scope\n");
+  for (const auto& l : live) {
     std::printf("  %-20s version %s at %d%%, active since %s by %s (event %s)\n", l.scope.c_str(),
                 l.version.c_str(), l.percent,
                 envelope::FormatRfc3339(TimestampMs(l.since_ms)).c_str(), l.activated_actor.c_str(),
@@ -150,14 +147,12 @@ Status RunReplay(const std::vector<std::string>& args) {
                                          &options.from.partition_offsets, &options.from.time));
   LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--until", until_offset, until_time, &options.until.offset,
                                          &options.until.partition_offsets, &options.until.time));
-  auto config = BuildClientConfig(inputs);
-  if (!config.ok()) return config.status();
-  options.source = *config;
+  LIFELINE_ASSIGN_OR_RETURN(auto config, BuildClientConfig(inputs));
+  options.source = config;
   ClientConfigInputs into_inputs = inputs;
   into_inputs.bootstrap.clear();
-  auto into_config = BuildClientConfig(into_inputs);
-  if (!into_config.ok()) return into_config.status();
-  options.into_config = *into_config;
+  LIFELINE_ASSIGN_OR_RETURN(auto into_config, BuildClientConfig(into_inputs));
+  options.into_config = into_config;
   const bool tty = isatty(STDERR_FILENO);
   auto summary = replay::Run(options, [tty](int64_t read) {
     if (tty) {
@@ -222,13 +217,11 @@ Status RunAudit(const std::vector<std::string>& args) {
     start = comma + 1;
   }
   if (!live.bootstrap.empty() || !live.config_files.empty()) {
-    auto config = BuildClientConfig(live);
-    if (!config.ok()) return config.status();
-    options.live = *config;
+    LIFELINE_ASSIGN_OR_RETURN(auto config, BuildClientConfig(live));
+    options.live = config;
   }
-  auto text = replay::Audit(options, json);
-  if (!text.ok()) return text.status();
-  std::fputs(text->c_str(), stdout);
+  LIFELINE_ASSIGN_OR_RETURN(auto text, replay::Audit(options, json));
+  std::fputs(text.c_str(), stdout);
   return Status::Ok();
 }
 

@@ -38,9 +38,8 @@ Status RunSandbox(const std::vector<std::string>& args) {
 
   auto names = SplitCommas(clusters);
   if (names.empty()) return Status::Usage("--clusters: give at least one name");
-  auto sandbox = EmbeddedSandbox::Start(names);
-  if (!sandbox.ok()) return sandbox.status();
-  for (const auto& c : sandbox->clusters()) {
+  LIFELINE_ASSIGN_OR_RETURN(auto sandbox, EmbeddedSandbox::Start(names));
+  for (const auto& c : sandbox.clusters()) {
     for (const std::string& t : SplitCommas(topics)) {
       LIFELINE_RETURN_IF_ERROR(c->CreateTopic(t, partitions));
     }

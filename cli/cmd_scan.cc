@@ -28,25 +28,22 @@ Status RunScan(const std::vector<std::string>& args) {
     return MissingOption("--bootstrap", "name the cluster to read, e.g. -b 127.0.0.1:19092");
   }
   options.read_committed = !read_uncommitted;
-  auto config = BuildClientConfig(inputs);
-  if (!config.ok()) return config.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto config, BuildClientConfig(inputs));
   synth::Manifest manifest;
   if (!manifest_path.empty()) {
-    auto loaded = synth::LoadManifest(manifest_path);
-    if (!loaded.ok()) return loaded.status();
-    manifest = std::move(loaded).value();
+    LIFELINE_ASSIGN_OR_RETURN(auto loaded, synth::LoadManifest(manifest_path));
+    manifest = std::move(loaded);
     if (manifest.topic != options.topic) {
       return Status::Usage("manifest " + manifest_path + " is for topic " + manifest.topic +
                            ", not " + options.topic);
     }
     options.expected = &manifest;
   }
-  auto report = synth::Scan(*config, options);
-  if (!report.ok()) return report.status();
-  std::fputs(json ? synth::FormatScanJson(*report).c_str() : synth::FormatScanText(*report).c_str(),
+  LIFELINE_ASSIGN_OR_RETURN(auto report, synth::Scan(config, options));
+  std::fputs(json ? synth::FormatScanJson(report).c_str() : synth::FormatScanText(report).c_str(),
              stdout);
-  if (!report->manifest_mismatches.empty()) {
-    return Status::CheckFailed(std::to_string(report->manifest_mismatches.size()) +
+  if (!report.manifest_mismatches.empty()) {
+    return Status::CheckFailed(std::to_string(report.manifest_mismatches.size()) +
                                " record(s) disagree with the manifest " + manifest_path);
   }
   return Status::Ok();

@@ -105,19 +105,16 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
   const bool has_source = !clusters.source.empty() || !clusters.source_files.empty();
   const bool has_target = !clusters.target.empty() || !clusters.target_files.empty();
   if (o.against.empty() || has_source) {
-    auto s = SideConfig(clusters, "source");
-    if (!s.ok()) return s.status();
-    o.source = *s;
+    LIFELINE_ASSIGN_OR_RETURN(auto s, SideConfig(clusters, "source"));
+    o.source = s;
   }
   if (o.against.empty() || has_target) {
-    auto t = SideConfig(clusters, "target");
-    if (!t.ok()) return t.status();
-    o.target = *t;
+    LIFELINE_ASSIGN_OR_RETURN(auto t, SideConfig(clusters, "target"));
+    o.target = t;
   }
-  auto report = verify::VerifyRecords(o);
-  if (!report.ok()) return report.status();
-  return Finish(report->pass, verify::FormatRecordsText(*report),
-                verify::FormatRecordsJson(*report), json, evidence, "verify records");
+  LIFELINE_ASSIGN_OR_RETURN(auto report, verify::VerifyRecords(o));
+  return Finish(report.pass, verify::FormatRecordsText(report), verify::FormatRecordsJson(report),
+                json, evidence, "verify records");
 }
 
 Status RunVerifyState(const std::vector<std::string>& args) {
@@ -137,10 +134,9 @@ Status RunVerifyState(const std::vector<std::string>& args) {
   auto parsed = ParseArgs(args, desc, "lifeline verify state A.db B.db [--json]", &vm, &pos);
   if (!parsed.ok() || !*parsed) return parsed.status();
   if (files.size() != 2) return Status::Usage("verify state needs two sandboxes: A.db B.db");
-  auto report = verify::VerifyState(files[0], files[1], rows);
-  if (!report.ok()) return report.status();
-  return Finish(report->pass, verify::FormatStateText(*report), verify::FormatStateJson(*report),
-                json, evidence, "verify state");
+  LIFELINE_ASSIGN_OR_RETURN(auto report, verify::VerifyState(files[0], files[1], rows));
+  return Finish(report.pass, verify::FormatStateText(report), verify::FormatStateJson(report), json,
+                evidence, "verify state");
 }
 
 Status RunVerifyGroups(const std::vector<std::string>& args) {
@@ -166,9 +162,8 @@ Status RunVerifyGroups(const std::vector<std::string>& args) {
   if (!parsed.ok() || !*parsed) return parsed.status();
   o.groups = SplitCommas(groups);
   LIFELINE_RETURN_IF_ERROR(BothSides(clusters, &o.source, &o.target));
-  auto report = verify::VerifyGroups(o);
-  if (!report.ok()) return report.status();
-  return Finish(report->pass, verify::FormatGroupsText(*report), verify::FormatGroupsJson(*report),
+  LIFELINE_ASSIGN_OR_RETURN(auto report, verify::VerifyGroups(o));
+  return Finish(report.pass, verify::FormatGroupsText(report), verify::FormatGroupsJson(report),
                 json, evidence, "verify groups");
 }
 

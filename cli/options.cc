@@ -114,12 +114,10 @@ Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view
 }
 
 Status BothSides(const TwoClusterInputs& inputs, ClientConfig* source, ClientConfig* target) {
-  auto s = SideConfig(inputs, "source");
-  if (!s.ok()) return s.status();
-  auto t = SideConfig(inputs, "target");
-  if (!t.ok()) return t.status();
-  *source = std::move(s).value();
-  *target = std::move(t).value();
+  LIFELINE_ASSIGN_OR_RETURN(auto s, SideConfig(inputs, "source"));
+  LIFELINE_ASSIGN_OR_RETURN(auto t, SideConfig(inputs, "target"));
+  *source = std::move(s);
+  *target = std::move(t);
   return Status::Ok();
 }
 
@@ -150,9 +148,8 @@ Status ParseRangeEnd(const std::string& name, const std::string& offsets, const 
     return Status::Usage(fmt::format("give {}-offset or {}-time, not both", name, name));
   }
   if (!time.empty()) {
-    auto t = ParseTimeOption(name + "-time", time);
-    if (!t.ok()) return t.status();
-    *at = *t;
+    LIFELINE_ASSIGN_OR_RETURN(auto t, ParseTimeOption(name + "-time", time));
+    *at = t;
   }
   if (offsets.empty()) return Status::Ok();
   int64_t all = 0;

@@ -202,9 +202,8 @@ Result<std::vector<std::pair<std::string, std::string>>> LoadPropertiesFile(
 Result<ClientConfig> BuildClientConfig(const ClientConfigInputs& inputs, std::string_view side) {
   ClientConfig config;
   for (const std::string& path : inputs.config_files) {
-    auto props = LoadPropertiesFile(path);
-    if (!props.ok()) return props.status();
-    for (auto& [k, v] : *props) config.Set(k, v);
+    LIFELINE_ASSIGN_OR_RETURN(auto props, LoadPropertiesFile(path));
+    for (auto& [k, v] : props) config.Set(k, v);
   }
   for (const std::string& x : inputs.x_options) {
     auto kv = ParseKeyValue(x);

@@ -11,11 +11,10 @@ Result<std::unique_ptr<GroupOffsetsReader>> GroupOffsetsReader::Create(const Cli
   ConsumerOptions opts;
   opts.group_id = group;
   opts.client_id = "lifeline-inspect";
-  auto consumer = Consumer::Create(config, opts);
-  if (!consumer.ok()) return consumer.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(config, opts));
   std::unique_ptr<GroupOffsetsReader> reader(new GroupOffsetsReader());
   reader->group_ = group;
-  reader->consumer_ = std::move(consumer).value();
+  reader->consumer_ = std::move(consumer);
   return reader;
 }
 
@@ -44,9 +43,8 @@ Result<std::map<TopicPartition, Offset>> GroupOffsetsReader::Read(
 Result<std::map<TopicPartition, Offset>> CommittedOffsets(
     const ClientConfig& config, const std::string& group,
     const std::vector<TopicPartition>& partitions, Millis timeout) {
-  auto reader = GroupOffsetsReader::Create(config, group);
-  if (!reader.ok()) return reader.status();
-  return (*reader)->Read(partitions, timeout);
+  LIFELINE_ASSIGN_OR_RETURN(auto reader, GroupOffsetsReader::Create(config, group));
+  return reader->Read(partitions, timeout);
 }
 
 Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
@@ -55,9 +53,8 @@ Status CommitGroupOffsets(const ClientConfig& config, const std::string& group,
   ConsumerOptions opts;
   opts.group_id = group;
   opts.client_id = "lifeline-commit";
-  auto consumer = Consumer::Create(config, opts);
-  if (!consumer.ok()) return consumer.status();
-  return (*consumer)->Commit(offsets, /*async=*/false).WithContext("group " + group);
+  LIFELINE_ASSIGN_OR_RETURN(auto consumer, Consumer::Create(config, opts));
+  return consumer->Commit(offsets, /*async=*/false).WithContext("group " + group);
 }
 
 }  // namespace lifeline

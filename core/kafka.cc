@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 namespace lifeline {
@@ -248,7 +250,6 @@ Result<std::unique_ptr<Producer>> Producer::Create(
 Producer::~Producer() {
   // Give in-flight records a moment; an owner that cares calls Flush first.
   if (rk_) rd_kafka_flush(rk_.get(), 2000);
-  for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
 }
 
 void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
@@ -327,9 +328,9 @@ bool Producer::RetryProduce(rd_kafka_resp_err_t err, const std::string& topic,
 
 rd_kafka_topic_t* Producer::TopicHandle(const std::string& topic) {
   auto it = topics_.find(topic);
-  if (it != topics_.end()) return it->second;
+  if (it != topics_.end()) return it->second.get();
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
-  topics_.emplace(topic, rkt);
+  topics_.emplace(topic, KafkaTopic(rkt));
   return rkt;
 }
 
@@ -412,6 +413,59 @@ Status Producer::SendOffsetsToTransaction(const std::map<TopicPartition, Offset>
 
 // ---------------------------------------------------------------- consumer
 
+// ConsumerOptions::keep_fetching: watches the consumer queue from a thread
+// of its own and, when it shrinks, wakes the assigned partitions' brokers.
+// Borrows `rk` and `queue`; destroying it stops and joins the thread.
+class FetchWaker {
+ public:
+  FetchWaker(rd_kafka_t* rk, rd_kafka_queue_t* queue)
+      : rk_(rk), queue_(queue), thread_([this] { Run(); }) {}
+  ~FetchWaker() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  FetchWaker(const FetchWaker&) = delete;
+  FetchWaker& operator=(const FetchWaker&) = delete;
+
+ private:
+  void Run() {
+    int last = 0;
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, Millis(10), [this] { return stop_; })) {
+      const int len = rd_kafka_queue_length(queue_);
+      const bool shrinking = len < last;
+      last = len;
+      if (!shrinking) continue;
+      // The queue is being drained and nothing refilled it: a fetch may be
+      // parked. Any request to the partitions' brokers wakes their threads,
+      // which then decide to fetch again.
+      lock.unlock();
+      WakeBrokers();
+      lock.lock();
+    }
+  }
+
+  void WakeBrokers() {
+    rd_kafka_topic_partition_list_t* parts = nullptr;
+    if (rd_kafka_assignment(rk_, &parts) || !parts) return;
+    PartitionList owned(parts);
+    if (parts->cnt == 0) return;
+    for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+    (void)rd_kafka_offsets_for_times(rk_, parts, 1000);
+  }
+
+  rd_kafka_t* rk_;
+  rd_kafka_queue_t* queue_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: it starts once everything above exists
+};
+
 Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
                                                    const ConsumerOptions& options) {
   std::unique_ptr<Consumer> c(new Consumer());
@@ -439,54 +493,19 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
       rd_kafka_conf_set_rebalance_cb(conf, &Consumer::OnRebalance);
     };
   }
-  auto rk = NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra, customize);
-  if (!rk.ok()) return rk.status();
-  c->rk_ = std::move(rk).value();
+  LIFELINE_ASSIGN_OR_RETURN(auto rk, NewKafkaHandle(RD_KAFKA_CONSUMER, config, extra, customize));
+  c->rk_ = std::move(rk);
   rd_kafka_poll_set_consumer(c->rk_.get());
-  c->queue_ = rd_kafka_queue_get_consumer(c->rk_.get());
+  c->queue_.reset(rd_kafka_queue_get_consumer(c->rk_.get()));
   if (options.keep_fetching) {
-    Consumer* raw = c.get();
-    c->waker_ = std::thread([raw] {
-      int last = 0;
-      std::unique_lock lock(raw->waker_mu_);
-      while (!raw->waker_cv_.wait_for(lock, Millis(10), [raw] { return raw->waker_stop_; })) {
-        const int len = rd_kafka_queue_length(raw->queue_);
-        const bool shrinking = len < last;
-        last = len;
-        if (!shrinking) continue;
-        // The queue is being drained and nothing refilled it: a fetch may
-        // be parked. Any request to the partitions' brokers wakes their
-        // threads, which then decide to fetch again.
-        lock.unlock();
-        rd_kafka_topic_partition_list_t* parts = nullptr;
-        if (!rd_kafka_assignment(raw->rk_.get(), &parts) && parts) {
-          if (parts->cnt > 0) {
-            for (int i = 0; i < parts->cnt; ++i) parts->elems[i].offset = RD_KAFKA_OFFSET_END;
-            (void)rd_kafka_offsets_for_times(raw->rk_.get(), parts, 1000);
-          }
-          rd_kafka_topic_partition_list_destroy(parts);
-        }
-        lock.lock();
-      }
-    });
+    c->waker_ = std::make_unique<FetchWaker>(c->rk_.get(), c->queue_.get());
   }
   return c;
 }
 
-void Consumer::StopWaker() {
-  if (!waker_.joinable()) return;
-  {
-    std::lock_guard lock(waker_mu_);
-    waker_stop_ = true;
-  }
-  waker_cv_.notify_all();
-  waker_.join();
-}
-
 Consumer::~Consumer() {
   if (!closed_) (void)Close();
-  StopWaker();
-  if (queue_) rd_kafka_queue_destroy(queue_);
+  waker_.reset();
 }
 
 Status Consumer::Assign(const std::vector<std::pair<TopicPartition, Offset>>& start) {
@@ -591,11 +610,11 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
   // timeout passes; a copy loop that waited for full batches would stall
   // while records sit ready. Wait for the first message only, then take
   // what is already buffered.
-  raw[0] = rd_kafka_consume_queue(queue_, static_cast<int>(timeout.count()));
+  raw[0] = rd_kafka_consume_queue(queue_.get(), static_cast<int>(timeout.count()));
   if (!raw[0]) return MessageBatch{};
   ssize_t n = 1;
   if (max_records > 1) {
-    ssize_t more = rd_kafka_consume_batch_queue(queue_, 0, raw.data() + 1, raw.size() - 1);
+    ssize_t more = rd_kafka_consume_batch_queue(queue_.get(), 0, raw.data() + 1, raw.size() - 1);
     if (more < 0) {
       rd_kafka_message_destroy(raw[0]);
       return KafkaError("consume", rd_kafka_last_error());
@@ -632,16 +651,15 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
 }
 
 Result<PollBatch> Consumer::Poll(size_t max_records, Millis timeout) {
-  auto messages = PollMessages(max_records, timeout);
-  if (!messages.ok()) return messages.status();
-  if (!messages->unavailable_topics.empty()) {
-    return KafkaError("consume " + messages->unavailable_topics.front(),
+  LIFELINE_ASSIGN_OR_RETURN(auto messages, PollMessages(max_records, timeout));
+  if (!messages.unavailable_topics.empty()) {
+    return KafkaError("consume " + messages.unavailable_topics.front(),
                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   }
   PollBatch batch;
-  batch.records.reserve(messages->messages.size());
-  for (const Message& msg : messages->messages) batch.records.push_back(ToRecord(msg.get()));
-  batch.reached_end = std::move(messages->reached_end);
+  batch.records.reserve(messages.messages.size());
+  for (const Message& msg : messages.messages) batch.records.push_back(ToRecord(msg.get()));
+  batch.reached_end = std::move(messages.reached_end);
   return batch;
 }
 
@@ -677,7 +695,7 @@ Result<std::vector<TopicPartition>> Consumer::Assignment() {
 Status Consumer::Close() {
   if (closed_) return Status::Ok();
   closed_ = true;
-  StopWaker();
+  waker_.reset();
   if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get())) {
     return KafkaError("close consumer", err);
   }
@@ -692,13 +710,11 @@ Result<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
   if (!rk.ok()) return rk.status();
   a->rk_ = std::move(rk).value();
   a->bootstrap_ = config.bootstrap();
-  a->queue_ = rd_kafka_queue_new(a->rk_.get());
+  a->queue_.reset(rd_kafka_queue_new(a->rk_.get()));
   return a;
 }
 
-Admin::~Admin() {
-  if (queue_) rd_kafka_queue_destroy(queue_);
-}
+Admin::~Admin() = default;
 
 Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok) {
   char errstr[512];
@@ -713,13 +729,13 @@ Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok)
     }
   }
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
-  rd_kafka_CreateTopics(rk_.get(), &nt, 1, options.get(), queue_);
+  rd_kafka_CreateTopics(rk_.get(), &nt, 1, options.get(), queue_.get());
   const std::string context = "create topic " + spec.name;
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_CREATETOPICS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_topic_result_t** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &cnt);
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &cnt);
   for (size_t i = 0; i < cnt; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && exists_ok) continue;
@@ -763,13 +779,13 @@ Status Admin::DeleteTopic(const std::string& topic, Millis timeout) {
   std::unique_ptr<rd_kafka_DeleteTopic_t, void (*)(rd_kafka_DeleteTopic_t*)> owner(
       dt, rd_kafka_DeleteTopic_destroy);
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
-  rd_kafka_DeleteTopics(rk_.get(), &dt, 1, options.get(), queue_);
+  rd_kafka_DeleteTopics(rk_.get(), &dt, 1, options.get(), queue_.get());
   const std::string context = "delete topic " + topic;
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DELETETOPICS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_topic_result_t** results =
-      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev->get()), &cnt);
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &cnt);
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i])) {
       return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
@@ -787,13 +803,13 @@ Status Admin::CreatePartitions(const std::string& topic, int total, Millis timeo
       np, rd_kafka_NewPartitions_destroy);
   AdminOptionsPtr options =
       MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
-  rd_kafka_CreatePartitions(rk_.get(), &np, 1, options.get(), queue_);
+  rd_kafka_CreatePartitions(rk_.get(), &np, 1, options.get(), queue_.get());
   const std::string context = fmt::format("grow topic {} to {} partitions", topic, total);
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreatePartitions_result_topics(
-      rd_kafka_event_CreatePartitions_result(ev->get()), &cnt);
+      rd_kafka_event_CreatePartitions_result(ev.get()), &cnt);
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i])) {
       return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
@@ -808,13 +824,13 @@ Status Admin::DeleteRecords(const TopicPartition& tp, Offset before, Millis time
   std::unique_ptr<rd_kafka_DeleteRecords_t, void (*)(rd_kafka_DeleteRecords_t*)> owner(
       del, rd_kafka_DeleteRecords_destroy);
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
-  rd_kafka_DeleteRecords(rk_.get(), &del, 1, options.get(), queue_);
+  rd_kafka_DeleteRecords(rk_.get(), &del, 1, options.get(), queue_.get());
   const std::string context = fmt::format("delete records of {} [{}] before {}", tp.topic.value(),
                                           tp.partition.value(), before.value());
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DELETERECORDS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DELETERECORDS_RESULT, context, timeout));
   const rd_kafka_topic_partition_list_t* offsets =
-      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev->get()));
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(ev.get()));
   for (int i = 0; offsets && i < offsets->cnt; ++i) {
     if (offsets->elems[i].err) return KafkaError(context, offsets->elems[i].err);
   }
@@ -828,13 +844,13 @@ Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std
   std::unique_ptr<rd_kafka_ConfigResource_t, void (*)(rd_kafka_ConfigResource_t*)> owner(
       res, rd_kafka_ConfigResource_destroy);
   AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
-  rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options.get(), queue_);
+  rd_kafka_DescribeConfigs(rk_.get(), &res, 1, options.get(), queue_.get());
   const std::string context = "describe configs of topic " + topic;
-  auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, timeout);
-  if (!ev.ok()) return ev.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, timeout));
   size_t cnt = 0;
   const rd_kafka_ConfigResource_t** resources = rd_kafka_DescribeConfigs_result_resources(
-      rd_kafka_event_DescribeConfigs_result(ev->get()), &cnt);
+      rd_kafka_event_DescribeConfigs_result(ev.get()), &cnt);
   std::map<std::string, ConfigEntry> out;
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i])) {
@@ -869,10 +885,9 @@ Result<std::map<std::string, int>> Admin::ListTopics(Millis timeout) {
 }
 
 Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
-  auto topics = ListTopics(timeout);
-  if (!topics.ok()) return topics.status();
-  auto it = topics->find(topic);
-  if (it == topics->end()) {
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, ListTopics(timeout));
+  auto it = topics.find(topic);
+  if (it == topics.end()) {
     return Status::Usage(fmt::format("topic {} does not exist on {}", topic, bootstrap_));
   }
   return it->second;
@@ -950,9 +965,8 @@ Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(
       out[tp] = Offset(e.offset);
       continue;
     }
-    auto wm = Watermarks(tp, timeout);
-    if (!wm.ok()) return wm.status();
-    out[tp] = wm->high;
+    LIFELINE_ASSIGN_OR_RETURN(auto wm, Watermarks(tp, timeout));
+    out[tp] = wm.high;
   }
   return out;
 }
@@ -963,8 +977,7 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
   // answers NOT_COORDINATOR (confluentinc/librdkafka#5040), which a fresh
   // cluster does for its first group requests. Describing the group first
   // waits, safely, until its coordinator is ready.
-  auto ready = DescribeGroup(group, timeout);
-  if (!ready.ok()) return ready.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto ready, DescribeGroup(group, timeout));
   return WithRetries([&]() -> Result<std::map<TopicPartition, Offset>> {
     PartitionList list;
     if (!partitions.empty()) list = ToList(partitions);
@@ -975,13 +988,14 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
         owner(req, rd_kafka_ListConsumerGroupOffsets_destroy);
     AdminOptionsPtr options =
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
-    rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
+    rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_.get());
     const std::string context = "committed offsets of group " + group;
-    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev,
+        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout));
     size_t cnt = 0;
     const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
-        rd_kafka_event_ListConsumerGroupOffsets_result(ev->get()), &cnt);
+        rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &cnt);
     std::map<TopicPartition, Offset> out;
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
@@ -1014,13 +1028,14 @@ Status Admin::AlterGroupOffsets(const std::string& group,
         owner(req, rd_kafka_AlterConsumerGroupOffsets_destroy);
     AdminOptionsPtr options =
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout);
-    rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_);
+    rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_.get());
     const std::string context = "set committed offsets of group " + group;
-    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context, timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, context,
+                            timeout));
     size_t cnt = 0;
     const rd_kafka_group_result_t** groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(
-        rd_kafka_event_AlterConsumerGroupOffsets_result(ev->get()), &cnt);
+        rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &cnt);
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
         return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
@@ -1042,11 +1057,12 @@ Result<std::vector<std::string>> Admin::ListGroups(Millis timeout) {
   return WithRetries([&]() -> Result<std::vector<std::string>> {
     AdminOptionsPtr options =
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout);
-    rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue_);
-    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout);
-    if (!ev.ok()) return ev.status();
+    rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue_.get());
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev,
+        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, "list groups", timeout));
     const rd_kafka_ListConsumerGroups_result_t* result =
-        rd_kafka_event_ListConsumerGroups_result(ev->get());
+        rd_kafka_event_ListConsumerGroups_result(ev.get());
     size_t nerr = 0;
     const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &nerr);
     if (nerr > 0) {
@@ -1068,14 +1084,15 @@ Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis t
     AdminOptionsPtr options =
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
     const char* names[] = {group.c_str()};
-    rd_kafka_DescribeConsumerGroups(rk_.get(), names, 1, options.get(), queue_);
+    rd_kafka_DescribeConsumerGroups(rk_.get(), names, 1, options.get(), queue_.get());
     const std::string context = "describe group " + group;
-    auto ev = AwaitEvent(queue_, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout);
-    if (!ev.ok()) return ev.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto ev,
+        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, timeout));
     size_t cnt = 0;
     const rd_kafka_ConsumerGroupDescription_t** groups =
         rd_kafka_DescribeConsumerGroups_result_groups(
-            rd_kafka_event_DescribeConsumerGroups_result(ev->get()), &cnt);
+            rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &cnt);
     if (cnt != 1) return Status::Infra(context + ": no description returned");
     const rd_kafka_ConsumerGroupDescription_t* g = groups[0];
     if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(g)) {

@@ -8,16 +8,13 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "core/config.h"
@@ -47,6 +44,19 @@ struct PartitionListDeleter {
 };
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 
+// A queue dies before the rd_kafka_t it came from (declare it after the
+// handle's owner).
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+using KafkaQueue = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+
+// A topic handle, too, dies before its rd_kafka_t.
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+};
+using KafkaTopic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+
 // "context: <message> (<ERR_NAME>)", with exit code 3 (infrastructure) except
 // for errors that mean the request itself was wrong (exit code 2).
 Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail = "");
@@ -54,6 +64,8 @@ Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string
 struct TopicPartition {
   Topic topic;
   Partition partition;
+  // clang-tidy 14 reports the defaulted comparison as a literal 0 for nullptr.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
 };
 
@@ -97,8 +109,8 @@ class Producer {
   // delivery reports, while the local queue is full.
   Status Send(const Record& record, uint64_t tag = 0);
 
-  // A handle for `topic` on this producer, for Forward; kept until the
-  // producer is destroyed.
+  // A handle for `topic` on this producer, for Forward; borrowed: the
+  // producer owns it until it is destroyed.
   rd_kafka_topic_t* TopicHandle(const std::string& topic);
 
   // Sends a consumed message as it is (key, value, headers in order, the
@@ -138,7 +150,7 @@ class Producer {
                     Status* status);
 
   KafkaHandle rk_;
-  std::map<std::string, rd_kafka_topic_t*> topics_;  // TopicHandle's, owned
+  std::map<std::string, KafkaTopic> topics_;  // TopicHandle's; after rk_, so they die first
   bool report_topic_ = true;
   std::function<void(const DeliveryReport&)> on_delivery_;
   int64_t delivered_ = 0;
@@ -181,6 +193,7 @@ struct PollBatch {
 };
 
 class Consumer;
+class FetchWaker;  // ConsumerOptions::keep_fetching's thread (kafka.cc)
 
 // Reads the committed offsets of one group through a consumer handle that
 // never joins it (so inspecting an external group cannot disturb it). Works
@@ -287,13 +300,11 @@ class Consumer {
                           void*);
   std::function<void(bool, const std::vector<TopicPartition>&)> on_rebalance_;
   KafkaHandle rk_;
-  void StopWaker();
-  rd_kafka_queue_t* queue_ = nullptr;  // owned; the consumer queue
+  KafkaQueue queue_;  // the consumer queue
   bool closed_ = false;
-  std::thread waker_;  // keep_fetching
-  std::mutex waker_mu_;
-  std::condition_variable waker_cv_;
-  bool waker_stop_ = false;
+  // keep_fetching; reads rk_ and queue_, so it is stopped (reset) before
+  // they go.
+  std::unique_ptr<FetchWaker> waker_;
 };
 
 // ------------------------------------------------------------------- admin
@@ -388,7 +399,7 @@ class Admin {
   Admin() = default;
   std::string bootstrap_;  // for messages
   KafkaHandle rk_;
-  rd_kafka_queue_t* queue_ = nullptr;  // owned; admin results arrive here
+  KafkaQueue queue_;  // admin results arrive here
 };
 
 // Creates a librdkafka handle of the given type from a ClientConfig plus

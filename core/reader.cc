@@ -37,9 +37,8 @@ class LibrdkafkaReader {
       const ReadRange& r = ranges_[i];
       if (!internal::RangeEnd(r.start, r.end).finished()) {
         if (!consumer) {
-          auto created = Create();
-          if (!created.ok()) return created.status();
-          consumer = std::move(created).value();
+          LIFELINE_ASSIGN_OR_RETURN(auto created, Create());
+          consumer = std::move(created);
         }
         LIFELINE_RETURN_IF_ERROR(ReadOneRange(consumer.get(), i));
       }
@@ -80,9 +79,8 @@ class LibrdkafkaReader {
     auto last_progress = Clock::now();
     while (!range.finished()) {
       if (Interrupted()) return Status::Interrupted("interrupted");
-      auto polled = consumer->PollMessages(kPollBatch, Millis(200));
-      if (!polled.ok()) return polled.status();
-      for (const Message& m : polled->messages) {
+      LIFELINE_ASSIGN_OR_RETURN(auto polled, consumer->PollMessages(kPollBatch, Millis(200)));
+      for (const Message& m : polled.messages) {
         if (range.finished()) break;
         if (!range.Delivers(m->offset)) {
           range.Advance(m->offset);
@@ -94,10 +92,10 @@ class LibrdkafkaReader {
       // An end-of-partition event can report a position short of the end
       // (seen in CI on a topic read right after it was written: 4 of 967
       // records went missing), so it only finishes a range it reaches.
-      for (const PartitionEnd& e : polled->reached_end) {
+      for (const PartitionEnd& e : polled.reached_end) {
         if (e.where == r.tp) range.Advance(e.offset.value());
       }
-      if (!polled->messages.empty() || !polled->reached_end.empty()) {
+      if (!polled.messages.empty() || !polled.reached_end.empty()) {
         last_progress = Clock::now();
       } else if (Clock::now() - last_progress > options_.no_progress) {
         return Status::Infra(fmt::format(
@@ -226,9 +224,8 @@ Result<ReaderBackend> ChooseBackend(ReaderBackend wanted, const ClientConfig& co
 
 Status ReadRanges(const ClientConfig& config, const std::vector<ReadRange>& ranges,
                   RecordSink* sink, const ReaderOptions& options) {
-  auto backend = ChooseBackend(options.backend, config);
-  if (!backend.ok()) return backend.status();
-  if (*backend == ReaderBackend::kRaw) {
+  LIFELINE_ASSIGN_OR_RETURN(auto backend, ChooseBackend(options.backend, config));
+  if (backend == ReaderBackend::kRaw) {
     return internal::RawReadRanges(config, ranges, sink, options, nullptr);
   }
   return LibrdkafkaReader(config, ranges, sink, options).Run();
@@ -236,19 +233,16 @@ Status ReadRanges(const ClientConfig& config, const std::vector<ReadRange>& rang
 
 Result<std::optional<Record>> ReadOne(const ClientConfig& config, const TopicPartition& tp,
                                       int64_t offset, ReaderOptions options) {
-  auto admin = Admin::Create(config);
-  if (!admin.ok()) return admin.status();
-  auto wm = (*admin)->Watermarks(tp, kMetaTimeout);
-  if (!wm.ok()) return wm.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(config));
+  LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, kMetaTimeout));
   // Outside the log there is nothing to wait for; a fetch there would be an
   // out-of-range error (raw) or a wait for records that never come.
-  if (offset < wm->low.value() || offset >= wm->high.value()) return std::optional<Record>();
+  if (offset < wm.low.value() || offset >= wm.high.value()) return std::optional<Record>();
   const std::vector<ReadRange> ranges = {{tp, offset, offset + 1}};
   OneRecordSink sink(tp, offset);
-  auto backend = ChooseBackend(options.backend, config);
-  if (!backend.ok()) return backend.status();
-  Status st = *backend == ReaderBackend::kRaw
-                  ? internal::RawReadRanges(config, ranges, &sink, options, admin->get())
+  LIFELINE_ASSIGN_OR_RETURN(auto backend, ChooseBackend(options.backend, config));
+  Status st = backend == ReaderBackend::kRaw
+                  ? internal::RawReadRanges(config, ranges, &sink, options, admin.get())
                   : LibrdkafkaReader(config, ranges, &sink, options).Run();
   if (!st.ok()) return st;
   return std::move(sink.found());

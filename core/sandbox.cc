@@ -63,9 +63,8 @@ Result<EmbeddedSandbox> EmbeddedSandbox::Start(const std::vector<std::string>& n
   EmbeddedSandbox sandbox;
   for (const std::string& name : names) {
     if (sandbox.Find(name)) return Status::Usage("cluster name given twice: " + name);
-    auto c = EmbeddedCluster::Start(name);
-    if (!c.ok()) return c.status();
-    sandbox.clusters_.push_back(std::move(c).value());
+    LIFELINE_ASSIGN_OR_RETURN(auto c, EmbeddedCluster::Start(name));
+    sandbox.clusters_.push_back(std::move(c));
   }
   return sandbox;
 }

@@ -78,9 +78,8 @@ Result<ExitStatus> SignalAndWait(pid_t pid, int sig) {
 }
 
 Result<ExitStatus> RunWithLog(std::vector<std::string> argv, const std::string& log) {
-  auto pid = SpawnWithLog(std::move(argv), log);
-  if (!pid.ok()) return pid.status();
-  return WaitChild(*pid);
+  LIFELINE_ASSIGN_OR_RETURN(auto pid, SpawnWithLog(std::move(argv), log));
+  return WaitChild(pid);
 }
 
 Result<Captured> RunAndCapture(std::vector<std::string> argv) {
@@ -109,9 +108,8 @@ Result<Captured> RunAndCapture(std::vector<std::string> argv) {
     }
   }
   close(fds[0]);
-  auto ended = WaitChild(*pid);
-  if (!ended.ok()) return ended.status();
-  out.status = *ended;
+  LIFELINE_ASSIGN_OR_RETURN(auto ended, WaitChild(*pid));
+  out.status = ended;
   return out;
 }
 

@@ -44,9 +44,8 @@ Result<bool> Stmt::Step() {
 
 Status Stmt::Run() {
   for (;;) {
-    auto row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+    LIFELINE_ASSIGN_OR_RETURN(auto row, Step());
+    if (!row) break;
   }
   Reset();
   return Status::Ok();
@@ -104,12 +103,10 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
 }
 
 Result<int64_t> Db::QueryInt(std::string_view sql) {
-  auto stmt = Prepare(sql);
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return Status::Infra(fmt::format("\"{:.60}\" returned no row", sql));
-  return stmt->Int(0);
+  LIFELINE_ASSIGN_OR_RETURN(auto stmt, Prepare(sql));
+  LIFELINE_ASSIGN_OR_RETURN(auto row, stmt.Step());
+  if (!row) return Status::Infra(fmt::format("\"{:.60}\" returned no row", sql));
+  return stmt.Int(0);
 }
 
 Transaction::Transaction(Db& db) : db_(db), begun_(db.Exec("BEGIN IMMEDIATE")) {}

@@ -115,7 +115,11 @@ class [[nodiscard]] Result {
 
 #define LIFELINE_STATUS_CONCAT_INNER_(a, b) a##b
 #define LIFELINE_STATUS_CONCAT_(a, b) LIFELINE_STATUS_CONCAT_INNER_(a, b)
+// tmp is a name, lhs a declaration and with_context a member-call suffix:
+// none of them can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define LIFELINE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr, with_context) \
   auto tmp = (expr);                                                  \
   if (!tmp.ok()) return tmp.status() with_context;                    \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -35,24 +35,21 @@ class RecordCallbackSink : public RecordSink {
 Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,
                  const std::function<Status(const Record&)>& on_record,
                  std::map<Partition, PartitionExtent>* extents) {
-  auto admin = Admin::Create(config);
-  if (!admin.ok()) return admin.status();
-  auto partitions = (*admin)->PartitionCount(options.topic, kMetaTimeout);
-  if (!partitions.ok()) return partitions.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(config));
+  LIFELINE_ASSIGN_OR_RETURN(auto partitions, admin->PartitionCount(options.topic, kMetaTimeout));
 
   // Decide every partition's range before reading anything.
   std::map<Partition, PartitionExtent> plan;
   std::vector<ReadRange> ranges;
-  for (int32_t p = 0; p < *partitions; ++p) {
+  for (int32_t p = 0; p < partitions; ++p) {
     const Partition part(p);
     TopicPartition tp{Topic(options.topic), part};
-    auto wm = (*admin)->Watermarks(tp, kMetaTimeout);
-    if (!wm.ok()) return wm.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, kMetaTimeout));
     PartitionExtent ext;
     auto s = options.start.find(part);
-    ext.start = s != options.start.end() ? std::max(s->second, wm->low) : wm->low;
+    ext.start = s != options.start.end() ? std::max(s->second, wm.low) : wm.low;
     auto e = options.end.find(part);
-    ext.end = e != options.end.end() ? std::min(e->second, wm->high) : wm->high;
+    ext.end = e != options.end.end() ? std::min(e->second, wm.high) : wm.high;
     plan[part] = ext;
     if (ext.start < ext.end) ranges.push_back({tp, ext.start.value(), ext.end.value()});
   }
@@ -61,13 +58,12 @@ Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,
   read.backend = options.backend;
   read.read_committed = options.read_committed;
   read.no_progress = options.idle_timeout;
-  auto backend = ChooseBackend(options.backend, config);
-  if (!backend.ok()) return backend.status();
-  read.backend = *backend;
+  LIFELINE_ASSIGN_OR_RETURN(auto backend, ChooseBackend(options.backend, config));
+  read.backend = backend;
   RecordCallbackSink sink(ranges, on_record, &plan);
   // The raw backend asks this admin client for leaders instead of its own.
-  Status st = *backend == ReaderBackend::kRaw
-                  ? internal::RawReadRanges(config, ranges, &sink, read, admin->get())
+  Status st = backend == ReaderBackend::kRaw
+                  ? internal::RawReadRanges(config, ranges, &sink, read, admin.get())
                   : ReadRanges(config, ranges, &sink, read);
   if (st.code() == ExitCode::kInterrupted) {
     return Status::Interrupted("read of " + options.topic + " interrupted");

@@ -17,6 +17,8 @@ class NamedType {
   constexpr NamedType() = default;
   constexpr explicit NamedType(T v) : value_(std::move(v)) {}
   constexpr const T& value() const { return value_; }
+  // clang-tidy 14 reports the defaulted comparison as a literal 0 for nullptr.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   friend constexpr auto operator<=>(const NamedType&, const NamedType&) = default;
   friend std::ostream& operator<<(std::ostream& os, const NamedType& t) { return os << t.value_; }
 

@@ -12,14 +12,12 @@ Result<pid_t> BackgroundMirror::Start(mirror::MirrorOptions options,
                                       const mirror::MirrorClusterArgs& clusters,
                                       const std::string& log) {
   if (running()) return Status::CheckFailed("a background mirror is already running");
-  auto self = SelfExecutable();
-  if (!self.ok()) return self.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto self, SelfExecutable());
   options.follow = true;
-  std::vector<std::string> argv = {*self, "mirror"};
+  std::vector<std::string> argv = {self, "mirror"};
   for (std::string& a : mirror::MirrorArgs(options, clusters)) argv.push_back(std::move(a));
-  auto pid = SpawnWithLog(std::move(argv), log);
-  if (!pid.ok()) return pid.status();
-  pid_ = *pid;
+  LIFELINE_ASSIGN_OR_RETURN(auto pid, SpawnWithLog(std::move(argv), log));
+  pid_ = pid;
   return pid_;
 }
 

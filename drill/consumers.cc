@@ -42,14 +42,12 @@ std::optional<std::string> ReferenceConsumer::Active(const std::string& prompt,
 Status ReferenceConsumer::Start(const ClientConfig& cluster) {
   if (running_) return Status::Ok();
   if (kind_ == "audit" && !archive_) {
-    auto db = sqlite::Db::Open(archive_path_, sqlite::Db::Mode::kCreate);
-    if (!db.ok()) return db.status();
-    LIFELINE_RETURN_IF_ERROR(db->Exec(
+    LIFELINE_ASSIGN_OR_RETURN(auto db, sqlite::Db::Open(archive_path_, sqlite::Db::Mode::kCreate));
+    LIFELINE_RETURN_IF_ERROR(db.Exec(
         "CREATE TABLE IF NOT EXISTS events(partition INTEGER, \"offset\" INTEGER, event_id TEXT, "
         "kind TEXT, prompt TEXT, version TEXT, value BLOB)"));
-    auto insert = db->Prepare("INSERT INTO events VALUES(?,?,?,?,?,?,?)");
-    if (!insert.ok()) return insert.status();
-    archive_ = std::make_unique<Archive>(Archive{std::move(db).value(), std::move(insert).value()});
+    LIFELINE_ASSIGN_OR_RETURN(auto insert, db.Prepare("INSERT INTO events VALUES(?,?,?,?,?,?,?)"));
+    archive_ = std::make_unique<Archive>(Archive{std::move(db), std::move(insert)});
   }
   stop_ = false;
   assigned_ = false;

@@ -7,8 +7,6 @@
 #include <regex>
 #include <thread>
 
-#include "mirror/groups.h"
-
 namespace lifeline::drill {
 namespace {
 
@@ -176,24 +174,21 @@ const PublishedEvent* DrillContext::FindEvent(const std::string& which) const {
 }
 
 Result<int64_t> DrillContext::HighWatermark(int32_t partition) {
-  auto admin = Admin::Create(Active());
-  if (!admin.ok()) return admin.status();
-  auto wm = (*admin)->Watermarks({Topic(topic), Partition(partition)}, kAdminTimeout);
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(Active()));
+  auto wm = admin->Watermarks({Topic(topic), Partition(partition)}, kAdminTimeout);
   if (!wm.ok()) return wm.status();
   return wm->high.value();
 }
 
 Result<int64_t> DrillContext::Lag(const std::string& group) {
-  auto committed = CommittedOffsets(Active(), group, Partitions(), Millis(5000));
-  if (!committed.ok()) return committed.status();
-  auto admin = Admin::Create(Active());
-  if (!admin.ok()) return admin.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto committed,
+                            CommittedOffsets(Active(), group, Partitions(), Millis(5000)));
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(Active()));
   int64_t lag = 0;
   for (const TopicPartition& tp : Partitions()) {
-    auto wm = (*admin)->Watermarks(tp, kAdminTimeout);
-    if (!wm.ok()) return wm.status();
-    const int64_t c = committed->count(tp) ? committed->at(tp).value() : wm->low.value();
-    lag += std::max<int64_t>(0, wm->high.value() - c);
+    LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, kAdminTimeout));
+    const int64_t c = committed.count(tp) ? committed.at(tp).value() : wm.low.value();
+    lag += std::max<int64_t>(0, wm.high.value() - c);
   }
   return lag;
 }
@@ -234,62 +229,44 @@ Status DrillContext::GroupsSync(bool reverse, reports::StepResult* r, Json* ev) 
   o.name = mirror_name;
   o.groups = BuiltInGroups();
   o.reverse = reverse;
-  auto plans = embedded ? SyncEmbedded(o) : mirror::SyncGroups(o);
-  if (!plans.ok()) return plans.status();
-  (*ev)["plans"] = mirror::DescribePlans(*plans, false);
+  // The drill names no members on the embedded sandbox: it stopped every
+  // consumer of these groups above.
+  LIFELINE_ASSIGN_OR_RETURN(auto plans,
+                            embedded ? mirror::SyncGroupsAsNonMember(o) : mirror::SyncGroups(o));
+  (*ev)["plans"] = mirror::DescribePlans(plans, false);
   std::vector<std::string> refused;
-  for (const auto& p : *plans) {
+  for (const auto& p : plans) {
     if (!p.applied) refused.push_back(p.group + ": " + p.refusal);
   }
   if (!refused.empty()) {
     return Status::CheckFailed(fmt::format("group(s) not moved: {}", fmt::join(refused, "; ")));
   }
   facts.synced = true;
-  r->message = fmt::format("{} group(s) moved {}{}", plans->size(),
+  r->message = fmt::format("{} group(s) moved {}{}", plans.size(),
                            reverse ? "back to the source" : "to the target",
                            embedded ? " (embedded: committed as a non-member)" : "");
   return Status::Ok();
 }
 
-// The embedded sandbox has no admin group APIs (ListGroups, DescribeGroups,
-// offset admin): the same plan, gathered and committed as a non-member. The
-// drill names no members because it stopped every consumer of these groups.
-Result<std::vector<mirror::GroupSyncPlan>> DrillContext::SyncEmbedded(
-    const mirror::GroupSyncOptions& options) {
-  const mirror::MoveRoute route = mirror::RouteFor(options);
-  LIFELINE_ASSIGN_OR_RETURN(mirror::MapSet maps, mirror::LoadMoveMaps(route));
-  mirror::NonMemberGroupCluster from(route.from), to(route.to);
-  LIFELINE_ASSIGN_OR_RETURN(mirror::Facts facts,
-                            mirror::GatherFacts(options.groups, std::move(maps), from, to));
-  LIFELINE_ASSIGN_OR_RETURN(std::vector<mirror::GroupSyncPlan> plans,
-                            mirror::Plan(facts, mirror::PlanOptionsFor(options)));
-  mirror::NonMemberGroupCommitter committer(route.to);
-  LIFELINE_RETURN_IF_ERROR(mirror::Apply(plans, committer));
-  return plans;
-}
-
 Result<ClusterFacts> DrillContext::ReadFacts(const ClientConfig& cluster, Millis timeout) {
-  auto admin = Admin::Create(cluster);
-  if (!admin.ok()) return admin.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(cluster));
   ClusterFacts f;
   // A fresh handle: the id comes from a metadata answer of this broker.
-  char* id = rd_kafka_clusterid((*admin)->handle(), static_cast<int>(timeout.count()));
+  char* id = rd_kafka_clusterid(admin->handle(), static_cast<int>(timeout.count()));
   if (!id) {
     return Status::Transient(fmt::format("{}: no cluster id from a metadata request within {} ms",
                                          cluster.bootstrap(), timeout.count()));
   }
   f.id = id;
-  rd_kafka_mem_free((*admin)->handle(), id);
-  auto topics = (*admin)->ListTopics(timeout);
-  if (!topics.ok()) return topics.status();
+  rd_kafka_mem_free(admin->handle(), id);
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, admin->ListTopics(timeout));
   for (const std::string& t : {topic, traces}) {
-    auto it = topics->find(t);
-    if (it == topics->end()) continue;
+    auto it = topics.find(t);
+    if (it == topics.end()) continue;
     for (int p = 0; p < it->second; ++p) {
       const TopicPartition tp{Topic(t), Partition(p)};
-      auto wm = (*admin)->Watermarks(tp, timeout);
-      if (!wm.ok()) return wm.status();
-      f.logs[tp] = *wm;
+      LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, timeout));
+      f.logs[tp] = wm;
     }
   }
   return f;
@@ -303,9 +280,9 @@ Status DrillContext::Broker(bool up, Side which, const Millis timeout, reports::
   const std::string side = SideName(which);
   const ClientConfig& cluster = Cluster(which);
   Json e = {{"side", side}, {"action", up ? "start" : "stop"}};
-  auto located = brokers->Locate(side, cluster, up ? "start_broker" : "stop_broker");
-  if (!located.ok()) return located.status();
-  const std::string name = *located;
+  LIFELINE_ASSIGN_OR_RETURN(auto located,
+                            brokers->Locate(side, cluster, up ? "start_broker" : "stop_broker"));
+  const std::string name = located;
   e["cluster"] = name;
   if (!up) {
     auto before = ReadFacts(cluster, kAdminTimeout);
@@ -391,11 +368,10 @@ Status DrillContext::StartBackgroundMirror(Json* ev) {
 // Stops the background mirror with `sig`; returns how it ended.
 Result<std::string> DrillContext::StopBackgroundMirror(int sig, Json* ev) {
   if (!background.running()) return std::string("no background mirror");
-  auto ended = background.Stop(sig);
-  if (!ended.ok()) return ended.status();
-  const std::string how = ended->Describe();
+  LIFELINE_ASSIGN_OR_RETURN(auto ended, background.Stop(sig));
+  const std::string how = ended.Describe();
   if (ev) (*ev)["background_mirror_stopped"] = how;
-  if (sig == SIGTERM && !ended->success()) {
+  if (sig == SIGTERM && !ended.success()) {
     return Status::CheckFailed("the background mirror " + how + " on SIGTERM; see " + out_dir +
                                "/mirror-background.log");
   }
@@ -405,15 +381,13 @@ Result<std::string> DrillContext::StopBackgroundMirror(int sig, Json* ev) {
 // A catch-up run; a background mirror hands over to it (same name, same map).
 Status DrillContext::CatchUpMirror(bool reverse, reports::StepResult* r, Json* ev) {
   if (background.running()) {
-    auto stopped = StopBackgroundMirror(SIGTERM, ev);
-    if (!stopped.ok()) return stopped.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto stopped, StopBackgroundMirror(SIGTERM, ev));
   }
-  auto sum = mirror::Run(MirrorOptionsFor(reverse));
-  if (!sum.ok()) return sum.status();
-  (*ev)[reverse ? "failback_mirror" : "mirror"] = mirror::SummaryToJson(*sum);
+  LIFELINE_ASSIGN_OR_RETURN(auto sum, mirror::Run(MirrorOptionsFor(reverse)));
+  (*ev)[reverse ? "failback_mirror" : "mirror"] = mirror::SummaryToJson(sum);
   facts.mirrored = true;
   r->message = fmt::format("{}mirrored {} records in {:.1f} s", reverse ? "failback: " : "",
-                           sum->records, sum->seconds);
+                           sum.records, sum.seconds);
   return Status::Ok();
 }
 

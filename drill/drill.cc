@@ -142,13 +142,11 @@ class Runner {
         ctx_.extra_evidence.dump(-1, ' ', false, Json::error_handler_t::replace);
     DrillOutcome out;
     out.report = ctx_.report;
-    auto reports = reports::WriteReports(ctx_.report, ctx_.out_dir);
-    if (!reports.ok()) return reports.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto reports, reports::WriteReports(ctx_.report, ctx_.out_dir));
     ctx_.Log(fmt::format("drill {}: {}", ctx_.file.name, ctx_.report.pass ? "PASS" : "FAIL"));
     log_.Close();
-    auto written = reports::WriteManifest(ctx_.out_dir);
-    if (!written.ok()) return written.status();
-    out.written = *written;
+    LIFELINE_ASSIGN_OR_RETURN(auto written, reports::WriteManifest(ctx_.out_dir));
+    out.written = written;
     return out;
   }
 
@@ -242,13 +240,11 @@ class Runner {
     }
     ClientConfigInputs in = ctx_.options.client;
     in.bootstrap = src;
-    auto s = BuildClientConfig(in);
-    if (!s.ok()) return s.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto s, BuildClientConfig(in));
     in.bootstrap = dst;
-    auto t = BuildClientConfig(in);
-    if (!t.ok()) return t.status();
-    ctx_.source = *s;
-    ctx_.target = *t;
+    LIFELINE_ASSIGN_OR_RETURN(auto t, BuildClientConfig(in));
+    ctx_.source = s;
+    ctx_.target = t;
     ctx_.report.clusters["source"] = (ctx_.embedded ? "embedded " : "") + ctx_.source.Describe();
     ctx_.report.clusters["target"] = (ctx_.embedded ? "embedded " : "") + ctx_.target.Describe();
     ctx_.mirror_name = "drill-" + ctx_.run_id;
@@ -263,13 +259,12 @@ class Runner {
     if (ctx_.embedded) {
       return ctx_.sandbox->Find(on_target ? "target" : "source")->CreateTopic(topic, partitions);
     }
-    auto admin = Admin::Create(on_target ? ctx_.target : ctx_.source);
-    if (!admin.ok()) return admin.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(on_target ? ctx_.target : ctx_.source));
     std::vector<std::pair<std::string, std::string>> configs = {{"retention.ms", "-1"}};
     if (compact) configs.push_back({"cleanup.policy", "compact"});
     LIFELINE_RETURN_IF_ERROR(
-        (*admin)->CreateTopic({topic, partitions, -1, configs}, kAdminTimeout, true));
-    return (*admin)->WaitForTopic(topic, partitions, kAdminTimeout);
+        admin->CreateTopic({topic, partitions, -1, configs}, kAdminTimeout, true));
+    return admin->WaitForTopic(topic, partitions, kAdminTimeout);
   }
 
   Status SetUpTopic() {
@@ -405,9 +400,8 @@ class Runner {
 }  // namespace
 
 Result<DrillOutcome> RunDrill(const DrillOptions& options) {
-  auto file = LoadDrill(options.file);
-  if (!file.ok()) return file.status();
-  Runner runner(std::move(file).value(), options);
+  LIFELINE_ASSIGN_OR_RETURN(auto file, LoadDrill(options.file));
+  Runner runner(std::move(file), options);
   return runner.Run();
 }
 

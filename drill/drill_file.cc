@@ -79,40 +79,35 @@ class Parser {
     static const std::set<std::string> kTop = {"name",  "description", "clusters",
                                                "topic", "consumers",   "steps"};
     for (const auto& kv : root) {
-      auto key = Scalar(kv.first, "a field name");
-      if (!key.ok()) return key.status();
-      if (!kTop.count(*key)) {
+      LIFELINE_ASSIGN_OR_RETURN(auto key, Scalar(kv.first, "a field name"));
+      if (!kTop.count(key)) {
         return Error(kv.first, fmt::format("unknown field '{}' (expected one of name, "
                                            "description, clusters, topic, consumers, steps)",
-                                           *key));
+                                           key));
       }
     }
     if (!root["name"]) return Error(root, "missing field 'name'");
-    auto name = Scalar(root["name"], "name");
-    if (!name.ok()) return name.status();
-    if (!IsSafeName(*name)) {
+    LIFELINE_ASSIGN_OR_RETURN(auto name, Scalar(root["name"], "name"));
+    if (!IsSafeName(name)) {
       return Error(root["name"], fmt::format("name '{}' names the report folder: use letters, "
                                              "digits, '.', '_' or '-'",
-                                             *name));
+                                             name));
     }
-    d.name = *name;
+    d.name = name;
     if (root["description"]) {
-      auto text = Scalar(root["description"], "description");
-      if (!text.ok()) return text.status();
-      d.description = *text;
+      LIFELINE_ASSIGN_OR_RETURN(auto text, Scalar(root["description"], "description"));
+      d.description = text;
     }
     if (const YAML::Node c = root["clusters"]) {
       if (!c.IsMap()) return Error(c, "clusters must be {source: ..., target: ...}");
       for (const auto& kv : c) {
-        auto side = Scalar(kv.first, "clusters");
-        if (!side.ok()) return side.status();
-        if (*side != "source" && *side != "target") {
+        LIFELINE_ASSIGN_OR_RETURN(auto side, Scalar(kv.first, "clusters"));
+        if (side != "source" && side != "target") {
           return Error(kv.first, "clusters has only source and target");
         }
-        auto v = Scalar(kv.second, "clusters." + *side);
-        if (!v.ok()) return v.status();
-        if (v->empty()) return Error(kv.second, "clusters." + *side + " is empty");
-        (*side == "source" ? d.source : d.target) = *v;
+        LIFELINE_ASSIGN_OR_RETURN(auto v, Scalar(kv.second, "clusters." + side));
+        if (v.empty()) return Error(kv.second, "clusters." + side + " is empty");
+        (side == "source" ? d.source : d.target) = v;
       }
     }
     if (const YAML::Node t = root["topic"]) {
@@ -121,19 +116,17 @@ class Parser {
       const YAML::Node name_node = t.IsMap() ? t["name"] : t;
       if (t.IsMap()) {
         for (const auto& kv : t) {
-          auto key = Scalar(kv.first, "topic");
-          if (!key.ok()) return key.status();
-          if (*key != "name" && *key != "partitions") {
-            return Error(kv.first, fmt::format("topic has no field '{}' (name, partitions)", *key));
+          LIFELINE_ASSIGN_OR_RETURN(auto key, Scalar(kv.first, "topic"));
+          if (key != "name" && key != "partitions") {
+            return Error(kv.first, fmt::format("topic has no field '{}' (name, partitions)", key));
           }
         }
         if (t["partitions"]) {
-          auto p = Scalar(t["partitions"], "topic.partitions");
-          if (!p.ok()) return p.status();
-          const std::optional<int64_t> n = WholeNumber(*p);
+          LIFELINE_ASSIGN_OR_RETURN(auto p, Scalar(t["partitions"], "topic.partitions"));
+          const std::optional<int64_t> n = WholeNumber(p);
           if (!n || *n < 1 || *n > 10000) {
             return Error(t["partitions"],
-                         fmt::format("topic.partitions: '{}' is not a whole number 1..10000", *p));
+                         fmt::format("topic.partitions: '{}' is not a whole number 1..10000", p));
           }
           d.partitions = static_cast<int>(*n);
         }
@@ -141,15 +134,14 @@ class Parser {
         return Error(t, "topic must be a name or {name: ..., partitions: N}");
       }
       if (name_node) {
-        auto topic = Scalar(name_node, "topic.name");
-        if (!topic.ok()) return topic.status();
+        LIFELINE_ASSIGN_OR_RETURN(auto topic, Scalar(name_node, "topic.name"));
         // The drill writes TOPIC.RUNID and TOPIC.RUNID.traces (Kafka: 249 bytes).
-        if (!IsSafeName(*topic) || topic->size() > 200) {
+        if (!IsSafeName(topic) || topic.size() > 200) {
           return Error(name_node, fmt::format("topic name '{}': use up to 200 letters, digits, "
                                               "'.', '_' or '-'",
-                                              *topic));
+                                              topic));
         }
-        d.topic = *topic;
+        d.topic = topic;
       }
     }
     if (const YAML::Node cs = root["consumers"]) {
@@ -181,36 +173,33 @@ class Parser {
     DrillConsumer out;
     out.line = c.Mark().line + 1;
     for (const auto& kv : c) {
-      auto key = Scalar(kv.first, "a consumer field");
-      if (!key.ok()) return key.status();
-      const std::string what = "consumer " + *key;
-      if (*key == "critical" || *key == "external") {
-        auto b = Bool(kv.second, what);
-        if (!b.ok()) return b.status();
-        (*key == "critical" ? out.critical : out.external) = *b;
+      LIFELINE_ASSIGN_OR_RETURN(auto key, Scalar(kv.first, "a consumer field"));
+      const std::string what = "consumer " + key;
+      if (key == "critical" || key == "external") {
+        LIFELINE_ASSIGN_OR_RETURN(auto b, Bool(kv.second, what));
+        (key == "critical" ? out.critical : out.external) = b;
         continue;
       }
-      auto v = Scalar(kv.second, what);
-      if (!v.ok()) return v.status();
-      if (*key == "name") {
+      LIFELINE_ASSIGN_OR_RETURN(auto v, Scalar(kv.second, what));
+      if (key == "name") {
         // It names the consumer's group (NAME.RUNID) and its archive file.
-        if (!IsSafeName(*v)) {
+        if (!IsSafeName(v)) {
           return Error(kv.second, fmt::format("consumer name '{}': use letters, digits, '.', "
                                               "'_' or '-'",
-                                              *v));
+                                              v));
         }
-        out.name = *v;
-      } else if (*key == "kind") {
-        out.kind = *v;
-      } else if (*key == "group") {
-        if (v->empty() || HasControl(*v)) {
-          return Error(kv.second, fmt::format("consumer group '{}' is not a group id", *v));
+        out.name = v;
+      } else if (key == "kind") {
+        out.kind = v;
+      } else if (key == "group") {
+        if (v.empty() || HasControl(v)) {
+          return Error(kv.second, fmt::format("consumer group '{}' is not a group id", v));
         }
-        out.group = *v;
+        out.group = v;
       } else {
         return Error(kv.first, fmt::format("unknown consumer field '{}' (expected name, kind, "
                                            "group, critical, external)",
-                                           *key));
+                                           key));
       }
     }
     if (out.name.empty()) return Error(c, "a consumer needs a name");
@@ -361,15 +350,14 @@ class Parser {
     DrillStep step;
     step.line = s.Mark().line + 1;
     const auto kv = *s.begin();
-    auto name = Scalar(kv.first, "a step");
-    if (!name.ok()) return name.status();
-    step.kind = FindStepKind(*name);
+    LIFELINE_ASSIGN_OR_RETURN(auto name, Scalar(kv.first, "a step"));
+    step.kind = FindStepKind(name);
     if (!step.kind) {
       std::vector<std::string> names;
       for (const StepKind& k : StepKinds()) names.emplace_back(k.name);
       std::sort(names.begin(), names.end());
       return Error(kv.first,
-                   fmt::format("unknown step '{}' (steps: {})", *name, fmt::join(names, ", ")));
+                   fmt::format("unknown step '{}' (steps: {})", name, fmt::join(names, ", ")));
     }
     const StepKind& kind = *step.kind;
     const YAML::Node body = kv.second;
@@ -422,9 +410,8 @@ class Parser {
     // Every value is checked: the kind reads them into its struct and checks
     // the arguments that only make sense together.
     const StepInput in(step.written, path_, step.line, &state_);
-    auto args = kind.parse(in);
-    if (!args.ok()) return args.status();
-    step.args = std::move(args).value();
+    LIFELINE_ASSIGN_OR_RETURN(auto args, kind.parse(in));
+    step.args = std::move(args);
     step.timeout = in.Duration("timeout", step.timeout);
     d->steps.push_back(std::move(step));
     return Status::Ok();

@@ -433,9 +433,8 @@ Status RunExpectLag(const ExpectLagArgs& a, StepRun& run) {
   const auto deadline = Clock::now() + run.step->timeout;
   int64_t lag = -1;
   for (;;) {
-    auto l = c.Lag(c.GroupOf(*dc));
-    if (!l.ok()) return l.status();
-    lag = *l;
+    LIFELINE_ASSIGN_OR_RETURN(auto l, c.Lag(c.GroupOf(*dc)));
+    lag = l;
     if (lag <= a.max || Clock::now() > deadline) break;
     std::this_thread::sleep_for(Millis(200));
   }
@@ -471,23 +470,22 @@ Status RunReplay(const ReplayArgs& a, StepRun& run) {
   o.topic = c.topic;
   o.into = c.out_dir + "/" + a.into;
   o.force = true;
-  auto sum = replay::Run(o);
-  if (!sum.ok()) return sum.status();
-  (*run.evidence)["replay"] = replay::SummaryToJson(*sum);
+  LIFELINE_ASSIGN_OR_RETURN(auto sum, replay::Run(o));
+  (*run.evidence)["replay"] = replay::SummaryToJson(sum);
   {
     std::lock_guard lock(c.mu);
     c.report.hashes[fmt::format("state of {} (replayed from {})", a.into, SideName(a.from))] =
-        sum->state.total.Hex();
+        sum.state.total.Hex();
   }
   c.facts.replayed = true;
-  c.facts.quarantined += sum->quarantined;
-  c.facts.violations += sum->violations;
-  r->message = fmt::format("{} records, {} quarantined, {} violations, state hash {}", sum->read,
-                           sum->quarantined, sum->violations, sum->state.total.Hex());
-  if (sum->violations > 0) {
+  c.facts.quarantined += sum.quarantined;
+  c.facts.violations += sum.violations;
+  r->message = fmt::format("{} records, {} quarantined, {} violations, state hash {}", sum.read,
+                           sum.quarantined, sum.violations, sum.state.total.Hex());
+  if (sum.violations > 0) {
     return Status::CheckFailed(r->message + ": the drill's own events broke lifecycle rules");
   }
-  if (sum->quarantined > 0) {
+  if (sum.quarantined > 0) {
     return Status::CheckFailed(r->message + ": the drill's own events were quarantined");
   }
   return Status::Ok();
@@ -581,26 +579,24 @@ Status RunVerify(const VerifyArgs& a, StepRun& run) {
     o.target = c.target;
     o.topics = c.MirrorOptionsFor(false).topics;
     o.name = c.mirror_name;
-    auto rep = verify::VerifyRecords(o);
-    if (!rep.ok()) return rep.status();
-    (*ev)["records"] = verify::RecordsToJson(*rep);
-    for (const auto& p : rep->partitions) {
+    LIFELINE_ASSIGN_OR_RETURN(auto rep, verify::VerifyRecords(o));
+    (*ev)["records"] = verify::RecordsToJson(rep);
+    for (const auto& p : rep.partitions) {
       std::lock_guard lock(c.mu);
       c.report
           .hashes[fmt::format("{} [{}] rolling digest (source / target)", p.topic, p.partition)] =
           p.source.rolling.Hex() + " / " + p.target.rolling.Hex();
     }
-    (rep->pass ? passed : failed)
-        .push_back(fmt::format("records: {} divergence(s) in {} records", rep->divergences,
-                               rep->records_read));
-    c.facts.records_verified = rep->pass;
+    (rep.pass ? passed : failed)
+        .push_back(fmt::format("records: {} divergence(s) in {} records", rep.divergences,
+                               rep.records_read));
+    c.facts.records_verified = rep.pass;
   }
   if (!a.state.empty()) {
-    auto rep = verify::VerifyState(c.out_dir + "/" + a.state[0], c.out_dir + "/" + a.state[1]);
-    if (!rep.ok()) return rep.status();
-    (*ev)["state"] = verify::StateToJson(*rep);
-    (rep->pass ? passed : failed)
-        .push_back(fmt::format("state: {} vs {}", rep->hash_a, rep->hash_b));
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto rep, verify::VerifyState(c.out_dir + "/" + a.state[0], c.out_dir + "/" + a.state[1]));
+    (*ev)["state"] = verify::StateToJson(rep);
+    (rep.pass ? passed : failed).push_back(fmt::format("state: {} vs {}", rep.hash_a, rep.hash_b));
   }
   if (a.groups) {
     verify::GroupsOptions o;
@@ -609,12 +605,11 @@ Status RunVerify(const VerifyArgs& a, StepRun& run) {
     o.name = c.mirror_name;
     o.groups = c.BuiltInGroups();
     o.list_group_partitions = !c.embedded;  // the mock has no DescribeGroups
-    auto rep = verify::VerifyGroups(o);
-    if (!rep.ok()) return rep.status();
-    (*ev)["groups"] = verify::GroupsToJson(*rep);
-    (rep->pass ? passed : failed)
-        .push_back(fmt::format("groups: {} partition check(s)", rep->checks.size()));
-    c.facts.groups_verified = rep->pass;
+    LIFELINE_ASSIGN_OR_RETURN(auto rep, verify::VerifyGroups(o));
+    (*ev)["groups"] = verify::GroupsToJson(rep);
+    (rep.pass ? passed : failed)
+        .push_back(fmt::format("groups: {} partition check(s)", rep.checks.size()));
+    c.facts.groups_verified = rep.pass;
   }
   run.result->message = fmt::format("{}", fmt::join(passed, "; "));
   if (!failed.empty()) {
@@ -689,9 +684,8 @@ Status RunFault(const FaultArgs& a, StepRun& run) {
   }
   if (a.kill_mirror) {
     if (!c.background.running()) return Status::CheckFailed("no background mirror to kill");
-    auto how = c.StopBackgroundMirror(SIGKILL, run.evidence);
-    if (!how.ok()) return how.status();
-    Append(&message, "mirror " + *how);
+    LIFELINE_ASSIGN_OR_RETURN(auto how, c.StopBackgroundMirror(SIGKILL, run.evidence));
+    Append(&message, "mirror " + how);
   }
   if (a.restart_mirror) {
     LIFELINE_RETURN_IF_ERROR(c.StartBackgroundMirror(run.evidence));
@@ -792,9 +786,8 @@ StepKind Kind(const char* name, ArgSpec args, const char* scalar_arg = nullptr) 
       std::move(args),
       scalar_arg,
       [](const StepInput& in) -> Result<StepArgs> {
-        auto parsed = Parse(in);
-        if (!parsed.ok()) return parsed.status();
-        return StepArgs(std::move(parsed).value());
+        LIFELINE_ASSIGN_OR_RETURN(auto parsed, Parse(in));
+        return StepArgs(std::move(parsed));
       },
       [](const DrillStep& s) { return Title(std::get<T>(s.args), s); },
       [](const DrillStep& s, StepRun& run) { return Run(std::get<T>(s.args), run); },

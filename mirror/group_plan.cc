@@ -1,10 +1,10 @@
-// The deciding half of a group move (mirror/groups.h): translation and the
+// The deciding half of a group move (mirror/internal/groups.h): translation and the
 // rules of Plan. Nothing here talks to a cluster.
 #include <fmt/format.h>
 
 #include <regex>
 
-#include "mirror/groups.h"
+#include "mirror/internal/groups.h"
 #include "mirror/mirror.h"
 
 namespace lifeline::mirror {

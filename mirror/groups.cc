@@ -1,6 +1,6 @@
-// The talking halves of a group move (mirror/groups.h): gathering facts
+// The talking halves of a group move (mirror/internal/groups.h): gathering facts
 // from clusters and committing plans. The rules are in group_plan.cc.
-#include "mirror/groups.h"
+#include "mirror/internal/groups.h"
 
 #include <fmt/format.h>
 
@@ -146,6 +146,28 @@ Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options) {
   AdminGroupCommitter committer(*to_admin);
   LIFELINE_RETURN_IF_ERROR(Apply(plans, committer));
   return plans;
+}
+
+Result<std::vector<GroupSyncPlan>> SyncGroupsAsNonMember(const GroupSyncOptions& options) {
+  const MoveRoute route = RouteFor(options);
+  LIFELINE_ASSIGN_OR_RETURN(MapSet maps, LoadMoveMaps(route));
+  NonMemberGroupCluster from(route.from), to(route.to);
+  LIFELINE_ASSIGN_OR_RETURN(Facts facts, GatherFacts(options.groups, std::move(maps), from, to));
+  LIFELINE_ASSIGN_OR_RETURN(std::vector<GroupSyncPlan> plans, Plan(facts, PlanOptionsFor(options)));
+  NonMemberGroupCommitter committer(route.to);
+  LIFELINE_RETURN_IF_ERROR(Apply(plans, committer));
+  return plans;
+}
+
+// -------------------------------------------------------------- translation
+
+Result<std::vector<TranslatedOffset>> TranslateGroup(const MapSet& maps, const ClientConfig& source,
+                                                     const std::string& group) {
+  LIFELINE_ASSIGN_OR_RETURN(std::unique_ptr<Admin> admin, Admin::Create(source));
+  AdminGroupCluster cluster(*admin);
+  LIFELINE_ASSIGN_OR_RETURN_CTX(auto committed, cluster.Committed(group, {}), "source");
+  if (committed.empty()) return Status::Usage("group " + group + " has no committed offsets");
+  return TranslateAll(maps, committed);
 }
 
 }  // namespace lifeline::mirror

@@ -1,4 +1,4 @@
-#include "mirror/map_store.h"
+#include "mirror/internal/map_store.h"
 
 #include <fmt/format.h>
 
@@ -122,23 +122,20 @@ void MapEncoder::Reset(const TopicPartition& key, const PartitionMap& emitted) {
 }
 
 Status EnsureOffsetMapTopic(const ClientConfig& target) {
-  auto admin = Admin::Create(target);
-  if (!admin.ok()) return admin.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(target));
   // Look first: creating needs more rights than using (and the embedded
   // sandbox cannot create topics over the protocol at all).
-  auto topics = (*admin)->ListTopics(Millis(15000));
+  auto topics = admin->ListTopics(Millis(15000));
   if (topics.ok() && topics->count(kOffsetMapTopic)) return Status::Ok();
-  return (*admin)->CreateTopic(
+  return admin->CreateTopic(
       {kOffsetMapTopic, 1, -1, {{"cleanup.policy", "compact"}, {"retention.ms", "-1"}}},
       Millis(15000), /*exists_ok=*/true);
 }
 
 Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name) {
-  auto admin = Admin::Create(target);
-  if (!admin.ok()) return admin.status();
-  auto topics = (*admin)->ListTopics(Millis(10000));
-  if (!topics.ok()) return topics.status();
-  if (!topics->count(kOffsetMapTopic)) return MapSet{};
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(target));
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, admin->ListTopics(Millis(10000)));
+  if (!topics.count(kOffsetMapTopic)) return MapSet{};
 
   std::map<std::string, std::optional<std::string>> latest;
   const std::string want = name + "/";
@@ -185,12 +182,10 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
 }
 
 Result<std::set<std::string>> MapNamesOnTopic(const ClientConfig& target) {
-  auto admin = Admin::Create(target);
-  if (!admin.ok()) return admin.status();
-  auto topics = (*admin)->ListTopics(Millis(10000));
-  if (!topics.ok()) return topics.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(target));
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, admin->ListTopics(Millis(10000)));
   std::set<std::string> names;
-  if (!topics->count(kOffsetMapTopic)) return names;
+  if (!topics.count(kOffsetMapTopic)) return names;
   TopicReadOptions read;
   read.topic = kOffsetMapTopic;
   read.read_committed = true;
@@ -205,11 +200,10 @@ Result<std::set<std::string>> MapNamesOnTopic(const ClientConfig& target) {
 }
 
 Result<MapCache> MapCache::Open(const std::string& path, bool create) {
-  auto db =
-      sqlite::Db::Open(path, create ? sqlite::Db::Mode::kCreate : sqlite::Db::Mode::kReadOnly);
-  if (!db.ok()) return db.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto db, sqlite::Db::Open(path, create ? sqlite::Db::Mode::kCreate
+                                                                   : sqlite::Db::Mode::kReadOnly));
   MapCache cache;
-  cache.db_ = std::move(db).value();
+  cache.db_ = std::move(db);
   if (create) {
     LIFELINE_RETURN_IF_ERROR(cache.db_.Exec(
         "CREATE TABLE IF NOT EXISTS meta (topic TEXT, partition INTEGER, source_start INTEGER, "
@@ -234,12 +228,11 @@ Status MapCache::Save(const MapSet& maps) {
   if (!runs.ok()) return runs.status();
   if (!gaps.ok()) return gaps.status();
   for (const char* table : {"meta", "runs", "gaps"}) {
-    auto del =
-        db_.Prepare(std::string("DELETE FROM ") + table + " WHERE topic = ? AND partition = ?");
-    if (!del.ok()) return del.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto del, db_.Prepare(std::string("DELETE FROM ") + table +
+                                                    " WHERE topic = ? AND partition = ?"));
     for (const auto& [key, map] : maps) {
-      del->Bind(1, std::string_view(key.topic.value())).Bind(2, int64_t{key.partition.value()});
-      LIFELINE_RETURN_IF_ERROR(del->Run());
+      del.Bind(1, std::string_view(key.topic.value())).Bind(2, int64_t{key.partition.value()});
+      LIFELINE_RETURN_IF_ERROR(del.Run());
     }
   }
   for (const auto& [key, map] : maps) {
@@ -262,35 +255,34 @@ Status MapCache::Save(const MapSet& maps) {
 
 Result<MapSet> MapCache::Load() {
   std::map<TopicPartition, Parts> parts;
-  auto meta = db_.Prepare("SELECT topic, partition, source_start, progress, target_next FROM meta");
-  if (!meta.ok()) return meta.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto meta,
+      db_.Prepare("SELECT topic, partition, source_start, progress, target_next FROM meta"));
   for (;;) {
-    auto row = meta->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    Parts& p = parts[{Topic(meta->Text(0)), Partition(static_cast<int32_t>(meta->Int(1)))}];
+    LIFELINE_ASSIGN_OR_RETURN(auto row, meta.Step());
+    if (!row) break;
+    Parts& p = parts[{Topic(meta.Text(0)), Partition(static_cast<int32_t>(meta.Int(1)))}];
     p.has_meta = true;
-    p.source_start = meta->Int(2);
-    p.progress = meta->Int(3);
-    p.target_next = meta->Int(4);
+    p.source_start = meta.Int(2);
+    p.progress = meta.Int(3);
+    p.target_next = meta.Int(4);
   }
-  auto runs = db_.Prepare("SELECT topic, partition, source_start, target_start, length FROM runs");
-  if (!runs.ok()) return runs.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto runs,
+      db_.Prepare("SELECT topic, partition, source_start, target_start, length FROM runs"));
   for (;;) {
-    auto row = runs->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    parts[{Topic(runs->Text(0)), Partition(static_cast<int32_t>(runs->Int(1)))}]
-        .runs[runs->Int(2)] = {runs->Int(2), runs->Int(3), runs->Int(4)};
+    LIFELINE_ASSIGN_OR_RETURN(auto row, runs.Step());
+    if (!row) break;
+    parts[{Topic(runs.Text(0)), Partition(static_cast<int32_t>(runs.Int(1)))}].runs[runs.Int(2)] = {
+        runs.Int(2), runs.Int(3), runs.Int(4)};
   }
-  auto gaps = db_.Prepare("SELECT topic, partition, source_from, source_to FROM gaps");
-  if (!gaps.ok()) return gaps.status();
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto gaps, db_.Prepare("SELECT topic, partition, source_from, source_to FROM gaps"));
   for (;;) {
-    auto row = gaps->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    parts[{Topic(gaps->Text(0)), Partition(static_cast<int32_t>(gaps->Int(1)))}]
-        .gaps[gaps->Int(2)] = {gaps->Int(2), gaps->Int(3)};
+    LIFELINE_ASSIGN_OR_RETURN(auto row, gaps.Step());
+    if (!row) break;
+    parts[{Topic(gaps.Text(0)), Partition(static_cast<int32_t>(gaps.Int(1)))}].gaps[gaps.Int(2)] = {
+        gaps.Int(2), gaps.Int(3)};
   }
   return Assemble(parts, db_.path());
 }

@@ -15,6 +15,7 @@
 
 #include "core/kafka.h"
 #include "core/signals.h"
+#include "mirror/internal/map_store.h"
 
 namespace lifeline::mirror {
 namespace {
@@ -288,9 +289,8 @@ Status Mirror::Connect() {
 // Only once both clusters answered: a mirror that cannot start leaves
 // nothing behind (no state directory, no offset-map topic on the target).
 Status Mirror::OpenState() {
-  auto topics = MatchingTopics();
-  if (!topics.ok()) return topics.status();
-  if (topics->empty() && !options_.follow) {
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, MatchingTopics());
+  if (topics.empty() && !options_.follow) {
     return Status::Usage(fmt::format(
         "no source topic matches --topics '{}' (internal topics __* and _lifeline.* are never "
         "mirrored)",
@@ -303,9 +303,9 @@ Status Mirror::OpenState() {
   if (ec) {
     return Status::Infra(fmt::format("state directory {}: {}", options_.state_dir, ec.message()));
   }
-  auto cache = MapCache::Open(options_.state_dir + "/" + options_.name + ".db", true);
-  if (!cache.ok()) return cache.status();
-  cache_.emplace(std::move(cache).value());
+  LIFELINE_ASSIGN_OR_RETURN(auto cache,
+                            MapCache::Open(options_.state_dir + "/" + options_.name + ".db", true));
+  cache_.emplace(std::move(cache));
   // Created while the source topics are looked at and the target topics
   // created; the first save waits for it. Reading maps meanwhile is safe: a
   // topic being created holds none.
@@ -326,8 +326,8 @@ Result<std::vector<std::string>> Mirror::MatchingTopics() {
 }
 
 Status Mirror::PrepareTopic(const std::string& topic) {
-  auto src_partitions = source_admin_->PartitionCount(topic, kAdminTimeout);
-  if (!src_partitions.ok()) return src_partitions.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto src_partitions,
+                            source_admin_->PartitionCount(topic, kAdminTimeout));
   std::map<std::string, std::string> src_configs;
   using Configs = std::map<std::string, ConfigEntry>;
   const Status no_configs = Status::Usage("this cluster cannot describe configs");
@@ -362,23 +362,23 @@ Status Mirror::PrepareTopic(const std::string& topic) {
       return Status::Usage(
           fmt::format("target topic {} does not exist: pass --create-topics, or create it with {} "
                       "partitions",
-                      topic, *src_partitions));
+                      topic, src_partitions));
     }
     std::vector<std::pair<std::string, std::string>> configs(src_configs.begin(),
                                                              src_configs.end());
     // exists_ok: another process of the same mirror may create it first.
     LIFELINE_RETURN_IF_ERROR(
-        target_admin_->CreateTopic({topic, *src_partitions, -1, configs}, kAdminTimeout, true)
+        target_admin_->CreateTopic({topic, src_partitions, -1, configs}, kAdminTimeout, true)
             .WithContext("target"));
     summary_.created_topics.push_back(topic);
     summary_.copied_configs[topic] = src_configs;
     return Status::Ok();
   }
-  if (existing->second < *src_partitions) {
+  if (existing->second < src_partitions) {
     return Status::Usage(fmt::format(
         "target topic {} has {} partitions, source has {}: grow it to {} (kafka-topics --alter "
         "--partitions {}) so every record keeps its partition",
-        topic, existing->second, *src_partitions, *src_partitions, *src_partitions));
+        topic, existing->second, src_partitions, src_partitions, src_partitions));
   }
   Result<Configs> dst_configs = options_.read_configs
                                     ? target_admin_->DescribeTopicConfigs(topic, kAdminTimeout)
@@ -483,20 +483,19 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
 }
 
 Status Mirror::Discover() {
-  auto topics = MatchingTopics();
-  if (!topics.ok()) return topics.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, MatchingTopics());
   MapSet stored;
   std::map<TopicPartition, Offset> group_progress;
   bool loaded = false;
-  for (const std::string& topic : *topics) {
-    auto src_partitions = source_admin_->PartitionCount(topic, kAdminTimeout);
-    if (!src_partitions.ok()) return src_partitions.status();
+  for (const std::string& topic : topics) {
+    LIFELINE_ASSIGN_OR_RETURN(auto src_partitions,
+                              source_admin_->PartitionCount(topic, kAdminTimeout));
     int known = 0;
     for (const auto& [key, part] : parts_) {
       if (key.topic.value() == topic) known = std::max(known, key.partition.value() + 1);
     }
     if (group_mode()) known = target_partitions_[topic];
-    if (topics_.count(topic) && known >= *src_partitions) continue;
+    if (topics_.count(topic) && known >= src_partitions) continue;
     if (!topics_.count(topic)) {
       LIFELINE_RETURN_IF_ERROR(PrepareTopic(topic));
       topics_.insert(topic);
@@ -505,25 +504,25 @@ Status Mirror::Discover() {
       // New source partitions: the target must have them too.
       auto dst_partitions = target_admin_->PartitionCount(topic, kAdminTimeout);
       if (!dst_partitions.ok()) return dst_partitions.status().WithContext("target");
-      if (*dst_partitions < *src_partitions) {
+      if (*dst_partitions < src_partitions) {
         if (!options_.create_topics) {
           return Status::Usage(fmt::format(
               "source topic {} grew to {} partitions, target has {}: grow the target or pass "
               "--create-topics",
-              topic, *src_partitions, *dst_partitions));
+              topic, src_partitions, *dst_partitions));
         }
         LIFELINE_RETURN_IF_ERROR(
-            target_admin_->CreatePartitions(topic, *src_partitions, kAdminTimeout));
+            target_admin_->CreatePartitions(topic, src_partitions, kAdminTimeout));
       }
     }
     if (group_mode()) {
-      for (int p = known; p < *src_partitions; ++p) {
+      for (int p = known; p < src_partitions; ++p) {
         const TopicPartition tp{Topic(topic), Partition(p)};
         auto wm = source_admin_->Watermarks(tp, kAdminTimeout);
         if (!wm.ok()) return wm.status().WithContext("source");
         global_stop_at_[tp] = wm->high.value();
       }
-      target_partitions_[topic] = *src_partitions;
+      target_partitions_[topic] = src_partitions;
       continue;  // partitions arrive through the group
     }
     if (!loaded) {
@@ -537,7 +536,7 @@ Status Mirror::Discover() {
       }
       loaded = true;
     }
-    LIFELINE_RETURN_IF_ERROR(AddPartitions(topic, known, *src_partitions, stored, group_progress));
+    LIFELINE_RETURN_IF_ERROR(AddPartitions(topic, known, src_partitions, stored, group_progress));
   }
   return Status::Ok();
 }
@@ -552,7 +551,7 @@ Status Mirror::Assign() {
   std::vector<std::pair<TopicPartition, Offset>> assignment;
   for (const auto& [key, part] : parts_) {
     if (!options_.follow && part.map.progress() >= part.stop_at) continue;
-    assignment.push_back({key, Offset(part.map.progress())});
+    assignment.emplace_back(key, Offset(part.map.progress()));
   }
   return consumer_->Assign(assignment);
 }
@@ -863,9 +862,8 @@ Result<MirrorSummary> Mirror::Execute() {
   auto last_rescan = Clock::now();
   for (;;) {
     if (!options_.follow) {
-      auto done = CaughtUp();
-      if (!done.ok()) return done.status();
-      if (*done) break;
+      LIFELINE_ASSIGN_OR_RETURN(auto done, CaughtUp());
+      if (done) break;
     }
     if (Interrupted()) break;
     bool idle = false;
@@ -971,9 +969,8 @@ Result<MapSet> LoadMaps(const MapSource& from, const std::string& name) {
         "from the target cluster, or --state-dir where the mirror ran",
         name, path));
   }
-  auto cache = MapCache::Open(path, false);
-  if (!cache.ok()) return cache.status();
-  return cache->Load();
+  LIFELINE_ASSIGN_OR_RETURN(auto cache, MapCache::Open(path, false));
+  return cache.Load();
 }
 
 Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name) {

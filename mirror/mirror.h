@@ -1,7 +1,8 @@
 // mirror: copy lifecycle topics from a source cluster to a target, keeping
 // partition, key, value, headers and timestamp, while recording the exact
-// offset map (mirror/offset_map.h) so consumer groups can move without
-// re-reading or skipping a record. Also offset translation and group sync.
+// offset map (mirror/internal/offset_map.h) so consumer groups can move
+// without re-reading or skipping a record. Also offset translation and group
+// sync. This is the module's public header; the rest is in internal/.
 //
 // Entry points run on the calling thread and return when done, on an error,
 // or (follow mode) after SIGINT/SIGTERM; they never exit the process.
@@ -11,14 +12,25 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/kafka.h"
 #include "core/status.h"
-#include "mirror/map_store.h"
+#include "core/types.h"
+// The map's type is part of the API: verify aligns records with it.
+#include "mirror/internal/offset_map.h"
 
 namespace lifeline::mirror {
+
+// The compacted topic on the target that holds every mirror's offset maps
+// (mirror/internal/map_store.h describes its records).
+inline constexpr const char* kOffsetMapTopic = "_lifeline.offset-map";
+
+// Every partition map of one mirror.
+using MapSet = std::map<TopicPartition, PartitionMap>;
 
 struct MirrorOptions {
   ClientConfig source;
@@ -119,5 +131,83 @@ Result<MapSet> LoadMaps(const MapSource& from, const std::string& name);
 // a usage error that lists the mirror names the target does hold maps for
 // (a forgotten or misspelt --name must not read as a divergence).
 Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name);
+
+// ------------------------------------------------------ offset translation
+
+struct TranslatedOffset {
+  TopicPartition where;
+  Offset source_offset{-1};
+  Translation translation;  // kind and, when exact, the target offset
+  bool mapped = true;       // false: the mirror has no map for this partition
+  Offset progress{-1};      // the mirror's progress on this partition
+  bool exact() const { return mapped && translation.kind == Translation::Kind::kExact; }
+};
+
+TranslatedOffset TranslateOne(const MapSet& maps, const TopicPartition& where, Offset offset);
+
+// Every committed offset of a group, in partition order.
+std::vector<TranslatedOffset> TranslateAll(const MapSet& maps,
+                                           const std::map<TopicPartition, Offset>& committed);
+
+// Every partition `group` committed on `source` (through its admin API),
+// translated. A group without committed offsets is a usage error.
+Result<std::vector<TranslatedOffset>> TranslateGroup(const MapSet& maps, const ClientConfig& source,
+                                                     const std::string& group);
+
+// One line per translation, e.g.
+// "prompt.lifecycle [3] 1200 -> 1187" or "... 1200: not yet mirrored (progress 1100)".
+std::string Describe(const TranslatedOffset& t);
+
+// ------------------------------------------------------------- group moves
+
+// A move of consumer groups with a mirror's map; the rules a move follows
+// are listed in mirror/internal/groups.h.
+struct GroupSyncOptions {
+  ClientConfig source;
+  ClientConfig target;
+  std::string name = "default";     // the mirror whose map translates
+  std::vector<std::string> groups;  // explicit group ids
+  std::string groups_regex;         // or every source group matching this
+  bool dry_run = false;
+  bool allow_rewind = false;  // permit moving a target group backwards
+  // Failback: move groups from the target back to the source with the
+  // reverse mirror's map (NAME.reverse, kept on the source).
+  bool reverse = false;
+};
+
+struct PartitionSyncPlan {
+  TopicPartition where;
+  Offset source_offset{-1};
+  int64_t source_lag = -1;  // source high watermark - committed offset; -1: unknown
+  TranslatedOffset translated;
+  Offset target_offset{-1};              // the target offset to commit, when exact
+  int64_t target_lag = -1;               // target high watermark - target offset; -1: unknown
+  std::optional<Offset> current_target;  // the group's committed offset on the target now
+  std::string problem;                   // why this partition is not synced ("" when fine)
+};
+
+struct GroupSyncPlan {
+  std::string group;
+  std::vector<PartitionSyncPlan> partitions;
+  std::string refusal;  // the whole group was refused (e.g. active members on the target)
+  // What Apply commits: every partition of a group that is not refused,
+  // unless it is a dry run.
+  std::map<TopicPartition, Offset> commit;
+  bool applied = false;  // set by Apply
+};
+
+// Real clusters: resolves the groups, gathers, plans, and unless dry_run
+// applies with AlterConsumerGroupOffsets. A group is moved whole or not at
+// all.
+Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options);
+
+// The same plan for a cluster without the admin group APIs (the embedded
+// sandbox: no ListGroups, DescribeGroups or offset admin), for the explicit
+// `options.groups` only: offsets are read and committed as a non-member.
+// Such a cluster cannot say who is a member, so none is assumed: only
+// correct when the caller knows (the drill stops every consumer first).
+Result<std::vector<GroupSyncPlan>> SyncGroupsAsNonMember(const GroupSyncOptions& options);
+
+std::string DescribePlans(const std::vector<GroupSyncPlan>& plans, bool dry_run);
 
 }  // namespace lifeline::mirror

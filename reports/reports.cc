@@ -422,9 +422,8 @@ Result<Written> WriteManifest(const std::string& dir) {
   w.dir = dir;
   std::string manifest;
   for (const std::string& name : names) {
-    auto sha = Sha256File(dir + "/" + name);
-    if (!sha.ok()) return sha.status();
-    manifest += *sha + "  " + name + "\n";  // sha256sum's text format
+    LIFELINE_ASSIGN_OR_RETURN(auto sha, Sha256File(dir + "/" + name));
+    manifest += sha + "  " + name + "\n";  // sha256sum's text format
     w.files.push_back(name);
   }
   LIFELINE_RETURN_IF_ERROR(WriteFile(dir + "/MANIFEST.sha256", manifest));
@@ -433,8 +432,7 @@ Result<Written> WriteManifest(const std::string& dir) {
 }
 
 Result<Written> WriteAll(const DrillReport& report, const std::string& dir) {
-  auto reports = WriteReports(report, dir);
-  if (!reports.ok()) return reports.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto reports, WriteReports(report, dir));
   return WriteManifest(dir);
 }
 

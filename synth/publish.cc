@@ -33,9 +33,8 @@ bool AcceptsOversizedValues(Admin& admin, const std::string& topic) {
 // (no CreateTopics); there the topic must already exist.
 Result<std::pair<int, bool>> EnsureTopic(Admin& admin, const PublishOptions& options) {
   const Millis kTimeout(15000);
-  auto topics = admin.ListTopics(kTimeout);
-  if (!topics.ok()) return topics.status();
-  if (auto it = topics->find(options.topic); it != topics->end()) {
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, admin.ListTopics(kTimeout));
+  if (auto it = topics.find(options.topic); it != topics.end()) {
     return std::make_pair(it->second, false);
   }
   Status created = admin.CreateTopic({options.topic, options.partitions, -1, kTopicConfigs},
@@ -54,12 +53,10 @@ Result<std::pair<int, bool>> EnsureTopic(Admin& admin, const PublishOptions& opt
 Result<PublishReport> Publish(const ClientConfig& config, const PublishOptions& options) {
   PublishReport report;
   report.topic = options.topic;
-  auto admin = Admin::Create(config);
-  if (!admin.ok()) return admin.status();
-  auto topic = EnsureTopic(**admin, options);
-  if (!topic.ok()) return topic.status();
-  report.partitions = topic->first;
-  report.created_topic = topic->second;
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(config));
+  LIFELINE_ASSIGN_OR_RETURN(auto topic, EnsureTopic(*admin, options));
+  report.partitions = topic.first;
+  report.created_topic = topic.second;
 
   // Tags index into `pending`: the reason and id of each malformed record,
   // resolved to coordinates when its delivery report arrives.
@@ -76,20 +73,19 @@ Result<PublishReport> Publish(const ClientConfig& config, const PublishOptions& 
   popts.client_id = "lifeline-generate";
   GenerateOptions gen_options = options.generate;
   report.oversized_values = gen_options.oversized_values =
-      gen_options.oversized_values && AcceptsOversizedValues(**admin, options.topic);
+      gen_options.oversized_values && AcceptsOversizedValues(*admin, options.topic);
   ClientConfig pconfig = config;
   if (!pconfig.Get("message.max.bytes")) {
     pconfig.Set("message.max.bytes", std::to_string(kLargeMessageBytes + 65536));
   }
-  auto producer = Producer::Create(pconfig, popts, on_delivery);
-  if (!producer.ok()) return producer.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto producer, Producer::Create(pconfig, popts, on_delivery));
 
   auto started = std::chrono::steady_clock::now();
   Generator gen(gen_options);
   GeneratedRecord g;
   while (gen.Next(&g)) {
     if (Interrupted()) {
-      (void)(*producer)->Flush(Millis(10000));
+      (void)producer->Flush(Millis(10000));
       return Status::Interrupted(
           fmt::format("generate interrupted after {} records", report.records));
     }
@@ -103,11 +99,11 @@ Result<PublishReport> Publish(const ClientConfig& config, const PublishOptions& 
     }
     report.bytes +=
         (g.record.key ? g.record.key->size() : 0) + (g.record.value ? g.record.value->size() : 0);
-    LIFELINE_RETURN_IF_ERROR((*producer)->Send(g.record, tag));
+    LIFELINE_RETURN_IF_ERROR(producer->Send(g.record, tag));
     ++report.records;
-    if ((report.records & 1023) == 0) (*producer)->Poll(Millis(0));
+    if ((report.records & 1023) == 0) producer->Poll(Millis(0));
   }
-  LIFELINE_RETURN_IF_ERROR((*producer)->Flush(Millis(120000)));
+  LIFELINE_RETURN_IF_ERROR(producer->Flush(Millis(120000)));
   report.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   report.manifest.records = report.records;

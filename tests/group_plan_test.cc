@@ -1,10 +1,10 @@
-// The rules of a group move (mirror/groups.h), one test per rule, on
+// The rules of a group move (mirror/internal/groups.h), one test per rule, on
 // hand-built facts: no cluster. The last test runs gather and apply on the
 // embedded mock, the way the drill moves groups there.
 #include <gtest/gtest.h>
 
 #include "core/sandbox.h"
-#include "mirror/groups.h"
+#include "mirror/internal/groups.h"
 #include "tests/test_support.h"
 
 namespace lifeline::mirror {

@@ -16,7 +16,7 @@
 
 #include "core/signals.h"
 #include "core/topic_reader.h"
-#include "mirror/groups.h"
+#include "mirror/internal/groups.h"
 #include "mirror/mirror.h"
 #include "tests/test_support.h"
 
@@ -178,9 +178,9 @@ class MirrorIntegration : public testing::RealKafkaTest {
       ASSERT_EQ(rd_kafka_ConfigResource_set_config(res, k.c_str(), v.c_str()),
                 RD_KAFKA_RESP_ERR_NO_ERROR);
     }
-    rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-    rd_kafka_AlterConfigs(rk, &res, 1, nullptr, q);
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
+    KafkaQueue q(rd_kafka_queue_new(rk));
+    rd_kafka_AlterConfigs(rk, &res, 1, nullptr, q.get());
+    rd_kafka_event_t* ev = rd_kafka_queue_poll(q.get(), 15000);
     rd_kafka_ConfigResource_destroy(res);
     ASSERT_NE(ev, nullptr) << "AlterConfigs timed out";
     std::string error = rd_kafka_event_error(ev) ? rd_kafka_event_error_string(ev) : "";
@@ -192,7 +192,6 @@ class MirrorIntegration : public testing::RealKafkaTest {
         error = rd_kafka_ConfigResource_error_string(out[i]);
     }
     rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
     ASSERT_EQ(error, "") << "AlterConfigs " << topic;
   }
 

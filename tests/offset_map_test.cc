@@ -1,4 +1,4 @@
-#include "mirror/offset_map.h"
+#include "mirror/internal/offset_map.h"
 
 #include <gtest/gtest.h>
 

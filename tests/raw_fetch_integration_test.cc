@@ -13,7 +13,7 @@
 #include "core/reader.h"
 #include "core/signals.h"
 #include "tests/test_support.h"
-#include "verify/summary.h"
+#include "verify/internal/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "mirror/map_store.h"
-#include "mirror/offset_map.h"
+#include "mirror/internal/map_store.h"
+#include "mirror/internal/offset_map.h"
 #include "tests/test_support.h"
 #include "verify/verify.h"
 

@@ -1,4 +1,4 @@
-#include "verify/fetch.h"
+#include "verify/internal/fetch.h"
 
 #include "core/reader.h"
 

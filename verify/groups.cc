@@ -1,14 +1,12 @@
 // verify groups: a group moved to the target resumes exactly where it stopped.
-#include "mirror/groups.h"
-
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "core/kafka.h"
 #include "mirror/mirror.h"
-#include "verify/fetch.h"
-#include "verify/summary.h"
+#include "verify/internal/fetch.h"
+#include "verify/internal/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {

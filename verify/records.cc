@@ -19,8 +19,8 @@
 #include "core/reader.h"
 #include "core/signals.h"
 #include "mirror/mirror.h"
-#include "verify/fetch.h"
-#include "verify/summary.h"
+#include "verify/internal/fetch.h"
+#include "verify/internal/summary.h"
 #include "verify/verify.h"
 
 namespace lifeline::verify {
@@ -689,15 +689,13 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   report.chunk_records = o.chunk_records > 0 ? o.chunk_records : kDefaultChunkRecords;
   Reader source_reader = Reader::kLibrdkafka, target_reader = Reader::kLibrdkafka;
   if (have_source) {
-    auto r = ChooseReader(o.reader, o.source, "source");
-    if (!r.ok()) return r.status();
-    source_reader = *r;
+    LIFELINE_ASSIGN_OR_RETURN(auto r, ChooseReader(o.reader, o.source, "source"));
+    source_reader = r;
     report.source_reader = ReaderName(source_reader);
   }
   if (have_target) {
-    auto r = ChooseReader(o.reader, o.target, "target");
-    if (!r.ok()) return r.status();
-    target_reader = *r;
+    LIFELINE_ASSIGN_OR_RETURN(auto r, ChooseReader(o.reader, o.target, "target"));
+    target_reader = r;
     report.target_reader = ReaderName(target_reader);
   }
   std::regex pattern;
@@ -709,22 +707,21 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   }
   Evidence evidence;
   if (report.against) {
-    auto ev = LoadEvidence(o.against);
-    if (!ev.ok()) return ev.status();
-    if (o.chunk_records > 0 && o.chunk_records != ev->chunk_records) {
+    LIFELINE_ASSIGN_OR_RETURN(auto ev, LoadEvidence(o.against));
+    if (o.chunk_records > 0 && o.chunk_records != ev.chunk_records) {
       return Status::Usage(fmt::format(
           "--chunk {} conflicts with --against {}, made with chunks of {} records: drop --chunk "
           "(the evidence's size is used)",
-          o.chunk_records, o.against, ev->chunk_records));
+          o.chunk_records, o.against, ev.chunk_records));
     }
-    if (o.align_given && AlignName(o.align) != ev->align) {
+    if (o.align_given && AlignName(o.align) != ev.align) {
       return Status::Usage(
           fmt::format("--align {} conflicts with --against {}, made with --align {}: drop --align",
-                      AlignName(o.align), o.against, ev->align));
+                      AlignName(o.align), o.against, ev.align));
     }
-    report.chunk_records = ev->chunk_records;
-    report.align = ev->align;
-    evidence = std::move(ev).value();
+    report.chunk_records = ev.chunk_records;
+    report.align = ev.align;
+    evidence = std::move(ev);
   }
 
   // The side topics are listed from (the source unless only the target is read).
@@ -737,8 +734,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
     if (!t.ok()) return t.status().WithContext("target");
     target_admin = std::move(t).value();
   }
-  auto topics = (*admin)->ListTopics(kAdminTimeout);
-  if (!topics.ok()) return topics.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto topics, (*admin)->ListTopics(kAdminTimeout));
   mirror::MapSet maps;
   if (o.align == Align::kMap && !report.against) {
     mirror::MapSource from{o.target, o.state_dir};
@@ -753,7 +749,7 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   };
   std::vector<Range> src_ranges, dst_ranges;
   std::vector<PartitionResult> results;
-  for (const auto& [topic, partitions] : *topics) {
+  for (const auto& [topic, partitions] : topics) {
     if (Internal(topic) || !std::regex_match(topic, pattern)) continue;
     for (int32_t p = 0; p < partitions; ++p) {
       const TopicPartition tp{Topic(topic), Partition(p)};
@@ -1029,10 +1025,9 @@ namespace {
 template <typename Take>
 Status ReadEachRange(const ClientConfig& config, const std::vector<FetchRange>& ranges,
                      Reader reader, const ReaderOptions& raw, Take take) {
-  auto how = ChooseReader(reader, config, "client");
-  if (!how.ok()) return how.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto how, ChooseReader(reader, config, "client"));
   Channel ch;
-  std::thread t([&] { ReadSide(config, ranges, *how, &ch, raw); });
+  std::thread t([&] { ReadSide(config, ranges, how, &ch, raw); });
   for (size_t i = 0; i < ranges.size(); ++i) {
     Cursor c(&ch);
     while (c.Peek()) take(i, c.Pop());

@@ -20,10 +20,9 @@ std::string Quote(const std::string& path) {
 
 // Rows of `sql` rendered as JSON objects (bytes that are not UTF-8 replaced).
 Result<std::vector<std::string>> RowsAsJson(sqlite::Db& db, const std::string& sql) {
-  auto rows = replay::QueryRows(db, sql);
-  if (!rows.ok()) return rows.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto rows, replay::QueryRows(db, sql));
   std::vector<std::string> out;
-  for (const Json& row : *rows) {
+  for (const Json& row : rows) {
     out.push_back(row.dump(-1, ' ', false, Json::error_handler_t::replace));
   }
   return out;
@@ -35,44 +34,41 @@ Result<StateReport> VerifyState(const std::string& a, const std::string& b, size
   StateReport report;
   report.a = a;
   report.b = b;
-  auto ha = replay::HashSandbox(a, true);
-  if (!ha.ok()) return ha.status();
-  auto hb = replay::HashSandbox(b, true);
-  if (!hb.ok()) return hb.status();
-  report.hash_a = ha->total.Hex();
-  report.hash_b = hb->total.Hex();
-  report.pass = ha->total == hb->total;
+  LIFELINE_ASSIGN_OR_RETURN(auto ha, replay::HashSandbox(a, true));
+  LIFELINE_ASSIGN_OR_RETURN(auto hb, replay::HashSandbox(b, true));
+  report.hash_a = ha.total.Hex();
+  report.hash_b = hb.total.Hex();
+  report.pass = ha.total == hb.total;
   if (report.pass) return report;
 
-  for (const auto& [prompt, d] : ha->prompts) {
-    auto it = hb->prompts.find(prompt);
-    if (it == hb->prompts.end() || it->second != d) report.prompts.push_back(prompt);
+  for (const auto& [prompt, d] : ha.prompts) {
+    auto it = hb.prompts.find(prompt);
+    if (it == hb.prompts.end() || it->second != d) report.prompts.push_back(prompt);
   }
-  for (const auto& [prompt, d] : hb->prompts) {
-    if (!ha->prompts.count(prompt)) report.prompts.push_back(prompt);
+  for (const auto& [prompt, d] : hb.prompts) {
+    if (!ha.prompts.count(prompt)) report.prompts.push_back(prompt);
   }
   std::sort(report.prompts.begin(), report.prompts.end());
 
-  auto db = sqlite::Db::Open(a, sqlite::Db::Mode::kReadOnly);
-  if (!db.ok()) return db.status();
-  LIFELINE_RETURN_IF_ERROR(db->Exec("ATTACH DATABASE " + Quote(b) + " AS other"));
+  LIFELINE_ASSIGN_OR_RETURN(auto db, sqlite::Db::Open(a, sqlite::Db::Mode::kReadOnly));
+  LIFELINE_RETURN_IF_ERROR(db.Exec("ATTACH DATABASE " + Quote(b) + " AS other"));
   const auto& tables = replay::LogicalTables();
   for (size_t i = 0; i < tables.size(); ++i) {
-    if (ha->tables[i].digest == hb->tables[i].digest) continue;
+    if (ha.tables[i].digest == hb.tables[i].digest) continue;
     StateReport::Table t;
     t.name = tables[i].name;
-    t.rows_a = ha->tables[i].rows;
-    t.rows_b = hb->tables[i].rows;
+    t.rows_a = ha.tables[i].rows;
+    t.rows_b = hb.tables[i].rows;
     const std::string diff =
         "SELECT * FROM {0}.{1} EXCEPT SELECT * FROM {2}.{1} ORDER BY {3} LIMIT {4}";
-    auto only_a = RowsAsJson(*db, fmt::format(fmt::runtime(diff), "main", t.name, "other",
-                                              tables[i].order_by, row_limit));
-    if (!only_a.ok()) return only_a.status();
-    auto only_b = RowsAsJson(*db, fmt::format(fmt::runtime(diff), "other", t.name, "main",
-                                              tables[i].order_by, row_limit));
-    if (!only_b.ok()) return only_b.status();
-    t.only_a = std::move(only_a).value();
-    t.only_b = std::move(only_b).value();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto only_a, RowsAsJson(db, fmt::format(fmt::runtime(diff), "main", t.name, "other",
+                                                tables[i].order_by, row_limit)));
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto only_b, RowsAsJson(db, fmt::format(fmt::runtime(diff), "other", t.name, "main",
+                                                tables[i].order_by, row_limit)));
+    t.only_a = std::move(only_a);
+    t.only_b = std::move(only_b);
     report.tables.push_back(std::move(t));
   }
   return report;

@@ -271,9 +271,8 @@ Status Connection::CheckFetchVersion() {
   auto correlation = Send(kApiVersionsKey, 0, [](RequestWriter&) {});
   if (!correlation.ok()) return correlation.status();
   Buffer buf;
-  auto body = Receive(*correlation, std::chrono::seconds(30), &buf);
-  if (!body.ok()) return body.status();
-  ResponseReader r(*body);
+  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(*correlation, std::chrono::seconds(30), &buf));
+  ResponseReader r(body);
   const int16_t error = r.I16();
   const int32_t n = r.I32();
   for (int32_t i = 0; r.ok() && i < n; ++i) {
@@ -375,9 +374,8 @@ class RangeReader {
     LIFELINE_RETURN_IF_ERROR(EndRanges(0, i));
     if (i == ranges_.size()) return Status::Ok();
     if (!admin_) {
-      auto admin = Admin::Create(config_);
-      if (!admin.ok()) return admin.status();
-      own_admin_ = std::move(admin).value();
+      LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(config_));
+      own_admin_ = std::move(admin);
       admin_ = own_admin_.get();
     }
     LIFELINE_RETURN_IF_ERROR(RefreshLeaders());
@@ -501,9 +499,8 @@ class RangeReader {
       conn.reset();
     }
     if (!conn) {
-      auto opened = Connection::Open(node, broker->second, client_id_);
-      if (!opened.ok()) return opened.status();
-      conn = std::move(opened).value();
+      LIFELINE_ASSIGN_OR_RETURN(auto opened, Connection::Open(node, broker->second, client_id_));
+      conn = std::move(opened);
     }
     return conn.get();
   }
@@ -516,9 +513,8 @@ class RangeReader {
 
   Result<InFlight> SendFetch(size_t i, int64_t offset) {
     const ReadRange& r = ranges_[i];
-    auto conn = LeaderOf(r.tp);
-    if (!conn.ok()) return conn.status();
-    auto correlation = (*conn)->Send(kFetchKey, kFetchVersion, [&](RequestWriter& w) {
+    LIFELINE_ASSIGN_OR_RETURN(auto conn, LeaderOf(r.tp));
+    auto correlation = conn->Send(kFetchKey, kFetchVersion, [&](RequestWriter& w) {
       w.I32(-1);  // replica id: a consumer
       w.I32(options_.max_wait_ms);
       w.I32(1);  // min bytes
@@ -541,7 +537,7 @@ class RangeReader {
       connections_.erase(LeaderNode(r.tp));
       return correlation.status();
     }
-    return InFlight{i, *conn, *correlation};
+    return InFlight{i, conn, *correlation};
   }
 
   int32_t LeaderNode(const TopicPartition& tp) const {
@@ -552,9 +548,8 @@ class RangeReader {
   Result<PartitionData> Receive(const InFlight& f) {
     in_flight_broker_ = f.conn->name();
     const Millis timeout = options_.no_progress + Millis(options_.max_wait_ms);
-    auto body = f.conn->Receive(f.correlation, timeout, &buf_);
-    if (!body.ok()) return body.status();
-    return ParseFetch(*body, ranges_[f.range].tp, f.conn->name());
+    LIFELINE_ASSIGN_OR_RETURN(auto body, f.conn->Receive(f.correlation, timeout, &buf_));
+    return ParseFetch(body, ranges_[f.range].tp, f.conn->name());
   }
 
   // Decodes the scanned batches of range `i` into the sink, moving `*range`

@@ -298,10 +298,9 @@ Result<std::string_view> BatchDecoder::Plain(const Batch& batch) {
 Status BatchDecoder::Records(const Batch& batch, int64_t from,
                              const std::function<bool(const RecordView&)>& fn) {
   const BatchHeader& h = batch.header;
-  auto plain = Plain(batch);
-  if (!plain.ok()) return plain.status();
-  const char* p = plain->data();
-  const char* const end = p + plain->size();
+  LIFELINE_ASSIGN_OR_RETURN(auto plain, Plain(batch));
+  const char* p = plain.data();
+  const char* const end = p + plain.size();
   auto corrupt = [&](int32_t i, const char* what) {
     return Status::Infra(
         fmt::format("{}: record {} of {}: {}", BatchName(h), i, h.record_count, what));

@@ -26,7 +26,6 @@
 #include "drill/internal/consumers.h"
 #include "drill/internal/drill_file.h"
 #include "drill/internal/score.h"
-#include "mirror/groups.h"
 #include "mirror/mirror.h"
 #include "reports/reports.h"
 
@@ -124,7 +123,6 @@ class DrillContext {
   std::mutex mu;
 
  private:
-  Result<std::vector<mirror::GroupSyncPlan>> SyncEmbedded(const mirror::GroupSyncOptions& options);
   Result<ClusterFacts> ReadFacts(const ClientConfig& cluster, Millis timeout);
 };
 

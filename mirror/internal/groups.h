@@ -1,6 +1,6 @@
-// Offset translation and consumer-group moves with a mirror's exact offset
-// map: a group moved to the target resumes at exactly the first record it
-// had not read on the source.
+// How consumer groups move with a mirror's exact offset map (the options,
+// plans and entry points are in mirror/mirror.h): a group moved to the
+// target resumes at exactly the first record it had not read on the source.
 //
 // A move is three steps, so the rules can be tested without Kafka and the
 // same rules serve every kind of cluster:
@@ -10,7 +10,8 @@
 //   plan    Plan(Facts, PlanOptions) decides everything and talks to no one;
 //   apply   Apply commits each planned group through a GroupCommitter (admin
 //           AlterConsumerGroupOffsets, or a commit as a non-member).
-// SyncGroups does all three for real clusters.
+// SyncGroups does all three for real clusters, SyncGroupsAsNonMember for
+// the embedded sandbox.
 //
 // The rules Plan holds, in the order it applies them to each group (the
 // first refusal wins; every partition is still planned so it can be shown):
@@ -44,46 +45,13 @@
 #include "core/config.h"
 #include "core/kafka.h"
 #include "core/status.h"
-#include "mirror/map_store.h"
-#include "mirror/offset_map.h"
+#include "mirror/internal/map_store.h"
+#include "mirror/internal/offset_map.h"
+#include "mirror/mirror.h"
 
 namespace lifeline::mirror {
 
-// ------------------------------------------------------------ translation
-
-struct TranslatedOffset {
-  TopicPartition where;
-  Offset source_offset{-1};
-  Translation translation;  // kind and, when exact, the target offset
-  bool mapped = true;       // false: the mirror has no map for this partition
-  Offset progress{-1};      // the mirror's progress on this partition
-  bool exact() const { return mapped && translation.kind == Translation::Kind::kExact; }
-};
-
-TranslatedOffset TranslateOne(const MapSet& maps, const TopicPartition& where, Offset offset);
-
-// Every committed offset of a group, in partition order.
-std::vector<TranslatedOffset> TranslateAll(const MapSet& maps,
-                                           const std::map<TopicPartition, Offset>& committed);
-
-// One line per translation, e.g.
-// "prompt.lifecycle [3] 1200 -> 1187" or "... 1200: not yet mirrored (progress 1100)".
-std::string Describe(const TranslatedOffset& t);
-
-// ---------------------------------------------------------------- options
-
-struct GroupSyncOptions {
-  ClientConfig source;
-  ClientConfig target;
-  std::string name = "default";     // the mirror whose map translates
-  std::vector<std::string> groups;  // explicit group ids
-  std::string groups_regex;         // or every source group matching this
-  bool dry_run = false;
-  bool allow_rewind = false;  // permit moving a target group backwards
-  // Failback: move groups from the target back to the source with the
-  // reverse mirror's map (NAME.reverse, kept on the source).
-  bool reverse = false;
-};
+// ----------------------------------------------------------------- routes
 
 // Which way a move goes. `from` is the side the groups leave and `to` the
 // side they join; below, "source" and "target" always mean those.
@@ -133,31 +101,8 @@ PlanOptions PlanOptionsFor(const GroupSyncOptions& options);
 
 // ------------------------------------------------------------------- plan
 
-struct PartitionSyncPlan {
-  TopicPartition where;
-  Offset source_offset{-1};
-  int64_t source_lag = -1;  // source high watermark - committed offset; -1: unknown
-  TranslatedOffset translated;
-  Offset target_offset{-1};              // the target offset to commit, when exact
-  int64_t target_lag = -1;               // target high watermark - target offset; -1: unknown
-  std::optional<Offset> current_target;  // the group's committed offset on the target now
-  std::string problem;                   // why this partition is not synced ("" when fine)
-};
-
-struct GroupSyncPlan {
-  std::string group;
-  std::vector<PartitionSyncPlan> partitions;
-  std::string refusal;  // the whole group was refused (e.g. active members on the target)
-  // What Apply commits: every partition of a group that is not refused,
-  // unless it is a dry run.
-  std::map<TopicPartition, Offset> commit;
-  bool applied = false;  // set by Apply
-};
-
 // Pure: the rules listed at the top of this file. Fails only for rule 1.
 Result<std::vector<GroupSyncPlan>> Plan(const Facts& facts, const PlanOptions& options);
-
-std::string DescribePlans(const std::vector<GroupSyncPlan>& plans, bool dry_run);
 
 // ----------------------------------------------------------------- gather
 
@@ -257,12 +202,5 @@ class NonMemberGroupCommitter : public GroupCommitter {
 // marks it applied. Stops at the first error; the groups before it stay
 // moved and say so.
 Status Apply(std::vector<GroupSyncPlan>& plans, GroupCommitter& committer);
-
-// ------------------------------------------------------------ all in one
-
-// Real clusters: resolves the groups, gathers, plans, and unless dry_run
-// applies with AlterConsumerGroupOffsets. A group is moved whole or not at
-// all (the rules above).
-Result<std::vector<GroupSyncPlan>> SyncGroups(const GroupSyncOptions& options);
 
 }  // namespace lifeline::mirror

@@ -21,13 +21,10 @@
 #include "core/record.h"
 #include "core/sqlite.h"
 #include "core/status.h"
-#include "mirror/offset_map.h"
+#include "mirror/internal/offset_map.h"
+#include "mirror/mirror.h"
 
 namespace lifeline::mirror {
-
-inline constexpr const char* kOffsetMapTopic = "_lifeline.offset-map";
-
-using MapSet = std::map<TopicPartition, PartitionMap>;
 
 // Mirror names become part of keys, group ids and file names.
 Status ValidateMirrorName(const std::string& name);

@@ -282,6 +282,33 @@ class TopicSink {
   int64_t written_ = 0;
 };
 
+// Emptied batches (a `size` member and reusable items) kept for refilling:
+// the thread that empties them puts them back, the one that fills them takes
+// them, so a steady pipeline allocates nothing per batch. At most `keep` are
+// kept; a Take with none left gives a new, empty batch.
+template <typename Batch>
+class SpareBatches {
+ public:
+  explicit SpareBatches(size_t keep) : keep_(keep) {}
+  void Put(Batch batch) {
+    batch.size = 0;
+    std::lock_guard lock(mu_);
+    if (spare_.size() < keep_) spare_.push_back(std::move(batch));
+  }
+  Batch Take() {
+    std::lock_guard lock(mu_);
+    if (spare_.empty()) return {};
+    Batch b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+
+ private:
+  const size_t keep_;
+  std::mutex mu_;
+  std::vector<Batch> spare_;
+};
+
 // Runs `writer` on its own thread: outcomes go over in batches through a
 // bounded queue, so the fold and SQLite run side by side and memory stays
 // flat however fast the topic reads. Written batches come back to be
@@ -337,22 +364,11 @@ class BackgroundWriter {
 
  private:
   static constexpr size_t kQueueBatches = 8;
-  void Recycle(Batch batch) {
-    batch.size = 0;
-    std::lock_guard lock(mu_);
-    if (spare_.size() < kQueueBatches + 2) spare_.push_back(std::move(batch));
-  }
-  Batch Spare() {
-    std::lock_guard lock(mu_);
-    if (spare_.empty()) return {};
-    Batch b = std::move(spare_.back());
-    spare_.pop_back();
-    return b;
-  }
+  void Recycle(Batch batch) { spare_.Put(std::move(batch)); }
+  Batch Spare() { return spare_.Take(); }
 
   BoundedQueue<Batch> queue_{kQueueBatches};
-  std::mutex mu_;
-  std::vector<Batch> spare_;
+  SpareBatches<Batch> spare_{kQueueBatches + 2};
   Batch pending_;
   std::thread thread_;
 };
@@ -387,11 +403,7 @@ class PipelinedRead : public RecordSink {
   // The next batch, or false at the end of the read or after an error
   // (error() says which).
   bool Next(Batch* out) { return queue_.Pop(out); }
-  void Recycle(Batch batch) {
-    batch.size = 0;
-    std::lock_guard lock(mu_);
-    if (spare_.size() < kQueueBatches + 2) spare_.push_back(std::move(batch));
-  }
+  void Recycle(Batch batch) { spare_.Put(std::move(batch)); }
   Status error() { return queue_.error(); }
 
   Status OnRecord(size_t range, const RecordView& view) override {
@@ -405,19 +417,12 @@ class PipelinedRead : public RecordSink {
 
  private:
   static constexpr size_t kQueueBatches = 8;
-  Batch Fresh() {
-    std::lock_guard lock(mu_);
-    if (spare_.empty()) return {};
-    Batch b = std::move(spare_.back());
-    spare_.pop_back();
-    return b;
-  }
+  Batch Fresh() { return spare_.Take(); }
 
   const ClientConfig config_;  // owned, so the reader thread borrows nothing from its caller
   const std::vector<ReadRange> ranges_;
   BoundedQueue<Batch> queue_{kQueueBatches};
-  std::mutex mu_;
-  std::vector<Batch> spare_;
+  SpareBatches<Batch> spare_{kQueueBatches + 2};
   Batch fill_;
   std::thread thread_;
 };

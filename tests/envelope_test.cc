@@ -167,6 +167,31 @@ TEST(Envelope, RoundTripsEveryKindInStructuredMode) {
   }
 }
 
+// One Event parsed into again and again (the replay fold's loop) holds, after
+// each call, exactly what a fresh Parse gives: nothing of the event before
+// it survives (a proposal's template, a structured event's mode), and an
+// invalid record in between leaves nothing behind either.
+TEST(Envelope, ParseIntoAReusedEventKeepsNothingOfTheLastOne) {
+  Event reused;
+  Record invalid = Valid();
+  invalid.value = "{not json";
+  for (ContentMode mode : {ContentMode::kStructured, ContentMode::kBinary}) {
+    for (Kind kind : AllKinds()) {
+      SCOPED_TRACE(std::string(KindName(kind)));
+      const Record r = mode == ContentMode::kStructured ? EncodeStructured(Sample(kind))
+                                                        : EncodeBinary(Sample(kind));
+      ASSERT_TRUE(ParseInto(invalid, &reused).has_value());
+      ASSERT_EQ(ParseInto(r, &reused), std::nullopt);
+      EXPECT_EQ(reused, EventOf(r));
+      // Without data_json, the same event with that one member empty.
+      ASSERT_EQ(ParseInto(r, &reused, {.keep_data_json = false}), std::nullopt);
+      Event expected = EventOf(r);
+      expected.data_json.clear();
+      EXPECT_EQ(reused, expected);
+    }
+  }
+}
+
 TEST(Envelope, WritesBinaryHeadersInFixedOrder) {
   const Record r = Valid();
   std::vector<std::string> names;

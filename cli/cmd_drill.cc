@@ -11,15 +11,20 @@ Status RunDrill(const std::vector<std::string>& args) {
   std::string format = "text";
   po::options_description desc("drill options");
   desc.add_options()("file", po::value(&o.file)->value_name("FILE.yaml"), "the drill file")(
-      "source", po::value(&o.source)->value_name("HOST:PORT"),
+      "source", po::value(&o.clusters.source)->value_name("HOST:PORT"),
       "source cluster (overrides the file; `embedded` for the in-process sandbox)")(
-      "target", po::value(&o.target)->value_name("HOST:PORT"), "target cluster (likewise)")(
-      "config", po::value(&o.client.config_files)->value_name("FILE")->composing(),
+      "target", po::value(&o.clusters.target)->value_name("HOST:PORT"),
+      "target cluster (likewise)")(
+      "config", po::value(&o.clusters.config_files)->value_name("FILE")->composing(),
       "librdkafka properties file for both clusters; repeatable")(
-      "property,X", po::value(&o.client.x_options)->value_name("KEY=VALUE")->composing(),
-      "librdkafka property for both clusters; repeatable")(
-      "out", po::value(&o.out_dir)->value_name("DIR"),
-      "report directory (default reports/NAME-RUNID); refused if not empty")(
+      "source-config", po::value(&o.clusters.source_files)->value_name("FILE")->composing(),
+      "librdkafka properties file for the source (after --config); repeatable")(
+      "target-config", po::value(&o.clusters.target_files)->value_name("FILE")->composing(),
+      "librdkafka properties file for the target (after --config); repeatable")(
+      "property,X", po::value(&o.clusters.x_options)->value_name("KEY=VALUE")->composing(),
+      "librdkafka property for both clusters, or one with a source. / target. prefix; "
+      "repeatable")("out", po::value(&o.out_dir)->value_name("DIR"),
+                    "report directory (default reports/NAME-RUNID); refused if not empty")(
       "force", po::bool_switch(&o.force), "empty a non-empty --out directory first")(
       "format", po::value(&format)->default_value(format), "text or json");
   po::positional_options_description pos;

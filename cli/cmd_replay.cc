@@ -110,6 +110,7 @@ Status RunStateAt(const std::vector<std::string>& args) {
 
 Status RunReplay(const std::vector<std::string>& args) {
   ClientConfigInputs inputs;
+  std::vector<std::string> into_files;
   replay::ReplayOptions options;
   std::string from_offset, until_offset, from_time, until_time;
   bool json = false;
@@ -118,8 +119,12 @@ Status RunReplay(const std::vector<std::string>& args) {
                      "the cluster to read")(
       "config", po::value(&inputs.config_files)->value_name("FILE")->composing(),
       "librdkafka properties file for both clusters (Java .properties syntax); repeatable")(
+      "into-config", po::value(&into_files)->value_name("FILE")->composing(),
+      "librdkafka properties file for a kafka:// sandbox's cluster (after --config); "
+      "repeatable")(
       "property,X", po::value(&inputs.x_options)->value_name("KEY=VALUE")->composing(),
-      "librdkafka property for both clusters; repeatable")(
+      "librdkafka property for both clusters, or one with a source. (--from) or into. (the "
+      "sandbox's) prefix; repeatable")(
       "topic,t", po::value(&options.topic)->default_value(options.topic), "lifecycle topic")(
       "from-offset", po::value(&from_offset)->value_name("O|P:O,..."),
       "start at this offset (every partition) or these per-partition offsets")(
@@ -147,11 +152,17 @@ Status RunReplay(const std::vector<std::string>& args) {
                                          &options.from.partition_offsets, &options.from.time));
   LIFELINE_RETURN_IF_ERROR(ParseRangeEnd("--until", until_offset, until_time, &options.until.offset,
                                          &options.until.partition_offsets, &options.until.time));
-  LIFELINE_ASSIGN_OR_RETURN(auto config, BuildClientConfig(inputs));
+  if (!into_files.empty() && options.into.find("://") == std::string::npos) {
+    return Status::Usage("--into-config is for a kafka:// sandbox; --into " + options.into +
+                         " is a file");
+  }
+  LIFELINE_ASSIGN_OR_RETURN(auto config, BuildClientConfig(inputs, "source"));
   options.source = config;
   ClientConfigInputs into_inputs = inputs;
   into_inputs.bootstrap.clear();
-  LIFELINE_ASSIGN_OR_RETURN(auto into_config, BuildClientConfig(into_inputs));
+  into_inputs.config_files.insert(into_inputs.config_files.end(), into_files.begin(),
+                                  into_files.end());
+  LIFELINE_ASSIGN_OR_RETURN(auto into_config, BuildClientConfig(into_inputs, "into"));
   options.into_config = into_config;
   const bool tty = isatty(STDERR_FILENO);
   auto summary = replay::Run(options, [tty](int64_t read) {

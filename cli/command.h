@@ -42,13 +42,6 @@ void AddClusterOptions(po::options_description* desc, ClientConfigInputs* inputs
 
 // --source/--target HOST:PORT, --source-config/--target-config FILE and -X
 // [source.|target.]key=value for two-cluster commands.
-struct TwoClusterInputs {
-  std::string source;
-  std::string target;
-  std::vector<std::string> source_files;
-  std::vector<std::string> target_files;
-  std::vector<std::string> x_options;
-};
 void AddTwoClusterOptions(po::options_description* desc, TwoClusterInputs* inputs);
 // Builds one side's configuration ("source" or "target"); the bootstrap is
 // required unless a config file provides it.

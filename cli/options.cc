@@ -88,22 +88,19 @@ void AddTwoClusterOptions(po::options_description* desc, TwoClusterInputs* input
                       "source cluster bootstrap servers")(
       "target", po::value(&inputs->target)->value_name("HOST:PORT"),
       "target cluster bootstrap servers")(
+      "config", po::value(&inputs->config_files)->value_name("FILE")->composing(),
+      "librdkafka properties file for both sides (Java .properties syntax); repeatable")(
       "source-config", po::value(&inputs->source_files)->value_name("FILE")->composing(),
-      "librdkafka properties file for the source; repeatable")(
+      "librdkafka properties file for the source (after --config); repeatable")(
       "target-config", po::value(&inputs->target_files)->value_name("FILE")->composing(),
-      "librdkafka properties file for the target; repeatable")(
+      "librdkafka properties file for the target (after --config); repeatable")(
       "property,X", po::value(&inputs->x_options)->value_name("KEY=VALUE")->composing(),
       "librdkafka property for both sides, or one side with a source. / target. prefix; "
       "repeatable");
 }
 
 Result<ClientConfig> SideConfig(const TwoClusterInputs& inputs, std::string_view side) {
-  const bool is_source = side == "source";
-  ClientConfigInputs one;
-  one.bootstrap = is_source ? inputs.source : inputs.target;
-  one.config_files = is_source ? inputs.source_files : inputs.target_files;
-  one.x_options = inputs.x_options;
-  auto config = BuildClientConfig(one, side);
+  auto config = BuildSideConfig(inputs, side);
   if (!config.ok()) return config.status();
   if (config->bootstrap().empty()) {
     return Status::Usage(std::string("missing --") + std::string(side) +

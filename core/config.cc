@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -133,6 +135,10 @@ std::optional<std::string> ClientConfig::Get(std::string_view key) const {
   return std::nullopt;
 }
 
+void ClientConfig::Erase(std::string_view key) {
+  std::erase_if(props_, [key](const auto& kv) { return kv.first == key; });
+}
+
 std::string ClientConfig::Describe() const {
   std::string out;
   for (const auto& [k, v] : props_) {
@@ -210,17 +216,193 @@ Result<ClientConfig> BuildClientConfig(const ClientConfigInputs& inputs, std::st
     if (!kv.ok()) return kv.status().WithContext("-X");
     auto [key, value] = std::move(kv).value();
     if (!side.empty()) {
-      bool for_source = key.starts_with("source.");
-      bool for_target = key.starts_with("target.");
-      if (for_source || for_target) {
-        if ((for_source ? "source" : "target") != side) continue;
-        key = key.substr(key.find('.') + 1);
+      const size_t dot = key.find('.');
+      const std::string_view prefix = std::string_view(key).substr(0, dot);
+      if (dot != std::string::npos &&
+          std::ranges::find(kClusterSides, prefix) != std::end(kClusterSides)) {
+        if (prefix != side) continue;
+        key.erase(0, dot + 1);
       }
     }
     config.Set(std::move(key), std::move(value));
   }
   if (!inputs.bootstrap.empty()) config.Set("bootstrap.servers", inputs.bootstrap);
+  LIFELINE_RETURN_IF_ERROR(JavaClientSettings(&config));
   return config;
+}
+
+Result<ClientConfig> BuildSideConfig(const TwoClusterInputs& inputs, std::string_view side) {
+  const bool is_source = side == "source";
+  ClientConfigInputs one;
+  one.bootstrap = is_source ? inputs.source : inputs.target;
+  one.config_files = inputs.config_files;
+  const auto& own = is_source ? inputs.source_files : inputs.target_files;
+  one.config_files.insert(one.config_files.end(), own.begin(), own.end());
+  one.x_options = inputs.x_options;
+  return BuildClientConfig(one, side);
+}
+
+// ------------------------------------------------------- Java client settings
+
+namespace {
+
+// One login module entry of a JAAS configuration:
+//   CLASS FLAG [KEY=VALUE ...];
+// where a VALUE is a bare word or a double-quoted string (\" and \\ escape).
+struct JaasEntry {
+  std::string module;
+  std::vector<std::pair<std::string, std::string>> options;
+};
+
+Result<JaasEntry> ParseJaas(std::string_view text) {
+  size_t i = 0;
+  auto skip_blanks = [&] {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+  };
+  auto word = [&] {
+    const size_t start = i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) &&
+           text[i] != '=' && text[i] != ';' && text[i] != '"') {
+      ++i;
+    }
+    return std::string(text.substr(start, i - start));
+  };
+  // Never quotes the text: it holds a password.
+  auto malformed = [](std::string_view what) {
+    return Status::Usage(
+        fmt::format("sasl.jaas.config: {}; expected e.g. org.apache.kafka.common.security.scram."
+                    "ScramLoginModule required username=\"NAME\" password=\"SECRET\";",
+                    what));
+  };
+  JaasEntry entry;
+  skip_blanks();
+  entry.module = word();
+  skip_blanks();
+  const std::string flag = word();
+  if (entry.module.empty() || flag.empty()) return malformed("no login module and flag");
+  static constexpr std::string_view kFlags[] = {"required", "requisite", "sufficient", "optional"};
+  if (std::ranges::find(kFlags, Lower(flag)) == std::end(kFlags)) {
+    return malformed("the login module's flag must be required, requisite, sufficient or optional");
+  }
+  for (;;) {
+    skip_blanks();
+    if (i == text.size()) return malformed("missing the closing ';'");
+    if (text[i] == ';') break;
+    std::string key = word();
+    skip_blanks();
+    if (key.empty() || i == text.size() || text[i] != '=') {
+      return malformed("an option is not KEY=VALUE");
+    }
+    ++i;
+    skip_blanks();
+    std::string value;
+    if (i < text.size() && text[i] == '"') {
+      bool closed = false;
+      for (++i; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) {
+          value.push_back(text[++i]);
+        } else if (text[i] == '"') {
+          closed = true;
+          ++i;
+          break;
+        } else {
+          value.push_back(text[i]);
+        }
+      }
+      if (!closed) return malformed("a quoted value is not closed");
+    } else {
+      value = word();
+    }
+    entry.options.emplace_back(std::move(key), std::move(value));
+  }
+  ++i;
+  skip_blanks();
+  if (i != text.size()) return malformed("more than one login module (lifeline takes one)");
+  return entry;
+}
+
+constexpr std::string_view kScramModule = "org.apache.kafka.common.security.scram.ScramLoginModule";
+constexpr std::string_view kPlainModule = "org.apache.kafka.common.security.plain.PlainLoginModule";
+
+Status MapJaas(ClientConfig* config) {
+  const auto jaas = config->Get("sasl.jaas.config");
+  if (!jaas) return Status::Ok();
+  LIFELINE_ASSIGN_OR_RETURN(auto entry, ParseJaas(*jaas));
+  if (entry.module != kScramModule && entry.module != kPlainModule) {
+    return Status::Usage(fmt::format(
+        "sasl.jaas.config: login module {} is not supported; lifeline (librdkafka) maps {} and "
+        "{} (username= and password=) to sasl.username / sasl.password, or set those directly",
+        entry.module, kScramModule, kPlainModule));
+  }
+  std::optional<std::string> user, password;
+  for (auto& [k, v] : entry.options) {
+    if (k == "username") user = std::move(v);
+    if (k == "password") password = std::move(v);
+  }
+  if (!user || !password) {
+    return Status::Usage(
+        fmt::format("sasl.jaas.config: {} needs both username= and password=", entry.module));
+  }
+  config->Erase("sasl.jaas.config");
+  config->Set("sasl.username", std::move(*user));
+  config->Set("sasl.password", std::move(*password));
+  return Status::Ok();
+}
+
+// Java keystores start with 0xFEEDFEED; PKCS#12 files are DER (0x30).
+bool IsJksFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char magic[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(magic), 4);
+  return in.gcount() == 4 && magic[0] == 0xFE && magic[1] == 0xED && magic[2] == 0xFE &&
+         magic[3] == 0xED;
+}
+
+Status MapStores(ClientConfig* config) {
+  if (const auto algo = config->Get("ssl.endpoint.identification.algorithm");
+      algo && algo->empty()) {
+    config->Set("ssl.endpoint.identification.algorithm", "none");
+  }
+  if (const auto trust = config->Get("ssl.truststore.location")) {
+    if (!config->Get("ssl.ca.location") && !config->Get("ssl.ca.pem")) {
+      return Status::Usage(fmt::format(
+          "ssl.truststore.location={}: a Java truststore, which librdkafka cannot read; export "
+          "its CA certificate as PEM (keytool -list -rfc -keystore {} , or for PKCS12: openssl "
+          "pkcs12 -in {} -nokeys -out ca.pem) and set ssl.ca.location=ca.pem instead",
+          *trust, *trust, *trust));
+    }
+    // ssl.ca.location is what librdkafka uses; the Java settings beside it
+    // are for Java clients sharing the file.
+  }
+  for (const char* key :
+       {"ssl.truststore.location", "ssl.truststore.password", "ssl.truststore.type"}) {
+    config->Erase(key);
+  }
+  const auto type = config->Get("ssl.keystore.type");
+  const auto location = config->Get("ssl.keystore.location");
+  if ((type && Lower(*type) == "jks") || (location && IsJksFile(*location))) {
+    return Status::Usage(fmt::format(
+        "ssl.keystore.location{}: a JKS keystore, which librdkafka cannot read; convert it "
+        "(keytool -importkeystore -srckeystore FILE -destkeystore client.p12 -deststoretype "
+        "PKCS12) and set ssl.keystore.location=client.p12, or use PEM files with "
+        "ssl.certificate.location and ssl.key.location",
+        location ? "=" + *location : std::string()));
+  }
+  if (type && Lower(*type) != "pkcs12") {
+    return Status::Usage(fmt::format(
+        "ssl.keystore.type={}: librdkafka reads PKCS12 keystores (ssl.keystore.location) or PEM "
+        "files (ssl.certificate.location, ssl.key.location)",
+        *type));
+  }
+  config->Erase("ssl.keystore.type");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status JavaClientSettings(ClientConfig* config) {
+  LIFELINE_RETURN_IF_ERROR(MapJaas(config));
+  return MapStores(config);
 }
 
 }  // namespace lifeline

@@ -20,6 +20,7 @@ class ClientConfig {
   // replaces its value in place.
   void Set(std::string key, std::string value);
   std::optional<std::string> Get(std::string_view key) const;
+  void Erase(std::string_view key);
   const std::vector<std::pair<std::string, std::string>>& properties() const { return props_; }
 
   // bootstrap.servers, or "" when unset.
@@ -55,10 +56,40 @@ struct ClientConfigInputs {
 };
 
 // Builds one cluster's configuration. Files apply first (in order), then -X
-// options, then the bootstrap flag. With a non-empty `side` ("source" or
-// "target"), -X options prefixed "source." or "target." apply only to their
-// side (prefix stripped) and unprefixed ones to both sides.
+// options, then the bootstrap flag. With a non-empty `side` (one of
+// kClusterSides), -X options prefixed with a side and a dot ("source.",
+// "target.", "into.") apply only to that side (prefix stripped) and
+// unprefixed ones to every side.
+//
+// Java client settings, as a client.properties file holds them, are turned
+// into librdkafka's (JavaClientSettings below) before the result is returned.
 Result<ClientConfig> BuildClientConfig(const ClientConfigInputs& inputs,
                                        std::string_view side = "");
+
+// The names a two-cluster command gives its sides in -X prefixes.
+inline constexpr std::string_view kClusterSides[] = {"source", "target", "into"};
+
+// What a command line says about a source and a target cluster.
+struct TwoClusterInputs {
+  std::string source, target;                           // --source / --target bootstrap
+  std::vector<std::string> config_files;                // --config: both sides, first
+  std::vector<std::string> source_files, target_files;  // --source-config / --target-config
+  std::vector<std::string> x_options;                   // -X, unprefixed: both sides
+};
+
+// One side ("source" or "target") of `inputs`.
+Result<ClientConfig> BuildSideConfig(const TwoClusterInputs& inputs, std::string_view side);
+
+// Rewrites the Java client settings librdkafka does not know into the ones it
+// does, in place:
+//   sasl.jaas.config with ScramLoginModule or PlainLoginModule -> sasl.username
+//     and sasl.password (another login module is a usage error naming these);
+//   ssl.endpoint.identification.algorithm= (empty, Java's "off") -> none;
+//   ssl.truststore.* -> refused with the ssl.ca.location to set instead (and
+//     dropped when ssl.ca.location is already set);
+//   ssl.keystore.type PKCS12 -> dropped (librdkafka's keystore is PKCS#12);
+//     JKS -> refused with the PKCS#12 or PEM settings to use instead.
+// Errors are usage errors and never quote a secret.
+Status JavaClientSettings(ClientConfig* config);
 
 }  // namespace lifeline

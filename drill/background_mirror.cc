@@ -9,8 +9,7 @@ BackgroundMirror::~BackgroundMirror() {
 }
 
 Result<pid_t> BackgroundMirror::Start(mirror::MirrorOptions options,
-                                      const mirror::MirrorClusterArgs& clusters,
-                                      const std::string& log) {
+                                      const TwoClusterInputs& clusters, const std::string& log) {
   if (running()) return Status::CheckFailed("a background mirror is already running");
   LIFELINE_ASSIGN_OR_RETURN(auto self, SelfExecutable());
   options.follow = true;

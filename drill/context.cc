@@ -351,12 +351,9 @@ Status DrillContext::Broker(bool up, Side which, const Millis timeout, reports::
 // property file stays in the file).
 Status DrillContext::StartBackgroundMirror(Json* ev) {
   if (background.running()) return Status::CheckFailed("a background mirror is already running");
-  mirror::MirrorClusterArgs clusters;
+  TwoClusterInputs clusters = options.clusters;
   clusters.source = source.bootstrap();
   clusters.target = target.bootstrap();
-  clusters.source_files = options.client.config_files;
-  clusters.target_files = options.client.config_files;
-  clusters.x_options = options.client.x_options;
   const std::string log = out_dir + "/mirror-background.log";
   auto pid = background.Start(MirrorOptionsFor(false), clusters, log);
   if (!pid.ok()) return pid.status().WithContext("starting the background mirror");

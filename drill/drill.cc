@@ -217,10 +217,9 @@ class Runner {
   }
 
   Status SetUpClusters() {
-    std::string src =
-        ctx_.options.source.empty() ? ExpandEnv(ctx_.file.source) : ctx_.options.source;
-    std::string dst =
-        ctx_.options.target.empty() ? ExpandEnv(ctx_.file.target) : ctx_.options.target;
+    const TwoClusterInputs& given = ctx_.options.clusters;
+    std::string src = given.source.empty() ? ExpandEnv(ctx_.file.source) : given.source;
+    std::string dst = given.target.empty() ? ExpandEnv(ctx_.file.target) : given.target;
     if (src.empty() || dst.empty()) {
       return Status::Usage(fmt::format(
           "{}: clusters resolve to an empty address (an unset ${{VAR}}?); give --source and "
@@ -238,11 +237,11 @@ class Runner {
       src = ctx_.sandbox->Find("source")->bootstrap();
       dst = ctx_.sandbox->Find("target")->bootstrap();
     }
-    ClientConfigInputs in = ctx_.options.client;
-    in.bootstrap = src;
-    LIFELINE_ASSIGN_OR_RETURN(auto s, BuildClientConfig(in));
-    in.bootstrap = dst;
-    LIFELINE_ASSIGN_OR_RETURN(auto t, BuildClientConfig(in));
+    TwoClusterInputs in = given;
+    in.source = src;
+    in.target = dst;
+    LIFELINE_ASSIGN_OR_RETURN(auto s, BuildSideConfig(in, "source"));
+    LIFELINE_ASSIGN_OR_RETURN(auto t, BuildSideConfig(in, "target"));
     ctx_.source = s;
     ctx_.target = t;
     ctx_.report.clusters["source"] = (ctx_.embedded ? "embedded " : "") + ctx_.source.Describe();

@@ -14,11 +14,13 @@ namespace lifeline::drill {
 
 struct DrillOptions {
   std::string file;
-  // Override the drill file's clusters ("" keeps the file's choice).
-  std::string source, target;
-  ClientConfigInputs client;  // -X / --config for both clusters (secrets are redacted in reports)
-  std::string out_dir;        // default reports/NAME-RUNID; refused if not empty
-  bool force = false;         // empty a non-empty out_dir first
+  // clusters.source / .target override the drill file's clusters ("" keeps
+  // the file's choice); per-side property files and -X [source.|target.]
+  // settings as the CLI took them (secrets are redacted in reports, and a
+  // background mirror gets the files, not their contents).
+  TwoClusterInputs clusters;
+  std::string out_dir;  // default reports/NAME-RUNID; refused if not empty
+  bool force = false;   // empty a non-empty out_dir first
 };
 
 struct DrillOutcome {

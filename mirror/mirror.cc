@@ -995,10 +995,11 @@ Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name) 
       kOffsetMapTopic, fmt::join(*names, ", ")));
 }
 
-std::vector<std::string> MirrorArgs(const MirrorOptions& o, const MirrorClusterArgs& clusters) {
+std::vector<std::string> MirrorArgs(const MirrorOptions& o, const TwoClusterInputs& clusters) {
   assert(o.rescan_seconds == MirrorOptions().rescan_seconds);
   const MirrorOptions defaults;
   std::vector<std::string> args = {"--source", clusters.source, "--target", clusters.target};
+  for (const std::string& f : clusters.config_files) args.insert(args.end(), {"--config", f});
   for (const std::string& f : clusters.source_files)
     args.insert(args.end(), {"--source-config", f});
   for (const std::string& f : clusters.target_files)

@@ -99,22 +99,13 @@ Result<MirrorSummary> Run(const MirrorOptions& options, const ProgressFn& progre
 nlohmann::ordered_json SummaryToJson(const MirrorSummary& summary);
 std::string SummaryJson(const MirrorSummary& summary);
 
-// The clusters of a `lifeline mirror` command line as its CLI takes them:
-// bootstraps, per-side property files, -X [source.|target.]key=value. Kept
-// as given, so a secret in a property file never reaches a child's argv.
-struct MirrorClusterArgs {
-  std::string source, target;
-  std::vector<std::string> source_files, target_files;
-  std::vector<std::string> x_options;
-};
-
 // `options` spelled as `lifeline mirror` arguments (those after the
 // subcommand name): the one place a mirror run becomes a command line, kept
-// to the CLI's parser by tests/mirror_args_test.cc. options.source and
-// .target are not spelled (`clusters` says where they come from), and
-// rescan_seconds, which has no flag, must be the default.
-std::vector<std::string> MirrorArgs(const MirrorOptions& options,
-                                    const MirrorClusterArgs& clusters);
+// to the CLI's parser by tests/drill_mirror_args_test.cc. options.source and
+// .target are not spelled: `clusters` says where they come from, as the CLI
+// takes them (kept as given, so a secret in a property file never reaches a
+// child's argv). rescan_seconds, which has no flag, must be the default.
+std::vector<std::string> MirrorArgs(const MirrorOptions& options, const TwoClusterInputs& clusters);
 
 // The name under which the reverse (failback) mirror of `name` keeps its map.
 std::string ReverseName(const std::string& name);

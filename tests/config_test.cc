@@ -120,5 +120,135 @@ TEST(BuildClientConfig, NamesAMissingFileAndTheFix) {
   EXPECT_NE(c.status().message().find("/nonexistent/client.properties"), std::string::npos);
 }
 
+TEST(BuildSideConfig, AppliesBothSidesFilesBeforeEachSidesOwn) {
+  const std::string both = ::testing::TempDir() + "/lifeline_both.properties";
+  const std::string mine = ::testing::TempDir() + "/lifeline_source.properties";
+  std::ofstream(both) << "security.protocol=SASL_SSL\nsasl.username=shared\n";
+  std::ofstream(mine) << "sasl.username=alice\n";
+  TwoClusterInputs in;
+  in.source = "s:9092";
+  in.target = "t:9092";
+  in.config_files = {both};
+  in.source_files = {mine};
+  in.x_options = {"into.client.id=never", "target.client.id=t"};
+  auto source = BuildSideConfig(in, "source");
+  auto target = BuildSideConfig(in, "target");
+  ASSERT_TRUE(source.ok() && target.ok());
+  EXPECT_EQ(source->Get("sasl.username"), "alice");
+  EXPECT_EQ(target->Get("sasl.username"), "shared");
+  EXPECT_EQ(target->Get("security.protocol"), "SASL_SSL");
+  EXPECT_EQ(source->bootstrap(), "s:9092");
+  EXPECT_EQ(target->Get("client.id"), "t");
+  EXPECT_EQ(source->Get("client.id"), std::nullopt);  // into. is another side's
+  std::remove(both.c_str());
+  std::remove(mine.c_str());
+}
+
+// A Java client.properties as a Kafka user has it.
+Result<ClientConfig> FromJava(const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/lifeline_java_client.properties";
+  std::ofstream(path) << text;
+  ClientConfigInputs in;
+  in.config_files = {path};
+  auto c = BuildClientConfig(in);
+  std::remove(path.c_str());
+  return c;
+}
+
+TEST(JavaClientSettings, MapsAScramJaasConfigToUsernameAndPassword) {
+  auto c = FromJava(
+      "security.protocol=SASL_SSL\n"
+      "sasl.mechanism=SCRAM-SHA-512\n"
+      "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n"
+      "    username=\"mirror\" password=\"p@ss \\\\\"word\";\n"  // \\" in the file
+      "ssl.truststore.location=/etc/kafka/truststore.jks\n"
+      "ssl.truststore.password=changeit\n"
+      "ssl.ca.location=/etc/kafka/ca.pem\n"
+      "ssl.endpoint.identification.algorithm=\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->Get("sasl.username"), "mirror");
+  EXPECT_EQ(c->Get("sasl.password"), "p@ss \"word");
+  EXPECT_EQ(c->Get("sasl.jaas.config"), std::nullopt);
+  EXPECT_EQ(c->Get("sasl.mechanism"), "SCRAM-SHA-512");  // librdkafka's alias of sasl.mechanisms
+  EXPECT_EQ(c->Get("ssl.endpoint.identification.algorithm"), "none");  // Java's empty is off
+  // ssl.ca.location is given, so the Java truststore settings are dropped.
+  EXPECT_EQ(c->Get("ssl.truststore.location"), std::nullopt);
+  EXPECT_EQ(c->Get("ssl.truststore.password"), std::nullopt);
+  EXPECT_EQ(c->Get("ssl.ca.location"), "/etc/kafka/ca.pem");
+}
+
+TEST(JavaClientSettings, MapsAPlainJaasConfigWithBareWords) {
+  auto c = FromJava(
+      "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required "
+      "username=reader password=s3cret;\n");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->Get("sasl.username"), "reader");
+  EXPECT_EQ(c->Get("sasl.password"), "s3cret");
+}
+
+TEST(JavaClientSettings, RefusesAnotherLoginModuleNamingTheSupportedOnes) {
+  auto c = FromJava(
+      "sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule "
+      "required clientSecret=\"hush\";\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), ExitCode::kUsage);
+  const std::string& m = c.status().message();
+  EXPECT_NE(m.find("OAuthBearerLoginModule is not supported"), std::string::npos) << m;
+  EXPECT_NE(m.find("ScramLoginModule"), std::string::npos) << m;
+  EXPECT_NE(m.find("PlainLoginModule"), std::string::npos) << m;
+  EXPECT_EQ(m.find("hush"), std::string::npos) << m;
+}
+
+TEST(JavaClientSettings, RefusesMalformedJaasWithoutQuotingTheSecret) {
+  for (const char* jaas : {
+           "org.apache.kafka.common.security.scram.ScramLoginModule required "
+           "username=\"a\" password=\"hush\"",  // no ';'
+           "org.apache.kafka.common.security.scram.ScramLoginModule always "
+           "username=\"a\" password=\"hush\";",  // not a flag
+           "org.apache.kafka.common.security.scram.ScramLoginModule required "
+           "username=\"a\" password=\"hush;",  // unclosed quote
+           "org.apache.kafka.common.security.scram.ScramLoginModule required "
+           "password=\"hush\";",  // no username
+       }) {
+    auto c = FromJava(std::string("sasl.jaas.config=") + jaas + "\n");
+    ASSERT_FALSE(c.ok()) << jaas;
+    EXPECT_EQ(c.status().code(), ExitCode::kUsage) << jaas;
+    EXPECT_NE(c.status().message().find("sasl.jaas.config"), std::string::npos);
+    EXPECT_EQ(c.status().message().find("hush"), std::string::npos) << c.status().message();
+  }
+}
+
+TEST(JavaClientSettings, RefusesAJavaTruststoreNamingSslCaLocation) {
+  auto c = FromJava(
+      "ssl.truststore.location=/etc/kafka/truststore.jks\nssl.truststore.password=changeit\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), ExitCode::kUsage);
+  const std::string& m = c.status().message();
+  EXPECT_NE(m.find("ssl.truststore.location=/etc/kafka/truststore.jks"), std::string::npos) << m;
+  EXPECT_NE(m.find("set ssl.ca.location="), std::string::npos) << m;
+  EXPECT_EQ(m.find("changeit"), std::string::npos) << m;
+}
+
+TEST(JavaClientSettings, KeepsAPkcs12KeystoreAndRefusesAJksOne) {
+  auto p12 = FromJava(
+      "ssl.keystore.type=PKCS12\nssl.keystore.location=/etc/kafka/client.p12\n"
+      "ssl.keystore.password=x\n");
+  ASSERT_TRUE(p12.ok()) << p12.status().message();
+  EXPECT_EQ(p12->Get("ssl.keystore.type"), std::nullopt);
+  EXPECT_EQ(p12->Get("ssl.keystore.location"), "/etc/kafka/client.p12");
+
+  auto jks = FromJava("ssl.keystore.type=JKS\nssl.keystore.location=/etc/kafka/client.jks\n");
+  ASSERT_FALSE(jks.ok());
+  EXPECT_NE(jks.status().message().find("JKS keystore"), std::string::npos);
+  EXPECT_NE(jks.status().message().find("ssl.keystore.location=client.p12"), std::string::npos);
+
+  // Java's default keystore type is found by the file's magic number.
+  const std::string store = ::testing::TempDir() + "/lifeline_client.jks";
+  std::ofstream(store, std::ios::binary) << "\xFE\xED\xFE\xED\x00\x00\x00\x02";
+  auto by_magic = FromJava("ssl.keystore.location=" + store + "\n");
+  EXPECT_FALSE(by_magic.ok());
+  std::remove(store.c_str());
+}
+
 }  // namespace
 }  // namespace lifeline

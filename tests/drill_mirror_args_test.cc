@@ -3,6 +3,9 @@
 // same options.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "cli/mirror_command.h"
 #include "mirror/mirror.h"
 
@@ -24,15 +27,15 @@ void ExpectSameOptions(const MirrorOptions& a, const MirrorOptions& b) {
   EXPECT_EQ(a.read_configs, b.read_configs);
 }
 
-MirrorClusterArgs Clusters() {
-  MirrorClusterArgs c;
+TwoClusterInputs Clusters() {
+  TwoClusterInputs c;
   c.source = "127.0.0.1:19092";
   c.target = "127.0.0.1:29092";
   c.x_options = {"client.id=drill", "source.socket.timeout.ms=5000"};
   return c;
 }
 
-cli::MirrorCommand ParseBack(const MirrorOptions& o, const MirrorClusterArgs& c) {
+cli::MirrorCommand ParseBack(const MirrorOptions& o, const TwoClusterInputs& c) {
   auto parsed = cli::ParseMirrorCommand(MirrorArgs(o, c));
   EXPECT_TRUE(parsed.ok()) << parsed.status().message();
   if (!parsed.ok() || !*parsed) return {};
@@ -76,6 +79,32 @@ TEST(MirrorArgs, ClustersParseBackAsGivenWithPerSideProperties) {
   EXPECT_EQ(back.options.source.Get("socket.timeout.ms"), "5000");
   EXPECT_EQ(back.options.target.Get("socket.timeout.ms"), std::nullopt);
   EXPECT_EQ(back.options.target.Get("client.id"), "drill");
+}
+
+TEST(MirrorArgs, PropertyFilesParseBackByPathForBothSidesAndEach) {
+  const std::string dir = ::testing::TempDir();
+  const std::string both = dir + "/lifeline_args_both.properties";
+  const std::string src = dir + "/lifeline_args_source.properties";
+  const std::string dst = dir + "/lifeline_args_target.properties";
+  std::ofstream(both) << "security.protocol=SASL_SSL\nsasl.username=shared\n";
+  std::ofstream(src) << "sasl.username=alice\n";
+  std::ofstream(dst) << "sasl.username=bob\n";
+  TwoClusterInputs c = Clusters();
+  c.config_files = {both};
+  c.source_files = {src};
+  c.target_files = {dst};
+  MirrorOptions o;
+  o.topics = "t";
+  const std::vector<std::string> args = MirrorArgs(o, c);
+  const cli::MirrorCommand back = ParseBack(o, c);
+  EXPECT_EQ(back.clusters.config_files, c.config_files);
+  EXPECT_EQ(back.clusters.source_files, c.source_files);
+  EXPECT_EQ(back.clusters.target_files, c.target_files);
+  EXPECT_EQ(back.options.source.Get("sasl.username"), "alice");
+  EXPECT_EQ(back.options.target.Get("sasl.username"), "bob");
+  EXPECT_EQ(back.options.target.Get("security.protocol"), "SASL_SSL");
+  for (const std::string& a : args) EXPECT_EQ(a.find("alice"), std::string::npos) << a;
+  for (const std::string& f : {both, src, dst}) std::remove(f.c_str());
 }
 
 }  // namespace

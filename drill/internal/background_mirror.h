@@ -23,7 +23,7 @@ class BackgroundMirror {
 
   // Starts this binary's `mirror` subcommand with `options` (follow is
   // forced on), its output appended to `log`. Returns the child's pid.
-  Result<pid_t> Start(mirror::MirrorOptions options, const mirror::MirrorClusterArgs& clusters,
+  Result<pid_t> Start(mirror::MirrorOptions options, const TwoClusterInputs& clusters,
                       const std::string& log);
   // Sends `sig` and waits for the child to end.
   Result<ExitStatus> Stop(int sig);

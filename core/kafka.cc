@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/internal/client_errors.h"
+
 namespace lifeline {
 namespace {
 
@@ -67,6 +69,89 @@ const char* Hint(rd_kafka_resp_err_t err) {
 }
 
 std::string ErrName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
+
+// The latest security or listener problem any client's error callback
+// diagnosed (internal/client_errors.h). A request that then fails with a
+// transport error or a timeout carries it: librdkafka itself would only say
+// "broker transport failure".
+class ConnectionProblems {
+ public:
+  static ConnectionProblems& Get() {
+    static ConnectionProblems problems;
+    return problems;
+  }
+  void Record(std::string diagnosis) {
+    std::lock_guard lock(mu_);
+    latest_ = std::move(diagnosis);
+    at_ = std::chrono::steady_clock::now();
+  }
+  // The diagnosis of the last two minutes, or "".
+  std::string Recent() {
+    std::lock_guard lock(mu_);
+    if (latest_.empty() || std::chrono::steady_clock::now() - at_ > std::chrono::minutes(2)) {
+      return "";
+    }
+    return latest_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string latest_;
+  std::chrono::steady_clock::time_point at_;
+};
+
+std::string ConfValue(const rd_kafka_conf_t* conf, const char* key) {
+  char buf[1024];
+  size_t size = sizeof buf;
+  if (rd_kafka_conf_get(conf, key, buf, &size) != RD_KAFKA_CONF_OK) return "";
+  return buf;
+}
+
+// librdkafka's log callback, called from its own threads. A broker
+// connection that fails is logged as FAIL ("[thrd:NAME]: NAME: SSL handshake
+// failed: ..."); the error callback would say the same, but only to a client
+// that polls its main queue, which admin clients here never do. Every line is
+// printed as librdkafka's default logger prints it.
+void OnClientLog(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+  std::fprintf(
+      stderr, "%%%d|%.3f|%s|%s| %s\n", level,
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
+      facility, rd_kafka_name(rk), line);
+  if (std::strcmp(facility, "FAIL") != 0) return;
+  std::string_view reason(line);
+  if (reason.starts_with("[thrd:")) {
+    const size_t end = reason.find("]: ");
+    if (end != std::string_view::npos) reason.remove_prefix(end + 3);
+  }
+  const rd_kafka_conf_t* conf = rd_kafka_conf(const_cast<rd_kafka_t*>(rk));
+  internal::ClientSecurity client;
+  client.protocol = ConfValue(conf, "security.protocol");
+  client.mechanism = ConfValue(conf, "sasl.mechanisms");
+  client.username = ConfValue(conf, "sasl.username");
+  client.ca_location = ConfValue(conf, "ssl.ca.location");
+  client.librdkafka = rd_kafka_version_str();
+  if (auto diagnosis = internal::DiagnoseClientError(reason, client)) {
+    ConnectionProblems::Get().Record(std::move(*diagnosis));
+  }
+}
+
+// The errors a security or listener problem shows up as.
+bool MayBeAConnectionProblem(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+      return true;
+    default:
+      return false;
+  }
+}
 
 bool IsTransient(rd_kafka_resp_err_t err) {
   switch (err) {
@@ -172,9 +257,13 @@ Record ToRecord(const rd_kafka_message_t* msg) {
 }  // namespace
 
 Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail) {
-  std::string msg =
-      fmt::format("{}: {} ({}){}", context, detail.empty() ? rd_kafka_err2str(err) : detail,
-                  ErrName(err), Hint(err));
+  const std::string what = detail.empty() ? rd_kafka_err2str(err) : std::string(detail);
+  if (MayBeAConnectionProblem(err)) {
+    if (std::string cause = ConnectionProblems::Get().Recent(); !cause.empty()) {
+      return Status::Infra(fmt::format("{}: {} ({}): {}", context, what, ErrName(err), cause));
+    }
+  }
+  std::string msg = fmt::format("{}: {} ({}){}", context, what, ErrName(err), Hint(err));
   if (IsTransient(err)) return Status::Transient(std::move(msg));
   return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
 }
@@ -209,6 +298,7 @@ Result<KafkaHandle> NewKafkaHandle(rd_kafka_type_t type, const ClientConfig& con
     rd_kafka_conf_destroy(conf);
     return st;
   }
+  rd_kafka_conf_set_log_cb(conf, &OnClientLog);
   if (customize) customize(conf);
   // rd_kafka_new takes ownership of conf only when it succeeds.
   rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);

@@ -358,12 +358,23 @@ bool IsJksFile(const std::string& path) {
          magic[3] == 0xED;
 }
 
+// A PEM file (Java's ssl.truststore.type=PEM) starts with "-----BEGIN".
+bool IsPemFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[10] = {};
+  in.read(head, sizeof head);
+  return in.gcount() == sizeof head && std::string_view(head, sizeof head) == "-----BEGIN";
+}
+
 Status MapStores(ClientConfig* config) {
   if (const auto algo = config->Get("ssl.endpoint.identification.algorithm");
       algo && algo->empty()) {
     config->Set("ssl.endpoint.identification.algorithm", "none");
   }
   if (const auto trust = config->Get("ssl.truststore.location")) {
+    const auto type = config->Get("ssl.truststore.type");
+    const bool pem = type ? Lower(*type) == "pem" : IsPemFile(*trust);
+    if (pem && !config->Get("ssl.ca.location")) config->Set("ssl.ca.location", *trust);
     if (!config->Get("ssl.ca.location") && !config->Get("ssl.ca.pem")) {
       return Status::Usage(fmt::format(
           "ssl.truststore.location={}: a Java truststore, which librdkafka cannot read; export "

@@ -85,8 +85,9 @@ Result<ClientConfig> BuildSideConfig(const TwoClusterInputs& inputs, std::string
 //   sasl.jaas.config with ScramLoginModule or PlainLoginModule -> sasl.username
 //     and sasl.password (another login module is a usage error naming these);
 //   ssl.endpoint.identification.algorithm= (empty, Java's "off") -> none;
-//   ssl.truststore.* -> refused with the ssl.ca.location to set instead (and
-//     dropped when ssl.ca.location is already set);
+//   ssl.truststore.location of a PEM file (ssl.truststore.type=PEM) ->
+//     ssl.ca.location; of a JKS or PKCS12 store -> refused with the
+//     ssl.ca.location to set instead; the other ssl.truststore.* dropped;
 //   ssl.keystore.type PKCS12 -> dropped (librdkafka's keystore is PKCS#12);
 //     JKS -> refused with the PKCS#12 or PEM settings to use instead.
 // Errors are usage errors and never quote a secret.

@@ -229,6 +229,21 @@ TEST(JavaClientSettings, RefusesAJavaTruststoreNamingSslCaLocation) {
   EXPECT_EQ(m.find("changeit"), std::string::npos) << m;
 }
 
+TEST(JavaClientSettings, TakesAPemTruststoreAsSslCaLocation) {
+  auto typed = FromJava("ssl.truststore.type=PEM\nssl.truststore.location=/etc/kafka/ca.pem\n");
+  ASSERT_TRUE(typed.ok()) << typed.status().message();
+  EXPECT_EQ(typed->Get("ssl.ca.location"), "/etc/kafka/ca.pem");
+  EXPECT_EQ(typed->Get("ssl.truststore.location"), std::nullopt);
+  EXPECT_EQ(typed->Get("ssl.truststore.type"), std::nullopt);
+  // Untyped, the file's first bytes say it is PEM.
+  const std::string pem = ::testing::TempDir() + "/lifeline_ca.pem";
+  std::ofstream(pem) << "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  auto sniffed = FromJava("ssl.truststore.location=" + pem + "\n");
+  ASSERT_TRUE(sniffed.ok()) << sniffed.status().message();
+  EXPECT_EQ(sniffed->Get("ssl.ca.location"), pem);
+  std::remove(pem.c_str());
+}
+
 TEST(JavaClientSettings, KeepsAPkcs12KeystoreAndRefusesAJksOne) {
   auto p12 = FromJava(
       "ssl.keystore.type=PKCS12\nssl.keystore.location=/etc/kafka/client.p12\n"

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Every lifeline command against two secured clusters (SASL_SSL, ACLs on,
+# scripts/kafka up --secure), as the admin principal through --config /
+# --source-config / --target-config / --into-config, a Java client.properties,
+# the misconfigurations that must each get their own cause and fix (exit 3),
+# and no password anywhere in what the commands printed or wrote.
+#   tests/secured_commands_test.sh LIFELINE_BINARY
+# The clusters: $LIFELINE_SECURE_SOURCE and $LIFELINE_SECURE_TARGET (names of
+# scripts/kafka clusters, started by scripts/test), and the plaintext
+# $LIFELINE_SOURCE_BOOTSTRAP for the wrong-listener checks.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+L=$(realpath "${1:?usage: $0 LIFELINE_BINARY}")
+K=${LIFELINE_KAFKA_SCRIPT:-$root/scripts/kafka}
+SRC=${LIFELINE_SECURE_SOURCE:-}
+DST=${LIFELINE_SECURE_TARGET:-}
+PLAIN=${LIFELINE_SOURCE_BOOTSTRAP:-}
+if [[ -z $SRC || -z $DST || -z $PLAIN ]]; then
+  echo "FAIL: set LIFELINE_SECURE_SOURCE and LIFELINE_SECURE_TARGET (secure clusters) and" \
+    "LIFELINE_SOURCE_BOOTSTRAP (a plaintext one); scripts/test starts them, or by hand:" \
+    "scripts/kafka up --secure secsource sectarget && scripts/kafka up source" >&2
+  exit 1
+fi
+clusters=$("$K" status)
+for name in "$SRC" "$DST"; do
+  if ! grep -Eq "^$name +[0-9]+ +running " <<<"$clusters"; then
+    echo "FAIL: secure cluster $name is not running; start it: scripts/kafka up --secure $name" >&2
+    printf '%s\n' "$clusters" >&2
+    exit 1
+  fi
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+out=$work/printed.log # everything the commands printed, for the secrets check
+failures=0
+pass() { printf 'ok   %s\n' "$*"; }
+fail() {
+  printf 'FAIL %s\n' "$*"
+  failures=$((failures + 1))
+}
+# run DESCRIPTION WANT_RC PATTERN -- ARGS...: runs lifeline ARGS; its exit
+# code must be WANT_RC and its output (stdout and stderr) match PATTERN.
+run() {
+  local what=$1 want=$2 pattern=$3 got text
+  shift 4
+  set +e
+  text=$("$L" "$@" 2>&1)
+  got=$?
+  set -e
+  printf '%s\n' "$text" >>"$out"
+  if [[ $got -ne $want ]]; then
+    fail "$what: exit $got, wanted $want: $(grep -v '^%' <<<"$text" | tail -n 3)"
+  elif ! grep -Eq -- "$pattern" <<<"$text"; then
+    fail "$what: wanted /$pattern/ in: $(grep -v '^%' <<<"$text" | tail -n 3)"
+  else
+    pass "$what"
+  fi
+}
+
+A=$("$K" client-config "$SRC" admin)
+B=$("$K" client-config "$DST" admin)
+SRC_BOOT=$("$K" bootstrap "$SRC")
+DST_BOOT=$("$K" bootstrap "$DST")
+T=prompt.lifecycle.sec$$ # a topic of this run's own
+
+# --- every command, as admin -------------------------------------------------
+run "generate" 0 "generated [0-9]+ records" -- \
+  generate --config "$A" --topic "$T" --prompts 8 --versions 3 --seed 5 \
+  --malformed-rate 0.03 --manifest manifest.json
+run "scan with the manifest" 0 "rejected as expected, 0 mismatch" -- \
+  scan --config "$A" --topic "$T" --expect-manifest manifest.json
+run "scan with a Java client.properties (JAAS, PEM truststore)" 0 "read in" -- \
+  scan --config "$("$K" client-config "$SRC" admin --java)" -X sasl.mechanism=PLAIN --topic "$T"
+run "mirror (at-least-once)" 0 "mirror sec: [0-9]+ records" -- \
+  mirror --source-config "$A" --target-config "$B" --topics "$T" --name sec --create-topics
+run "verify records" 0 "^PASS" -- \
+  verify records --source-config "$A" --target-config "$B" --topics "$T" --name sec \
+  --evidence verify.json
+run "verify records against stored evidence, one cluster" 0 "PASS" -- \
+  verify records --target-config "$B" --topics "$T" --against verify.json
+run "offsets translate" 0 "$T \[0\] 2 -> 2" -- \
+  offsets translate --name sec --target-config "$B" --topic "$T" --partition 0 --offset 2
+"$K" tool "$SRC" groups --group sec-readers --topic "$T" --reset-offsets --to-offset 1 \
+  --execute >/dev/null 2>&1 || fail "admin sets a group's offsets on $SRC"
+run "groups sync" 0 "sec-readers" -- \
+  groups sync --source-config "$A" --target-config "$B" --name sec --group sec-readers
+run "verify groups" 0 "PASS" -- \
+  verify groups --source-config "$A" --target-config "$B" --name sec --groups sec-readers
+run "replay into a file" 0 "state hash [0-9a-f]{32}" -- \
+  replay --config "$A" --topic "$T" --into sandbox.db
+run "replay into a kafka:// sandbox on the other secured cluster (--into-config)" 0 \
+  "sandbox topic: [0-9]+ valid event" -- \
+  replay --config "$A" --into-config "$B" --topic "$T" --into "kafka://$DST_BOOT/$T.sandbox"
+run "state hash" 0 "[0-9a-f]{32}" -- state hash sandbox.db
+prompt=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select prompt_id from prompts order by 1 limit 1").fetchone()[0])' sandbox.db) ||
+  fail "sandbox.db has no prompt"
+run "audit with the live groups (--source, --config)" 0 "sec-readers" -- \
+  audit sandbox.db --prompt "$prompt" --source "$SRC_BOOT" --config "$A" --groups sec-readers
+run "mirror --exactly-once" 0 "mirror sec-eos: [0-9]+ records" -- \
+  mirror --source-config "$A" --target-config "$B" --topics "$T" --name sec-eos \
+  --exactly-once --create-topics -X "target.client.id=lifeline-sec-eos"
+run "mirror --reverse (failback, nothing born on the target)" 0 "" -- \
+  mirror --source-config "$A" --target-config "$B" --topics "$T" --name sec --reverse
+run "drill on the secured pair (migration, cutover, failback)" 0 "readiness score" -- \
+  drill "$root/drills/migration-rehearsal.yaml" --source "$SRC_BOOT" --target "$DST_BOOT" \
+  --source-config "$A" --target-config "$B" --out drill-out
+
+# --- misconfigurations: their own cause and fix, exit 3 ---------------------
+run "a wrong password names the user and the settings" 3 \
+  "refused the SASL login of user 'admin'.*check sasl.username and sasl.password" -- \
+  scan --config "$A" -X sasl.password=not-the-password --topic "$T"
+run "SCRAM with this librdkafka names its bug and the way around it" 3 \
+  "librdkafka#4895.*sasl.mechanism=PLAIN" -- \
+  scan --config "$A" -X sasl.mechanism=SCRAM-SHA-512 --topic "$T"
+run "a wrong CA names ssl.ca.location" 3 \
+  "could not be verified against ssl.ca.location=.*set ssl.ca.location to the CA" -- \
+  scan --config "$A" -X "ssl.ca.location=$(dirname "$(dirname "$B")")/tls/ca.pem" --topic "$T"
+run "plaintext against the TLS listener" 3 \
+  "closed the connection at the first request.*set security.protocol=SSL or SASL_SSL" -- \
+  scan -b "$SRC_BOOT" --topic "$T"
+run "TLS against a plaintext listener" 3 \
+  "did not answer the TLS handshake.*plaintext listener" -- \
+  scan --config "$A" -b "$PLAIN" --topic "$T"
+run "SASL against a plaintext listener" 3 "does not take SASL on this listener" -- \
+  scan --config "$A" -X security.protocol=SASL_PLAINTEXT -b "$PLAIN" --topic "$T"
+run "an unsupported JAAS login module is a usage error naming the supported ones" 2 \
+  "OAuthBearerLoginModule is not supported.*ScramLoginModule.*PlainLoginModule" -- \
+  scan -b "$SRC_BOOT" -X 'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;' \
+  --topic "$T"
+
+# --- secrets: none in anything printed or written ---------------------------
+leaks=0
+state=${LIFELINE_KAFKA_STATE:-$HOME/.cache/lifeline/clusters}
+while IFS='=' read -r user password; do
+  [[ -n $password ]] || continue
+  if grep -rlF -- "$password" "$work" >/dev/null 2>&1; then
+    fail "the password of $user appears in: $(grep -rlF -- "$password" "$work" | sed "s|$work/||" | tr '\n' ' ')"
+    leaks=$((leaks + 1))
+  fi
+done < <(cat "$state/$SRC/secrets/passwords" "$state/$DST/secrets/passwords")
+files=$(find "$work" -type f | wc -l)
+[[ $leaks -eq 0 ]] && pass "no password in the $files files printed or written (every user of both clusters)"
+
+"$K" tool "$SRC" topics --delete --topic "$T" >/dev/null 2>&1 || true
+"$K" tool "$DST" topics --delete --topic "$T" >/dev/null 2>&1 || true
+if [[ $failures -gt 0 ]]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"

@@ -268,6 +268,72 @@ Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string
   return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
 }
 
+namespace {
+bool IsAuthorizationError(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_DELEGATION_TOKEN_AUTHORIZATION_FAILED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The principal a broker sees for `rk`: User:<sasl.username> with SASL; on
+// other listeners the broker derives it (TLS client certificate, or
+// ANONYMOUS), so it is named by its listener.
+std::string PrincipalOf(const rd_kafka_t* rk) {
+  const rd_kafka_conf_t* conf = rd_kafka_conf(const_cast<rd_kafka_t*>(rk));
+  const std::string protocol = ConfValue(conf, "security.protocol");
+  if (protocol.starts_with("sasl")) return "User:" + ConfValue(conf, "sasl.username");
+  return "the principal of this " + (protocol.empty() ? std::string("plaintext") : protocol) +
+         " connection";
+}
+}  // namespace
+
+Status KafkaError(const rd_kafka_t* rk, std::string_view context, rd_kafka_resp_err_t err,
+                  std::string_view detail, const AclNeed& need) {
+  if (!IsAuthorizationError(err)) return KafkaError(context, err, detail);
+  const std::string principal = PrincipalOf(rk);
+  // The error says which kind of resource was refused; `need` says what the
+  // call needed of the kind it expected.
+  AclNeed refused = need;
+  const rd_kafka_conf_t* conf = rd_kafka_conf(const_cast<rd_kafka_t*>(rk));
+  if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED && need.resource_type != "group") {
+    refused = {need.operation == "Read" ? "Read" : "Describe", "group",
+               ConfValue(conf, "group.id")};
+  } else if (err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED) {
+    refused = {"Write", "transactional-id", ConfValue(conf, "transactional.id")};
+  } else if (err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED &&
+             need.resource_type != "cluster") {
+    refused = {"IdempotentWrite", "cluster", ""};
+  }
+  // An assign-only reader's group is one of its own (_lifeline.reader.*):
+  // the grant is for the prefix.
+  constexpr std::string_view kReaderGroups = "_lifeline.reader.";
+  std::string resource;
+  if (refused.resource_type == "cluster") {
+    resource = "--cluster";
+  } else if (refused.resource_type == "group" && refused.name.starts_with(kReaderGroups)) {
+    refused.operation = "Describe";  // it only finds its coordinator; it never commits
+    resource = fmt::format("--resource-pattern-type prefixed --group '{}'", kReaderGroups);
+  } else {
+    resource = fmt::format("--{} '{}'", refused.resource_type, refused.name);
+  }
+  return Status::Infra(fmt::format(
+      "{}: refused ({}): {} is not allowed to {} {}{}; grant it: kafka-acls.sh --bootstrap-server "
+      "{} --command-config ADMIN.properties --add --allow-principal {} --operation {} {} "
+      "(docs/security.md lists what each command needs)",
+      context, ErrName(err), principal.starts_with("User:") ? principal : "the client",
+      refused.operation, refused.resource_type,
+      refused.resource_type == "cluster" ? "" : " " + refused.name,
+      ConfValue(conf, "bootstrap.servers"),
+      principal.starts_with("User:") ? principal : "PRINCIPAL", refused.operation, resource));
+}
+
 Result<KafkaHandle> NewKafkaHandle(rd_kafka_type_t type, const ClientConfig& config,
                                    const std::vector<std::pair<std::string, std::string>>& extra,
                                    const std::function<void(rd_kafka_conf_t*)>& customize) {
@@ -412,7 +478,7 @@ bool Producer::RetryProduce(rd_kafka_resp_err_t err, const std::string& topic,
     rd_kafka_poll(rk_.get(), 100);
     return true;
   }
-  *status = KafkaError("produce to " + topic, err);
+  *status = KafkaError(rk_.get(), "produce to " + topic, err, "", {"Write", "topic", topic});
   return false;
 }
 
@@ -475,8 +541,17 @@ Status TxnError(std::string_view context, rd_kafka_error_t* error) {
 }  // namespace
 
 Status Producer::InitTransactions(Millis timeout) {
-  return TxnError("init transactions",
-                  rd_kafka_init_transactions(rk_.get(), static_cast<int>(timeout.count())));
+  rd_kafka_error_t* error =
+      rd_kafka_init_transactions(rk_.get(), static_cast<int>(timeout.count()));
+  if (error &&
+      rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED) {
+    Status refused = KafkaError(
+        rk_.get(), "init transactions", rd_kafka_error_code(error), rd_kafka_error_string(error),
+        {"Write", "transactional-id", ConfValue(rd_kafka_conf(rk_.get()), "transactional.id")});
+    rd_kafka_error_destroy(error);
+    return refused;
+  }
+  return TxnError("init transactions", error);
 }
 Status Producer::BeginTransaction() {
   return TxnError("begin transaction", rd_kafka_begin_transaction(rk_.get()));
@@ -730,7 +805,8 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
         std::string where =
             msg->rkt ? fmt::format("consume {} [{}]", rd_kafka_topic_name(msg->rkt), msg->partition)
                      : std::string("consume");
-        first_error = KafkaError(where, msg->err, rd_kafka_message_errstr(msg.get()));
+        first_error = KafkaError(rk_.get(), where, msg->err, rd_kafka_message_errstr(msg.get()),
+                                 {"Read", "topic", msg->rkt ? rd_kafka_topic_name(msg->rkt) : "?"});
       }
     } else {
       batch.messages.push_back(std::move(msg));
@@ -758,12 +834,14 @@ Status Consumer::Commit(const std::map<TopicPartition, Offset>& next_offsets, bo
   PartitionList list = ToList(next_offsets);
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), list.get(), async ? 1 : 0);
   if (async) return Status::Ok();
-  if (err) return KafkaError("commit offsets", err);
+  const AclNeed need{"Read", "group", ConfValue(rd_kafka_conf(rk_.get()), "group.id")};
+  if (err) return KafkaError(rk_.get(), "commit offsets", err, "", need);
   for (int i = 0; i < list->cnt; ++i) {
     if (list->elems[i].err) {
       return KafkaError(
+          rk_.get(),
           fmt::format("commit offset of {} [{}]", list->elems[i].topic, list->elems[i].partition),
-          list->elems[i].err);
+          list->elems[i].err, "", need);
     }
   }
   return Status::Ok();
@@ -796,7 +874,11 @@ Status Consumer::Close() {
 
 Result<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
   std::unique_ptr<Admin> a(new Admin());
-  auto rk = NewKafkaHandle(RD_KAFKA_PRODUCER, config, {{"client.id", "lifeline-admin"}});
+  // A metadata request by topic name must never create the topic (a
+  // producer handle would ask for that by default).
+  auto rk =
+      NewKafkaHandle(RD_KAFKA_PRODUCER, config,
+                     {{"client.id", "lifeline-admin"}, {"allow.auto.create.topics", "false"}});
   if (!rk.ok()) return rk.status();
   a->rk_ = std::move(rk).value();
   a->bootstrap_ = config.bootstrap();
@@ -829,7 +911,10 @@ Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok)
   for (size_t i = 0; i < cnt; ++i) {
     rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
     if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && exists_ok) continue;
-    if (err) return KafkaError(context, err, rd_kafka_topic_result_error_string(results[i]));
+    if (err) {
+      return KafkaError(rk_.get(), context, err, rd_kafka_topic_result_error_string(results[i]),
+                        {"Create", "topic", spec.name});
+    }
   }
   return WaitForTopic(spec.name, spec.partitions, timeout);
 }
@@ -944,7 +1029,8 @@ Result<std::map<std::string, ConfigEntry>> Admin::DescribeTopicConfigs(const std
   std::map<std::string, ConfigEntry> out;
   for (size_t i = 0; i < cnt; ++i) {
     if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i])) {
-      return KafkaError(context, err, rd_kafka_ConfigResource_error_string(resources[i]));
+      return KafkaError(rk_.get(), context, err, rd_kafka_ConfigResource_error_string(resources[i]),
+                        {"DescribeConfigs", "topic", topic});
     }
     size_t n = 0;
     const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &n);
@@ -977,10 +1063,21 @@ Result<std::map<std::string, int>> Admin::ListTopics(Millis timeout) {
 Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
   LIFELINE_ASSIGN_OR_RETURN(auto topics, ListTopics(timeout));
   auto it = topics.find(topic);
-  if (it == topics.end()) {
-    return Status::Usage(fmt::format("topic {} does not exist on {}", topic, bootstrap_));
+  if (it != topics.end()) return it->second;
+  // A broker leaves out of the full listing the topics the principal may not
+  // Describe; asked by name, it says which.
+  KafkaTopic handle(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  if (handle && !rd_kafka_metadata(rk_.get(), /*all_topics=*/0, handle.get(), &md,
+                                   static_cast<int>(timeout.count()))) {
+    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owner(
+        md, rd_kafka_metadata_destroy);
+    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      return KafkaError(rk_.get(), "metadata of topic " + topic, md->topics[0].err, "",
+                        {"Describe", "topic", topic});
+    }
   }
-  return it->second;
+  return Status::Usage(fmt::format("topic {} does not exist on {}", topic, bootstrap_));
 }
 
 Result<PartitionLeaders> Admin::Leaders(const std::vector<std::string>& topics, Millis timeout) {
@@ -1089,13 +1186,15 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
     std::map<TopicPartition, Offset> out;
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
-        return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+        return KafkaError(rk_.get(), context, rd_kafka_error_code(error),
+                          rd_kafka_error_string(error), {"Describe", "group", group});
       }
       const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
       for (int j = 0; parts && j < parts->cnt; ++j) {
         const auto& e = parts->elems[j];
         if (e.err) {
-          return KafkaError(fmt::format("{} [{} {}]", context, e.topic, e.partition), e.err);
+          return KafkaError(rk_.get(), fmt::format("{} [{} {}]", context, e.topic, e.partition),
+                            e.err, "", {"Describe", "topic", e.topic});
         }
         if (e.offset < 0) continue;  // no commit for this partition
         out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
@@ -1128,14 +1227,16 @@ Status Admin::AlterGroupOffsets(const std::string& group,
         rd_kafka_event_AlterConsumerGroupOffsets_result(ev.get()), &cnt);
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
-        return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+        return KafkaError(rk_.get(), context, rd_kafka_error_code(error),
+                          rd_kafka_error_string(error), {"Read", "group", group});
       }
       const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
       for (int j = 0; parts && j < parts->cnt; ++j) {
         if (parts->elems[j].err) {
           return KafkaError(
+              rk_.get(),
               fmt::format("{} [{} {}]", context, parts->elems[j].topic, parts->elems[j].partition),
-              parts->elems[j].err);
+              parts->elems[j].err, "", {"Read", "topic", parts->elems[j].topic});
         }
       }
     }

@@ -61,6 +61,21 @@ using KafkaTopic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 // for errors that mean the request itself was wrong (exit code 2).
 Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail = "");
 
+// The ACL a request needs: an operation (Read, Write, Create, Describe,
+// DescribeConfigs, ...) on a resource (topic, group, transactional-id,
+// cluster) named `name`.
+struct AclNeed {
+  std::string operation;
+  std::string resource_type;
+  std::string name;
+};
+
+// KafkaError, except that an authorization failure names the principal of
+// `rk` (User:<sasl.username>), the ACL it lacks and the kafka-acls command
+// that grants it; exit code 3.
+Status KafkaError(const rd_kafka_t* rk, std::string_view context, rd_kafka_resp_err_t err,
+                  std::string_view detail, const AclNeed& need);
+
 struct TopicPartition {
   Topic topic;
   Partition partition;

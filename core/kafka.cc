@@ -308,7 +308,10 @@ Status KafkaError(const rd_kafka_t* rk, std::string_view context, rd_kafka_resp_
   } else if (err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED) {
     refused = {"Write", "transactional-id", ConfValue(conf, "transactional.id")};
   } else if (err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED &&
-             need.resource_type != "cluster") {
+             need.resource_type != "cluster" &&
+             !(need.operation == "Write" && need.resource_type == "topic")) {
+    // A refused idempotent producer id: since Kafka 3.0 (KIP-679) Write on
+    // the topic implies it, so a topic Write keeps naming the topic.
     refused = {"IdempotentWrite", "cluster", ""};
   }
   // An assign-only reader's group is one of its own (_lifeline.reader.*):
@@ -417,10 +420,15 @@ void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   dr.offset = Offset(msg->offset);
   dr.err = msg->err;
   if (msg->err) {
-    if (self->failed_++ == 0) {
+    const auto purged = [](rd_kafka_resp_err_t e) {
+      return e == RD_KAFKA_RESP_ERR__PURGE_QUEUE || e == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+    };
+    if (self->failed_++ == 0 || (purged(self->first_failure_err_) && !purged(msg->err))) {
       self->first_failure_ =
           fmt::format("{} [{}]: {} ({})", dr.where.topic.value(), dr.where.partition.value(),
                       rd_kafka_err2str(msg->err), ErrName(msg->err));
+      self->first_failure_err_ = msg->err;
+      self->first_failure_topic_ = dr.where.topic.value();
     }
   } else {
     ++self->delivered_;
@@ -523,8 +531,17 @@ Status Producer::Flush(Millis timeout) {
                       err);
   }
   if (failed_ > 0) {
-    return Status::Infra(
-        fmt::format("{} record(s) were not delivered; first: {}", failed_, first_failure_));
+    const std::string context = fmt::format("{} record(s) were not delivered", failed_);
+    char reason[512];
+    if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk_.get(), reason, sizeof reason)) {
+      return KafkaError(rk_.get(), context + "; the producer failed", fatal, reason,
+                        {"Write", "topic", first_failure_topic_});
+    }
+    if (IsAuthorizationError(first_failure_err_)) {
+      return KafkaError(rk_.get(), context + " to " + first_failure_topic_, first_failure_err_, "",
+                        {"Write", "topic", first_failure_topic_});
+    }
+    return Status::Infra(fmt::format("{}; first: {}", context, first_failure_));
   }
   return Status::Ok();
 }

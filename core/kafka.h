@@ -171,6 +171,10 @@ class Producer {
   int64_t delivered_ = 0;
   int64_t failed_ = 0;
   std::string first_failure_;
+  // The first failure's error and topic; a purge (what librdkafka does to
+  // the queue after a fatal error) gives way to the error behind it.
+  rd_kafka_resp_err_t first_failure_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string first_failure_topic_;
 };
 
 // ---------------------------------------------------------------- consumer

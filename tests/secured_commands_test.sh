@@ -130,6 +130,48 @@ run "an unsupported JAAS login module is a usage error naming the supported ones
   scan -b "$SRC_BOOT" -X 'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;' \
   --topic "$T"
 
+# --- least privilege: exactly the ACLs docs/security.md lists ---------------
+acl() { "$K" acl "$SRC" "$@" --force >/dev/null 2>&1 || fail "kafka-acls $*"; }
+R=$("$K" client-config "$SRC" reader)
+P=$("$K" client-config "$SRC" publisher)
+reader_group=(--resource-pattern-type prefixed --group _lifeline.reader.)
+acl --add --allow-principal User:reader --operation Read --topic "$T"
+acl --add --allow-principal User:reader --operation Describe "${reader_group[@]}"
+acl --add --allow-principal User:publisher --operation Write --topic "$T"
+run "scan as reader: Read on the topic, Describe on _lifeline.reader.*" 0 "read in" -- \
+  scan --config "$R" --topic "$T"
+run "replay as reader, the same ACLs" 0 "state hash [0-9a-f]{32}" -- \
+  replay --config "$R" --topic "$T" --into reader.db
+run "generate as publisher into an existing topic: Write on it" 0 "generated [0-9]+ records" -- \
+  generate --config "$P" --topic "$T" --prompts 2 --versions 2 --seed 9
+run "reader may not publish (generate is refused Write)" 3 \
+  "User:reader is not allowed to Write topic $T" -- \
+  generate --config "$R" --topic "$T" --prompts 1 --versions 1 --seed 9
+acl --remove --allow-principal User:reader --operation Describe "${reader_group[@]}"
+run "scan without Describe on its reader group names the group prefix" 3 \
+  "User:reader is not allowed to Describe group _lifeline.reader.*--resource-pattern-type prefixed --group '_lifeline.reader.'" -- \
+  scan --config "$R" --topic "$T"
+acl --add --allow-principal User:reader --operation Describe "${reader_group[@]}"
+acl --remove --allow-principal User:reader --operation Read --topic "$T"
+run "scan without Read on the topic names Describe (the broker hides the topic)" 3 \
+  "User:reader is not allowed to Describe topic $T.*--operation Describe --topic '$T'" -- \
+  scan --config "$R" --topic "$T"
+acl --add --allow-principal User:reader --operation Describe --topic "$T"
+run "scan with Describe but not Read on the topic names Read" 3 \
+  "User:reader is not allowed to Read topic $T.*--operation Read --topic '$T'" -- \
+  scan --config "$R" --topic "$T"
+acl --remove --allow-principal User:publisher --operation Write --topic "$T"
+run "generate without Write names Describe first (the broker hides the topic)" 3 \
+  "User:publisher is not allowed to Describe topic $T" -- \
+  generate --config "$P" --topic "$T" --prompts 1 --versions 1 --seed 9
+acl --add --allow-principal User:publisher --operation Describe --topic "$T"
+run "generate with Describe but not Write names Write" 3 \
+  "User:publisher is not allowed to Write topic $T.*--operation Write --topic '$T'" -- \
+  generate --config "$P" --topic "$T" --prompts 1 --versions 1 --seed 9
+acl --remove --allow-principal User:reader --topic "$T"
+acl --remove --allow-principal User:publisher --topic "$T"
+acl --remove --allow-principal User:reader "${reader_group[@]}"
+
 # --- secrets: none in anything printed or written ---------------------------
 leaks=0
 state=${LIFELINE_KAFKA_STATE:-$HOME/.cache/lifeline/clusters}

@@ -486,6 +486,14 @@ bool Producer::RetryProduce(rd_kafka_resp_err_t err, const std::string& topic,
     rd_kafka_poll(rk_.get(), 100);
     return true;
   }
+  char reason[512];
+  if (rd_kafka_resp_err_t fatal = err == RD_KAFKA_RESP_ERR__FATAL
+                                      ? rd_kafka_fatal_error(rk_.get(), reason, sizeof reason)
+                                      : RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *status = KafkaError(rk_.get(), "produce to " + topic + ": the producer failed", fatal, reason,
+                         {"Write", "topic", topic});
+    return false;
+  }
   *status = KafkaError(rk_.get(), "produce to " + topic, err, "", {"Write", "topic", topic});
   return false;
 }
@@ -936,10 +944,31 @@ Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok)
   return WaitForTopic(spec.name, spec.partitions, timeout);
 }
 
+namespace {
+// A broker leaves out of the full listing the topics the principal may not
+// Describe; asked by name, it says so. The refusal, or Ok.
+Status DescribeRefusal(rd_kafka_t* rk, const std::string& topic, Millis timeout) {
+  KafkaTopic handle(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  if (!handle || rd_kafka_metadata(rk, /*all_topics=*/0, handle.get(), &md,
+                                   static_cast<int>(timeout.count()))) {
+    return Status::Ok();
+  }
+  std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owner(
+      md, rd_kafka_metadata_destroy);
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+    return KafkaError(rk, "metadata of topic " + topic, md->topics[0].err, "",
+                      {"Describe", "topic", topic});
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Status Admin::WaitForTopic(const std::string& topic, int partitions, Millis timeout) {
   // A created topic is usable once metadata shows a leader for every
   // partition; until then produce and offset queries fail.
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool checked_access = false;
   for (;;) {
     const rd_kafka_metadata_t* md = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 5000);
@@ -956,6 +985,10 @@ Status Admin::WaitForTopic(const std::string& topic, int partitions, Millis time
       rd_kafka_metadata_destroy(md);
     }
     if (ready) return Status::Ok();
+    if (!checked_access) {
+      LIFELINE_RETURN_IF_ERROR(DescribeRefusal(rk_.get(), topic, Millis(5000)));
+      checked_access = true;
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       return Status::Infra(
           fmt::format("topic {} was created but has no leader for every "
@@ -1081,19 +1114,7 @@ Result<int> Admin::PartitionCount(const std::string& topic, Millis timeout) {
   LIFELINE_ASSIGN_OR_RETURN(auto topics, ListTopics(timeout));
   auto it = topics.find(topic);
   if (it != topics.end()) return it->second;
-  // A broker leaves out of the full listing the topics the principal may not
-  // Describe; asked by name, it says which.
-  KafkaTopic handle(rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr));
-  const rd_kafka_metadata_t* md = nullptr;
-  if (handle && !rd_kafka_metadata(rk_.get(), /*all_topics=*/0, handle.get(), &md,
-                                   static_cast<int>(timeout.count()))) {
-    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> owner(
-        md, rd_kafka_metadata_destroy);
-    if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-      return KafkaError(rk_.get(), "metadata of topic " + topic, md->topics[0].err, "",
-                        {"Describe", "topic", topic});
-    }
-  }
+  LIFELINE_RETURN_IF_ERROR(DescribeRefusal(rk_.get(), topic, timeout));
   return Status::Usage(fmt::format("topic {} does not exist on {}", topic, bootstrap_));
 }
 

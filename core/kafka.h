@@ -155,6 +155,13 @@ class Producer {
   int64_t failed() const { return failed_; }
   rd_kafka_t* handle() { return rk_.get(); }
 
+  // A failed delivery to `topic` as a Status (KafkaError); a refusal names
+  // this producer's principal and the Write it lacks.
+  Status DeliveryError(std::string_view context, rd_kafka_resp_err_t err,
+                       const std::string& topic) const {
+    return KafkaError(rk_.get(), context, err, "", {"Write", "topic", topic});
+  }
+
  private:
   Producer() = default;
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t*, void*);

@@ -157,7 +157,7 @@ class Mirror {
 void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.tag == 0) {  // an offset-map record
     if (dr.err && delivery_error_.ok()) {
-      delivery_error_ = KafkaError("write the offset map", dr.err);
+      delivery_error_ = producer_->DeliveryError("write the offset map", dr.err, kOffsetMapTopic);
     }
     return;
   }
@@ -178,9 +178,10 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.err) {
     // Nothing after this record may be mapped: the map would skip it.
     if (delivery_error_.ok()) {
-      delivery_error_ = KafkaError(fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
+      delivery_error_ =
+          producer_->DeliveryError(fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
                                                part->key.partition.value(), f.source_offset),
-                                   dr.err);
+                                   dr.err, part->key.topic.value());
     }
     return;
   }
@@ -293,8 +294,13 @@ Status Mirror::OpenState() {
   if (topics.empty() && !options_.follow) {
     return Status::Usage(fmt::format(
         "no source topic matches --topics '{}' (internal topics __* and _lifeline.* are never "
-        "mirrored)",
-        options_.topics));
+        "mirrored{})",
+        options_.topics,
+        options_.source.Get("sasl.username")
+            ? fmt::format("; the source lists only the topics User:{} may Describe: grant Read "
+                          "on them, see docs/security.md",
+                          *options_.source.Get("sasl.username"))
+            : ""));
   }
   auto target_topics = target_admin_->ListTopics(kAdminTimeout);
   if (!target_topics.ok()) return target_topics.status().WithContext("target");

@@ -116,8 +116,8 @@ void OnClientLog(const rd_kafka_t* rk, int level, const char* facility, const ch
   std::fprintf(
       stderr, "%%%d|%.3f|%s|%s| %s\n", level,
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
-      facility, rd_kafka_name(rk), line);
-  if (std::strcmp(facility, "FAIL") != 0) return;
+      facility, rk ? rd_kafka_name(rk) : "", line);
+  if (!rk || std::strcmp(facility, "FAIL") != 0) return;
   std::string_view reason(line);
   if (reason.starts_with("[thrd:")) {
     const size_t end = reason.find("]: ");
@@ -130,9 +130,9 @@ void OnClientLog(const rd_kafka_t* rk, int level, const char* facility, const ch
   client.username = ConfValue(conf, "sasl.username");
   client.ca_location = ConfValue(conf, "ssl.ca.location");
   client.librdkafka = rd_kafka_version_str();
-  if (auto diagnosis = internal::DiagnoseClientError(reason, client)) {
-    ConnectionProblems::Get().Record(std::move(*diagnosis));
-  }
+  // The latest failure decides: one that is no security problem (a broker
+  // that went down, as in a drill's outage) clears an older diagnosis.
+  ConnectionProblems::Get().Record(internal::DiagnoseClientError(reason, client).value_or(""));
 }
 
 // The errors a security or listener problem shows up as.

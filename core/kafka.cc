@@ -70,8 +70,12 @@ const char* Hint(rd_kafka_resp_err_t err) {
 
 std::string ErrName(rd_kafka_resp_err_t err) { return rd_kafka_err2name(err); }
 
-// The latest security or listener problem any client's error callback
-// diagnosed (internal/client_errors.h). A request that then fails with a
+// Every assign-only consumer's group.id starts so (Consumer::Create); its
+// ACL is granted for the prefix.
+constexpr std::string_view kReaderGroupPrefix = "_lifeline.reader.";
+
+// The latest security or listener problem diagnosed from any client's FAIL
+// log line (OnClientLog, internal/client_errors.h). A request that then fails with a
 // transport error or a timeout carries it: librdkafka itself would only say
 // "broker transport failure".
 class ConnectionProblems {
@@ -314,15 +318,14 @@ Status KafkaError(const rd_kafka_t* rk, std::string_view context, rd_kafka_resp_
     // the topic implies it, so a topic Write keeps naming the topic.
     refused = {"IdempotentWrite", "cluster", ""};
   }
-  // An assign-only reader's group is one of its own (_lifeline.reader.*):
-  // the grant is for the prefix.
-  constexpr std::string_view kReaderGroups = "_lifeline.reader.";
+  // An assign-only reader's group is one of its own: the grant is for the
+  // prefix.
   std::string resource;
   if (refused.resource_type == "cluster") {
     resource = "--cluster";
-  } else if (refused.resource_type == "group" && refused.name.starts_with(kReaderGroups)) {
+  } else if (refused.resource_type == "group" && refused.name.starts_with(kReaderGroupPrefix)) {
     refused.operation = "Describe";  // it only finds its coordinator; it never commits
-    resource = fmt::format("--resource-pattern-type prefixed --group '{}'", kReaderGroups);
+    resource = fmt::format("--resource-pattern-type prefixed --group '{}'", kReaderGroupPrefix);
   } else {
     resource = fmt::format("--{} '{}'", refused.resource_type, refused.name);
   }
@@ -669,10 +672,10 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ClientConfig& config,
   };
   // librdkafka's assign() needs a group.id even when nothing is committed;
   // an assign-only consumer gets one that no one else uses and never commits.
-  extra.emplace_back("group.id",
-                     options.group_id.empty()
-                         ? fmt::format("_lifeline.reader.{}", static_cast<const void*>(c.get()))
-                         : options.group_id);
+  extra.emplace_back(
+      "group.id", options.group_id.empty()
+                      ? fmt::format("{}{}", kReaderGroupPrefix, static_cast<const void*>(c.get()))
+                      : options.group_id);
   std::function<void(rd_kafka_conf_t*)> customize;
   if (options.on_rebalance) {
     extra.emplace_back("partition.assignment.strategy", "cooperative-sticky");
@@ -1243,9 +1246,12 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
 }
 
 Status Admin::AlterGroupOffsets(const std::string& group,
-                                const std::map<TopicPartition, Offset>& offsets, Millis timeout) {
-  auto ready = DescribeGroup(group, timeout);  // see ListGroupOffsets
-  if (!ready.ok()) return ready.status();
+                                const std::map<TopicPartition, Offset>& offsets, Millis timeout,
+                                GroupReady ready) {
+  if (ready == GroupReady::kWait) {
+    auto described = DescribeGroup(group, timeout);  // see ListGroupOffsets
+    if (!described.ok()) return described.status();
+  }
   return WithRetries([&]() -> Status {
     PartitionList list = ToList(offsets);
     rd_kafka_AlterConsumerGroupOffsets_t* req =
@@ -1305,6 +1311,25 @@ Result<std::vector<std::string>> Admin::ListGroups(Millis timeout) {
     for (size_t i = 0; i < cnt; ++i)
       out.emplace_back(rd_kafka_ConsumerGroupListing_group_id(groups[i]));
     return out;
+  });
+}
+
+Result<int64_t> Admin::CountAcls(Millis timeout) {
+  char errstr[256];
+  std::unique_ptr<rd_kafka_AclBindingFilter_t, decltype(&rd_kafka_AclBinding_destroy)> filter(
+      rd_kafka_AclBindingFilter_new(RD_KAFKA_RESOURCE_ANY, nullptr, RD_KAFKA_RESOURCE_PATTERN_ANY,
+                                    nullptr, nullptr, RD_KAFKA_ACL_OPERATION_ANY,
+                                    RD_KAFKA_ACL_PERMISSION_TYPE_ANY, errstr, sizeof errstr),
+      &rd_kafka_AclBinding_destroy);
+  if (!filter) return Status::Infra(std::string("describe ACLs: ") + errstr);
+  return WithRetries([&]() -> Result<int64_t> {
+    AdminOptionsPtr options = MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBEACLS, timeout);
+    rd_kafka_DescribeAcls(rk_.get(), filter.get(), options.get(), queue_.get());
+    LIFELINE_ASSIGN_OR_RETURN(auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_DESCRIBEACLS_RESULT,
+                                                  "describe ACLs", timeout));
+    size_t cnt = 0;
+    rd_kafka_DescribeAcls_result_acls(rd_kafka_event_DescribeAcls_result(ev.get()), &cnt);
+    return static_cast<int64_t>(cnt);
   });
 }
 

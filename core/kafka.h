@@ -414,10 +414,19 @@ class Admin {
   // With `partitions` empty, every partition the group has committed.
   Result<std::map<TopicPartition, Offset>> ListGroupOffsets(
       const std::string& group, const std::vector<TopicPartition>& partitions, Millis timeout);
+  // kWait first describes the group (as ListGroupOffsets does); kKnown, for
+  // a group whose coordinator has just answered, sends the commit at once,
+  // so a principal without Describe on the group is refused the commit
+  // itself (the access drill step).
+  enum class GroupReady { kWait, kKnown };
   Status AlterGroupOffsets(const std::string& group,
-                           const std::map<TopicPartition, Offset>& offsets, Millis timeout);
+                           const std::map<TopicPartition, Offset>& offsets, Millis timeout,
+                           GroupReady ready = GroupReady::kWait);
   Result<std::vector<std::string>> ListGroups(Millis timeout);
   Result<GroupDescription> DescribeGroup(const std::string& group, Millis timeout);
+  // How many ACL bindings the cluster holds (every resource, principal and
+  // operation). A cluster without an authorizer answers SECURITY_DISABLED.
+  Result<int64_t> CountAcls(Millis timeout);
 
   rd_kafka_t* handle() { return rk_.get(); }
 

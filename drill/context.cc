@@ -75,6 +75,19 @@ Status DrillContext::MakeProducer() {
   return Status::Ok();
 }
 
+ClientConfig DrillContext::AsPrincipal(const std::string& name, Side side) const {
+  ClientConfig out = Cluster(side);
+  for (const auto& [k, v] : principals.at(name).properties()) {
+    if (k != "bootstrap.servers") out.Set(k, v);
+  }
+  return out;
+}
+
+std::string DrillContext::PrincipalName(const std::string& name) const {
+  auto user = principals.at(name).Get("sasl.username");
+  return user ? "User:" + *user : name;
+}
+
 std::string DrillContext::GroupOf(const DrillConsumer& c) const {
   auto it = consumers.find(c.name);
   return it != consumers.end() ? it->second->group() : c.group;

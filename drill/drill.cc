@@ -101,6 +101,7 @@ class Runner {
     ctx_.report.started_at = Now3339();
     ctx_.report.lifeline_version = kVersion;
     ctx_.report.librdkafka_version = rd_kafka_version_str();
+    LIFELINE_RETURN_IF_ERROR(LoadPrincipals());  // before anything is written
     LIFELINE_RETURN_IF_ERROR(PrepareOutDir());
     LIFELINE_RETURN_IF_ERROR(log_.Open(ctx_.out_dir + "/drill.log"));
     ctx_.Log(fmt::format("drill {} ({}), run {}, reports in {}", ctx_.file.name, ctx_.file.path,
@@ -254,6 +255,32 @@ class Runner {
     return Status::Ok();
   }
 
+  // Each principal's client property file, read before any cluster work. Its
+  // settings (Java ones mapped) later overlay a side's, which keeps its
+  // bootstrap address.
+  Status LoadPrincipals() {
+    for (const auto& [name, written] : ctx_.file.principals) {
+      const std::string path = ExpandEnv(written);
+      if (path.empty()) {
+        return Status::Usage(
+            fmt::format("{}: principals.{}: '{}' is empty (an unset ${{VAR}}?); "
+                        "set it to the client property file of {}",
+                        ctx_.file.path, name, written, name));
+      }
+      auto props = LoadPropertiesFile(path);
+      if (!props.ok()) {
+        return Status::Usage(
+            fmt::format("{}: principals.{}: {}", ctx_.file.path, name, props.status().message()));
+      }
+      ClientConfig settings;
+      for (auto& [k, v] : *props) settings.Set(k, v);
+      LIFELINE_RETURN_IF_ERROR(JavaClientSettings(&settings).WithContext(
+          fmt::format("{}: principals.{} ({})", ctx_.file.path, name, path)));
+      ctx_.principals.emplace(name, std::move(settings));
+    }
+    return Status::Ok();
+  }
+
   Status CreateTopic(bool on_target, const std::string& topic, int partitions, bool compact) {
     if (ctx_.embedded) {
       return ctx_.sandbox->Find(on_target ? "target" : "source")->CreateTopic(topic, partitions);
@@ -287,6 +314,14 @@ class Runner {
     } else {
       auto admin = Admin::Create(ctx_.source);
       if (admin.ok()) {
+        // Whether ACLs exist at all: the access item's 1 (an access step
+        // that proves them makes it 2).
+        auto acls = (*admin)->CountAcls(kAdminTimeout);
+        if (acls.ok()) {
+          ctx_.facts.acl_bindings = *acls;
+        } else {
+          ctx_.facts.acls_unread = acls.status().message();
+        }
         auto configs = (*admin)->DescribeTopicConfigs(ctx_.topic, kAdminTimeout);
         if (configs.ok()) {
           for (const auto& [k, v] : *configs) {
@@ -381,7 +416,6 @@ class Runner {
         it != ctx_.report.topic_configs.end()) {
       f.retention_ms = it->second;
     }
-    f.security_protocol = ctx_.source.Get("security.protocol");
     f.events_published = !ctx_.events.empty();
     f.rollback_published =
         std::any_of(ctx_.events.begin(), ctx_.events.end(), [](const PublishedEvent& e) {

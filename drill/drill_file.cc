@@ -76,13 +76,14 @@ class Parser {
     DrillFile d;
     d.path = path_;
     if (!root.IsMap()) return Error(root, "a drill file is a mapping with name, topic, steps");
-    static const std::set<std::string> kTop = {"name",  "description", "clusters",
-                                               "topic", "consumers",   "steps"};
+    static const std::set<std::string> kTop = {"name",       "description", "clusters", "topic",
+                                               "principals", "consumers",   "steps"};
     for (const auto& kv : root) {
       LIFELINE_ASSIGN_OR_RETURN(auto key, Scalar(kv.first, "a field name"));
       if (!kTop.count(key)) {
         return Error(kv.first, fmt::format("unknown field '{}' (expected one of name, "
-                                           "description, clusters, topic, consumers, steps)",
+                                           "description, clusters, topic, principals, "
+                                           "consumers, steps)",
                                            key));
       }
     }
@@ -144,10 +145,35 @@ class Parser {
         d.topic = topic;
       }
     }
+    if (const YAML::Node ps = root["principals"]) {
+      if (!ps.IsMap()) return Error(ps, "principals must be {NAME: client-properties-file, ...}");
+      for (const auto& kv : ps) {
+        LIFELINE_ASSIGN_OR_RETURN(auto name, Scalar(kv.first, "a principal"));
+        if (!IsSafeName(name)) {
+          return Error(kv.first, fmt::format("principal '{}': use letters, digits, '.', '_' or "
+                                             "'-'",
+                                             name));
+        }
+        LIFELINE_ASSIGN_OR_RETURN(auto file, Scalar(kv.second, "principals." + name));
+        if (file.empty()) {
+          return Error(kv.second, fmt::format("principals.{}: give the client property file "
+                                              "that authenticates as it",
+                                              name));
+        }
+        d.principals[name] = file;
+      }
+    }
     if (const YAML::Node cs = root["consumers"]) {
       if (!cs.IsSequence()) return Error(cs, "consumers must be a list");
       for (const YAML::Node& c : cs) {
         LIFELINE_RETURN_IF_ERROR(ParseConsumer(c, &d));
+      }
+    }
+    state_.has_consumers = !d.consumers.empty();
+    for (const DrillConsumer& c : d.consumers) {
+      auto& seen = state_.consumer_principals;
+      if (!c.principal.empty() && std::find(seen.begin(), seen.end(), c.principal) == seen.end()) {
+        seen.push_back(c.principal);
       }
     }
     const YAML::Node steps = root["steps"];
@@ -191,6 +217,13 @@ class Parser {
         out.name = v;
       } else if (key == "kind") {
         out.kind = v;
+      } else if (key == "principal") {
+        if (!d->principals.count(v)) {
+          return Error(kv.second, fmt::format("consumer principal '{}' is not declared under "
+                                              "principals",
+                                              v));
+        }
+        out.principal = v;
       } else if (key == "group") {
         if (v.empty() || HasControl(v)) {
           return Error(kv.second, fmt::format("consumer group '{}' is not a group id", v));
@@ -198,7 +231,7 @@ class Parser {
         out.group = v;
       } else {
         return Error(kv.first, fmt::format("unknown consumer field '{}' (expected name, kind, "
-                                           "group, critical, external)",
+                                           "group, principal, critical, external)",
                                            key));
       }
     }
@@ -227,8 +260,8 @@ class Parser {
                   const std::string& key, Arg arg, const YAML::Node& at, const DrillFile& d) const {
     const std::string v = written.at(key);
     const std::string what = fmt::format("{}.{}", kind.name, key);
-    const bool list =
-        arg == Arg::kConsumers || arg == Arg::kRunConsumers || arg == Arg::kSandboxPair;
+    const bool list = arg == Arg::kConsumers || arg == Arg::kRunConsumers ||
+                      arg == Arg::kSandboxPair || arg == Arg::kPrincipals;
     if (!list && at.IsSequence()) return Error(at, what + " must be a single value, not a list");
     auto bad = [&](const std::string& expected) {
       return Error(at, fmt::format("{}: '{}' is not {}", what, v, expected));
@@ -310,6 +343,22 @@ class Parser {
             return Error(at, fmt::format("{}: {} is a {} consumer; traces are joined by an "
                                          "observability consumer",
                                          what, name, c->kind));
+          }
+        }
+        break;
+      }
+      case Arg::kPrincipal:
+      case Arg::kPrincipals: {
+        const std::vector<std::string> names = SplitList(v);
+        if (names.empty()) return Error(at, what + " names no principal");
+        if (arg == Arg::kPrincipal && names.size() != 1) {
+          return Error(at, fmt::format("{} names one principal, not '{}'", what, v));
+        }
+        for (const std::string& name : names) {
+          if (!d.principals.count(name)) {
+            return Error(at, fmt::format("{}: unknown principal '{}' (declare it under "
+                                         "principals with its client property file)",
+                                         what, name));
           }
         }
         break;

@@ -75,13 +75,27 @@ reports::Score LagScore(const Facts& f) {
 }
 
 reports::Score AccessScore(const Facts& f) {
-  // Either spelling of plaintext is no security at all.
-  const bool secured = f.security_protocol && *f.security_protocol != "plaintext" &&
-                       *f.security_protocol != "PLAINTEXT";
-  return {"access controls that separate publishers from readers", secured ? 1 : 0,
-          secured ? "clients authenticate (" + *f.security_protocol +
-                        "); the drill does not test that readers cannot publish"
-                  : "plaintext clients: not designed here, and the drill cannot test ACLs"};
+  const char* item = "access controls that separate publishers from readers";
+  if (f.reader_wrote) {
+    return {item, 0, "a read-only principal published to the lifecycle topic (access step)"};
+  }
+  if (f.access_proved) {
+    return {item, 2,
+            fmt::format("as {}: a lifecycle event was refused (TOPIC_AUTHORIZATION_FAILED, end "
+                        "offsets unchanged) and so was a commit to another consumer's group "
+                        "(GROUP_AUTHORIZATION_FAILED); as {} it was published",
+                        fmt::join(f.access_readers, ", "), f.access_publisher)};
+  }
+  if (f.acl_bindings && *f.acl_bindings > 0) {
+    return {item, 1,
+            fmt::format("the source cluster holds {} ACL binding(s), but no access step showed "
+                        "a reader refused and a publisher allowed",
+                        *f.acl_bindings)};
+  }
+  return {item, 0,
+          f.embedded       ? "embedded sandbox: no authorizer"
+          : f.acl_bindings ? "the source cluster holds no ACLs"
+                           : "the source cluster's ACLs could not be read: " + f.acls_unread};
 }
 
 reports::Score MigrationScore(const Facts& f) {

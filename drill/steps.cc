@@ -704,6 +704,218 @@ Status RunFault(const FaultArgs& a, StepRun& run) {
   return Status::Ok();
 }
 
+// ------------------------------------------------------------ access
+
+Result<AccessArgs> ParseAccess(const StepInput& in) {
+  AccessArgs a;
+  a.publisher = in.Text("publisher");
+  if (in.Has("readers")) {
+    a.readers = in.List("readers");
+  } else {
+    a.readers = in.state().consumer_principals;  // the consumers' own, but the publisher
+    std::erase(a.readers, a.publisher);
+  }
+  a.on = in.SideOf("on").value_or(Side::kSource);
+  if (a.readers.empty()) {
+    return in.Error(
+        "access: no read-only principal to try: give readers: [...] or declare consumers "
+        "with a principal other than the publisher");
+  }
+  if (std::find(a.readers.begin(), a.readers.end(), a.publisher) != a.readers.end()) {
+    return in.Error(fmt::format("access: {} is both the publisher and a reader", a.publisher));
+  }
+  if (!in.state().has_consumers) {
+    return in.Error("access: declare a consumer: a reader tries to commit its group's offsets");
+  }
+  return a;
+}
+
+std::string TitleAccess(const AccessArgs& a, const DrillStep&) {
+  return fmt::format("access: {} may publish, {} may not", a.publisher, fmt::join(a.readers, ", "));
+}
+
+using EndOffsets = std::map<int32_t, int64_t>;
+
+// {"0": 9, "1": 0, ...}: what evidence.json shows.
+Json EndsJson(const EndOffsets& ends) {
+  Json out = Json::object();
+  for (const auto& [p, end] : ends) out[std::to_string(p)] = end;
+  return out;
+}
+
+Result<EndOffsets> ReadEnds(Admin& admin, const DrillContext& c) {
+  EndOffsets out;
+  for (const TopicPartition& tp : c.Partitions()) {
+    LIFELINE_ASSIGN_OR_RETURN(auto w, admin.Watermarks(tp, kAdminTimeout));
+    out[tp.partition.value()] = w.high.value();
+  }
+  return out;
+}
+
+// One lifecycle event produced as `config`'s principal: a proposal of the
+// access-check prompt under the principal's name, as a release tool would
+// write it. Returns the delivery report (err set when the broker refused).
+// Not idempotent: a refused Write is then the topic's refusal, not the
+// producer-id request's.
+Result<DeliveryReport> TryPublish(DrillContext& c, const ClientConfig& config,
+                                  const std::string& principal, Millis timeout) {
+  envelope::Event e = c.Base(envelope::Kind::kProposed, "access-check",
+                             fmt::format("0.0.{}", c.counter + 1), principal);
+  e.tmpl = envelope::Template{Hex64(e.prompt_id + "@" + e.version), {"input"}, ""};
+  e.dependencies = envelope::Dependencies{"model-x@drill", "rp-1", "tools@1", "sp-1"};
+  LIFELINE_RETURN_IF_ERROR(c.CheckEnvelope(e, "access check"));
+  const uint64_t tag = ++c.counter;
+  Record rec = c.Encode(&e, tag);
+  ProducerOptions po;
+  po.idempotent = false;
+  po.client_id = "lifeline-drill-access";
+  std::optional<DeliveryReport> got;
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto producer, Producer::Create(config, po, [&](const DeliveryReport& dr) { got = dr; }));
+  LIFELINE_RETURN_IF_ERROR(producer->Send(rec, tag));
+  const Status flushed = producer->Flush(timeout);
+  if (!got) return flushed.ok() ? Status::Infra("no delivery report") : flushed;
+  if (!got->err) {
+    c.events.push_back({e.id, "access check as " + principal, e.prompt_id, e.version,
+                        std::string(envelope::KindName(e.kind)), got->where.partition.value(),
+                        got->offset.value(), c.on_target.load()});
+  }
+  return *got;
+}
+
+Status RunAccess(const AccessArgs& a, StepRun& run) {
+  DrillContext& c = run.ctx;
+  Json& ev = *run.evidence;
+  std::string& message = run.result->message;
+  const ClientConfig& cluster = c.Cluster(a.on);
+  ev["cluster"] = SideName(a.on);
+  ev["topic"] = c.topic;
+  LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(cluster));
+  std::vector<std::string> failures;
+  std::vector<std::string> refused_readers;
+  for (const std::string& reader : a.readers) {
+    const std::string who = c.PrincipalName(reader);
+    const ClientConfig as = c.AsPrincipal(reader, a.on);
+    Json entry = {{"principal", who}, {"name", reader}};
+    bool refused_all = true;
+    // 1. A Write to the lifecycle topic: refused, and nothing written.
+    LIFELINE_ASSIGN_OR_RETURN(auto before, ReadEnds(*admin, c));
+    LIFELINE_ASSIGN_OR_RETURN(auto dr, TryPublish(c, as, who, run.step->timeout));
+    LIFELINE_ASSIGN_OR_RETURN(auto after, ReadEnds(*admin, c));
+    const std::string write_err = dr.err ? rd_kafka_err2name(dr.err) : "none";
+    entry["write"] = {{"operation", "Write"},
+                      {"resource", "topic " + c.topic},
+                      {"error", write_err},
+                      {"end_offsets_before", EndsJson(before)},
+                      {"end_offsets_after", EndsJson(after)}};
+    if (!dr.err) {
+      c.facts.reader_wrote = true;
+      failures.push_back(
+          fmt::format("{} published a lifecycle event (partition {} offset {}): "
+                      "readers can write",
+                      who, dr.where.partition.value(), dr.offset.value()));
+      refused_all = false;
+    } else if (dr.err != RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      failures.push_back(
+          fmt::format("{}'s write failed with {}, not TOPIC_AUTHORIZATION_FAILED: "
+                      "no proof of an ACL",
+                      who, write_err));
+      refused_all = false;
+    }
+    if (after != before) {
+      c.facts.reader_wrote = true;
+      failures.push_back(fmt::format("the end offsets moved while {}'s write was refused", who));
+      refused_all = false;
+    }
+    // 2. A commit to another consumer's group (one not declared as this
+    // principal's): refused with GROUP_AUTHORIZATION_FAILED, and the group's
+    // offsets unchanged.
+    const DrillConsumer* other = &c.file.consumers.front();
+    for (const DrillConsumer& dc : c.file.consumers) {
+      if (dc.principal != reader) {
+        other = &dc;
+        break;
+      }
+    }
+    const std::string group = c.GroupOf(*other);
+    LIFELINE_ASSIGN_OR_RETURN(auto committed,
+                              admin->ListGroupOffsets(group, c.Partitions(), kAdminTimeout));
+    // What it tries to commit: the group's own offsets (a no-op, should the
+    // broker wrongly accept it), or the start of partition 0.
+    std::map<TopicPartition, Offset> attempt = committed;
+    if (attempt.empty()) attempt[c.Partitions().front()] = Offset(0);
+    // As an admin client of its own, straight to the coordinator the
+    // drill's admin has just reached: the commit request itself is judged.
+    Status commit = Status::Ok();
+    {
+      LIFELINE_ASSIGN_OR_RETURN(auto as_admin, Admin::Create(as));
+      commit =
+          as_admin->AlterGroupOffsets(group, attempt, run.step->timeout, Admin::GroupReady::kKnown);
+    }
+    LIFELINE_ASSIGN_OR_RETURN(auto committed_after,
+                              admin->ListGroupOffsets(group, c.Partitions(), kAdminTimeout));
+    const bool group_refused =
+        !commit.ok() && commit.message().find("GROUP_AUTHORIZATION_FAILED") != std::string::npos;
+    entry["commit"] = {{"operation", "commit offsets (OffsetCommit)"},
+                       {"resource", "group " + group},
+                       {"of_consumer", other->name},
+                       {"error", commit.ok() ? "none" : commit.message()},
+                       {"committed_unchanged", committed_after == committed}};
+    if (commit.ok()) {
+      failures.push_back(
+          fmt::format("{} committed offsets of {}'s group {}", who, other->name, group));
+      refused_all = false;
+    } else if (!group_refused) {
+      failures.push_back(
+          fmt::format("{}'s commit to group {} failed, but not with "
+                      "GROUP_AUTHORIZATION_FAILED: {}",
+                      who, group, commit.message()));
+      refused_all = false;
+    }
+    if (committed_after != committed) {
+      failures.push_back(fmt::format("group {}'s committed offsets changed", group));
+      refused_all = false;
+    }
+    entry["refused"] = refused_all;
+    ev["readers"].push_back(std::move(entry));
+    if (refused_all) refused_readers.push_back(who);
+  }
+  // 3. The publisher writes exactly one record.
+  const std::string publisher = c.PrincipalName(a.publisher);
+  LIFELINE_ASSIGN_OR_RETURN(auto before, ReadEnds(*admin, c));
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto dr, TryPublish(c, c.AsPrincipal(a.publisher, a.on), publisher, run.step->timeout));
+  LIFELINE_ASSIGN_OR_RETURN(auto after, ReadEnds(*admin, c));
+  bool published = !dr.err;
+  if (published) {
+    EndOffsets expected = before;
+    ++expected[dr.where.partition.value()];
+    published = after == expected;
+    if (!published) failures.push_back("the publisher's write did not add exactly one record");
+  } else {
+    failures.push_back(
+        fmt::format("{} could not publish: {}", publisher, rd_kafka_err2name(dr.err)));
+  }
+  ev["publisher"] = {{"principal", publisher},
+                     {"name", a.publisher},
+                     {"error", dr.err ? rd_kafka_err2name(dr.err) : "none"},
+                     {"partition", published ? dr.where.partition.value() : -1},
+                     {"offset", published ? dr.offset.value() : -1}};
+  if (failures.empty()) {
+    c.facts.access_proved = true;
+    c.facts.access_readers = refused_readers;
+    c.facts.access_publisher = publisher;
+    message = fmt::format(
+        "{} refused Write on {} and a commit to another group; {} published "
+        "at partition {} offset {}",
+        fmt::join(refused_readers, ", "), c.topic, publisher, dr.where.partition.value(),
+        dr.offset.value());
+    return Status::Ok();
+  }
+  message = fmt::format("{}", fmt::join(failures, "; "));
+  return Status::CheckFailed(message);
+}
+
 // ------------------------------------------------------------ sleep, traces
 
 Result<SleepArgs> ParseSleep(const StepInput& in) {
@@ -849,6 +1061,8 @@ std::vector<StepKind> MakeTable() {
                          {"version", A::kVersion},
                          {"count", A::kCount}},
                         {}}));
+  t.push_back(Kind<AccessArgs, ParseAccess, TitleAccess, RunAccess>(
+      "access", {{{"publisher", A::kPrincipal}}, {{"readers", A::kPrincipals}, {"on", A::kSide}}}));
   return t;
 }
 

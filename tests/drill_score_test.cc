@@ -103,16 +103,36 @@ TEST(Score, LagNeedsCriticalAndAnalyticalConsumersAndACheck) {
   EXPECT_EQ(Row(f, "lag alerts").evidence, "no split between critical and analytical consumers");
 }
 
-TEST(Score, AccessScoresOneForAuthenticatedClientsOnly) {
+TEST(Score, AccessIsTwoOnlyFromTheAccessStepsEvidence) {
   Facts f;
+  f.acls_unread = "no authorizer (SECURITY_DISABLED)";
   EXPECT_EQ(Row(f, "access").score, 0);
-  for (const char* plain : {"plaintext", "PLAINTEXT"}) {
-    f.security_protocol = plain;
-    EXPECT_EQ(Row(f, "access").score, 0) << plain;
-  }
-  f.security_protocol = "SASL_SSL";
+  EXPECT_NE(Row(f, "access").evidence.find("could not be read: no authorizer"), std::string::npos);
+  f.acl_bindings = 0;
+  EXPECT_EQ(Row(f, "access").score, 0);
+  EXPECT_EQ(Row(f, "access").evidence, "the source cluster holds no ACLs");
+  // ACLs that exist but were not exercised.
+  f.acl_bindings = 12;
   EXPECT_EQ(Row(f, "access").score, 1);
-  EXPECT_NE(Row(f, "access").evidence.find("clients authenticate (SASL_SSL)"), std::string::npos);
+  EXPECT_NE(Row(f, "access").evidence.find("12 ACL binding(s), but no access step"),
+            std::string::npos);
+  f.access_proved = true;
+  f.access_readers = {"User:reader", "User:auditor"};
+  f.access_publisher = "User:publisher";
+  EXPECT_EQ(Row(f, "access").score, 2);
+  EXPECT_NE(Row(f, "access")
+                .evidence.find("as User:reader, User:auditor: a lifecycle event was "
+                               "refused (TOPIC_AUTHORIZATION_FAILED"),
+            std::string::npos);
+  EXPECT_NE(Row(f, "access").evidence.find("as User:publisher it was published"),
+            std::string::npos);
+  // A reader that could write outweighs everything else.
+  f.reader_wrote = true;
+  EXPECT_EQ(Row(f, "access").score, 0);
+  f.embedded = true;
+  f.reader_wrote = f.access_proved = false;
+  f.acl_bindings.reset();
+  EXPECT_EQ(Row(f, "access").evidence, "embedded sandbox: no authorizer");
 }
 
 TEST(Score, MigrationNeedsMirrorRecordsGroupsMovedAndVerified) {

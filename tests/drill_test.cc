@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -228,8 +229,69 @@ TEST(DrillFile, EveryStepKindHasOneRowInTheTable) {
     EXPECT_EQ(FindStepKind(k.name), &k);
     EXPECT_TRUE(k.parse && k.title && k.run) << k.name;
   }
-  EXPECT_EQ(names.size(), 16u);
+  EXPECT_EQ(names.size(), 17u);
   EXPECT_EQ(FindStepKind("teleport"), nullptr);
+}
+
+// Principals are declared with their client property files; the access step
+// names them, and its readers default to the consumers' own principals.
+TEST(DrillFile, AccessStepNamesDeclaredPrincipals) {
+  auto load = [](const std::string& consumers, const std::string& step) {
+    const std::string text = fmt::format(
+        "name: acl\n"
+        "principals: {{publisher: pub.properties, reader: \"${{READER_CONFIG}}\", auditor: "
+        "a.props}}\n"
+        "consumers:\n"
+        "{}"
+        "steps:\n"
+        "  {}\n",
+        consumers, step);
+    const auto path = std::filesystem::temp_directory_path() / testing::UniqueName("acl.yaml");
+    { std::ofstream(path) << text; }
+    auto d = LoadDrill(path.string());
+    std::filesystem::remove(path);
+    return d;
+  };
+  const std::string two =
+      "  - {name: rc, kind: release-controller, critical: true, principal: reader}\n"
+      "  - {name: audit, kind: audit, principal: auditor}\n"
+      "  - {name: obs, kind: observability, principal: reader}\n";
+  auto d = load(two, "- access: {publisher: publisher}");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->principals.at("reader"), "${READER_CONFIG}");  // expanded when it runs
+  EXPECT_EQ(d->consumers[1].principal, "auditor");
+  const auto& a = std::get<AccessArgs>(d->steps[0].args);
+  EXPECT_EQ(a.publisher, "publisher");
+  EXPECT_EQ(a.readers, (std::vector<std::string>{"reader", "auditor"}));
+  EXPECT_EQ(a.on, Side::kSource);
+  EXPECT_EQ(d->steps[0].kind->title(d->steps[0]),
+            "access: publisher may publish, reader, auditor may not");
+  d = load(two, "- access: {publisher: auditor, readers: [reader], on: target}");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(std::get<AccessArgs>(d->steps[0].args).readers, std::vector<std::string>{"reader"});
+  EXPECT_EQ(std::get<AccessArgs>(d->steps[0].args).on, Side::kTarget);
+
+  for (const auto& [consumers, step, what] : std::vector<std::array<std::string, 3>>{
+           {two, "- access: {publisher: root}", "access.publisher: unknown principal 'root'"},
+           {two, "- access: {publisher: publisher, readers: [reader, nobody]}",
+            "unknown principal 'nobody'"},
+           {two, "- access: {publisher: [publisher, reader]}",
+            "access.publisher must be a single value"},
+           {two, "- access: {publisher: reader, readers: [reader]}",
+            "reader is both the publisher and a reader"},
+           {"  - {name: rc, kind: release-controller, principal: publisher}\n",
+            "- access: {publisher: publisher}", "no read-only principal to try"},
+           {"  - {name: rc, kind: release-controller, principal: ghost}\n",
+            "- access: {publisher: publisher}",
+            "consumer principal 'ghost' is not declared under principals"},
+           {"  []\n", "- access: {publisher: publisher, readers: [reader]}",
+            "access: declare a consumer"},
+       }) {
+    d = load(consumers, step);
+    ASSERT_FALSE(d.ok()) << step;
+    EXPECT_EQ(d.status().code(), ExitCode::kUsage);
+    EXPECT_NE(d.status().message().find(what), std::string::npos) << d.status().message();
+  }
 }
 
 TEST(DrillFile, TopLevelFieldsAreChecked) {
@@ -260,7 +322,8 @@ TEST(DrillFile, TopLevelFieldsAreChecked) {
 }
 
 TEST(DrillFile, ShippedDrillsParse) {
-  for (const char* name : {"n-n1-rollback", "migration-rehearsal", "lagging-consumer"}) {
+  for (const char* name :
+       {"n-n1-rollback", "migration-rehearsal", "lagging-consumer", "secured-rollback"}) {
     auto d = LoadDrill(std::string(LIFELINE_SOURCE_DIR) + "/drills/" + name + ".yaml");
     ASSERT_TRUE(d.ok()) << d.status().message();
     EXPECT_EQ(d->name, name);
@@ -283,6 +346,11 @@ TEST(DrillFile, CliRefusesBadArgumentsBeforeAnyClusterWork) {
   for (const auto& [file, where] : std::vector<std::pair<std::string, std::string>>{
            {"bad-lag.yaml", "bad-lag.yaml:6: expect_lag.max: 'lots' is not a whole number"},
            {"bad-percent.yaml", "bad-percent.yaml:5: deploy.percent: '150' is not a percentage"},
+           {"unset-principal.yaml",
+            "unset-principal.yaml: principals.reader: '${LIFELINE_TEST_UNSET_READER_CONFIG}' is "
+            "empty (an unset ${VAR}?)"},
+           {"missing-principal-file.yaml",
+            "missing-principal-file.yaml: principals.reader: /nonexistent/reader.properties"},
        }) {
     EXPECT_EQ(
         testing::WaitExit(testing::Spawn({"drill", kDrills + file, "--out", dir.string()}, log)),

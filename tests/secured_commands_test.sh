@@ -3,7 +3,9 @@
 # scripts/kafka up --secure), as the admin principal through --config /
 # --source-config / --target-config / --into-config, a Java client.properties,
 # the misconfigurations that must each get their own cause and fix (exit 3),
-# and no password anywhere in what the commands printed or wrote.
+# least privilege as reader and publisher, the secured-rollback drill's access
+# step (item 2 with the ACLs, 0 with a reader that may write), and no password
+# anywhere in what the commands printed or wrote.
 #   tests/secured_commands_test.sh LIFELINE_BINARY
 # The clusters: $LIFELINE_SECURE_SOURCE and $LIFELINE_SECURE_TARGET (names of
 # scripts/kafka clusters, started by scripts/test), and the plaintext
@@ -100,7 +102,7 @@ run "audit with the live groups (--source, --config)" 0 "sec-readers" -- \
   audit sandbox.db --prompt "$prompt" --source "$SRC_BOOT" --config "$A" --groups sec-readers
 run "mirror --exactly-once" 0 "mirror sec-eos: [0-9]+ records" -- \
   mirror --source-config "$A" --target-config "$B" --topics "$T" --name sec-eos \
-  --exactly-once --create-topics -X "target.client.id=lifeline-sec-eos"
+  --exactly-once --create-topics
 run "mirror --reverse (failback, nothing born on the target)" 0 "" -- \
   mirror --source-config "$A" --target-config "$B" --topics "$T" --name sec --reverse
 run "drill on the secured pair (migration, cutover, failback)" 0 "readiness score" -- \
@@ -168,9 +170,50 @@ acl --add --allow-principal User:publisher --operation Describe --topic "$T"
 run "generate with Describe but not Write names Write" 3 \
   "User:publisher is not allowed to Write topic $T.*--operation Write --topic '$T'" -- \
   generate --config "$P" --topic "$T" --prompts 1 --versions 1 --seed 9
-acl --remove --allow-principal User:reader --topic "$T"
-acl --remove --allow-principal User:publisher --topic "$T"
-acl --remove --allow-principal User:reader "${reader_group[@]}"
+# (kafka-acls --remove with a principal but no operation removes nothing:
+# these remove every ACL of the resource.)
+acl --remove --topic "$T"
+acl --remove "${reader_group[@]}"
+
+# --- the access drill step: readers refused, the publisher allowed -----------
+# The shipped drill, with the ACLs docs/security.md gives it; then once more
+# with a reader that may write, which must fail the step and score 0.
+U=$("$K" client-config "$SRC" auditor)
+lifecycle=(--resource-pattern-type prefixed --topic prompt.lifecycle.)
+acl --add --allow-principal User:publisher --operation Write "${lifecycle[@]}"
+acl --add --allow-principal User:reader --allow-principal User:auditor --operation Read "${lifecycle[@]}"
+acl --add --allow-principal User:reader --operation Read --resource-pattern-type prefixed --group release-controller.
+acl --add --allow-principal User:auditor --operation Read --resource-pattern-type prefixed --group audit.
+export LIFELINE_SECURE_SOURCE_BOOTSTRAP=$SRC_BOOT LIFELINE_SECURE_TARGET_BOOTSTRAP=$DST_BOOT \
+  LIFELINE_PUBLISHER_CONFIG=$P LIFELINE_READER_CONFIG=$R LIFELINE_AUDITOR_CONFIG=$U
+access_row='^\| access controls that separate publishers from readers \|'
+run "secured-rollback drill passes on the secured pair" 0 "readiness score 14 / 14" -- \
+  drill "$root/drills/secured-rollback.yaml" --source-config "$A" --target-config "$B" \
+  --out drill-access
+if grep -Eq "$access_row 2 \| as User:reader, User:auditor: a lifecycle event was refused" \
+  drill-access/summary.md &&
+  [[ $(grep -c '"error": "TOPIC_AUTHORIZATION_FAILED"' <(python3 -m json.tool drill-access/evidence.json)) -eq 2 ]] &&
+  [[ $(grep -c 'Group authorization failed (GROUP_AUTHORIZATION_FAILED)' drill-access/evidence.json) -eq 2 ]]; then
+  pass "the access item scores 2 from evidence: two refused writes, two refused commits"
+else
+  fail "access item: $(grep -E "$access_row" drill-access/summary.md)"
+fi
+acl --add --allow-principal User:reader --operation Write "${lifecycle[@]}"
+run "a reader that may publish fails the access step" 1 \
+  "User:reader published a lifecycle event \(partition [0-9]+ offset [0-9]+\): readers can write" -- \
+  drill "$root/drills/secured-rollback.yaml" --source-config "$A" --target-config "$B" \
+  --out drill-access-open
+if grep -Eq "$access_row 0 \| a read-only principal published" drill-access-open/summary.md; then
+  pass "a reader that may publish scores the access item 0"
+else
+  fail "access item with a writing reader: $(grep -E "$access_row" drill-access-open/summary.md)"
+fi
+acl --remove "${lifecycle[@]}"
+acl --remove --resource-pattern-type prefixed --group release-controller.
+acl --remove --resource-pattern-type prefixed --group audit.
+leftover=$("$K" acl "$SRC" --list 2>&1) || fail "kafka-acls --list"
+[[ -z $leftover ]] && pass "every ACL this test granted is removed" ||
+  fail "ACLs left behind: $leftover"
 
 # --- secrets: none in anything printed or written ---------------------------
 leaks=0

@@ -95,6 +95,13 @@ class DrillContext {
   Status CatchUpMirror(bool reverse, reports::StepResult* r, Json* ev);
   Status GroupsSync(bool reverse, reports::StepResult* r, Json* ev);
 
+  // `side`'s settings as principal `name` (its file's settings, loaded at
+  // set-up, over the side's; the side's bootstrap address stays), and the
+  // principal as the broker knows it: User:USERNAME, or the drill's name
+  // for it when the file holds no username.
+  ClientConfig AsPrincipal(const std::string& name, Side side) const;
+  std::string PrincipalName(const std::string& name) const;
+
   // A broker outage on `side`, through `brokers`.
   Status Broker(bool up, Side side, Millis timeout, reports::StepResult* r, Json* ev);
 
@@ -118,8 +125,9 @@ class DrillContext {
   BackgroundMirror background;
   bool exactly_once = false;  // once a mirror step asks for it, every forward run uses it
   std::unique_ptr<BrokerControl> brokers;
-  std::map<Side, ClusterFacts> before_outage;  // read before stop_broker
-  Facts facts;                                 // what the scorecard is computed from
+  std::map<Side, ClusterFacts> before_outage;      // read before stop_broker
+  Facts facts;                                     // what the scorecard is computed from
+  std::map<std::string, ClientConfig> principals;  // name -> its file's settings
   std::mutex mu;
 
  private:

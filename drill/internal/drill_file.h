@@ -3,6 +3,7 @@
 // holds typed arguments (drill/internal/steps.h).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,9 @@ namespace lifeline::drill {
 
 struct DrillConsumer {
   std::string name;
-  std::string kind;   // release-controller | audit | evaluation | observability | "" (external)
-  std::string group;  // the group id (external), or derived for built-in consumers
+  std::string kind;       // release-controller | audit | evaluation | observability | "" (external)
+  std::string group;      // the group id (external), or derived for built-in consumers
+  std::string principal;  // a name under principals: who it reads as in production
   bool critical = false;
   bool external = false;
   int line = 0;
@@ -26,6 +28,9 @@ struct DrillFile {
   std::string source = "embedded", target = "embedded";  // HOST:PORT, "embedded" or ${ENV}
   std::string topic = "prompt.lifecycle";
   int partitions = 6;
+  // Principal name -> the client property file that authenticates as it
+  // (secrets stay in the file), as written: ${VAR} expands when the drill runs.
+  std::map<std::string, std::string> principals;
   std::vector<DrillConsumer> consumers;
   std::vector<DrillStep> steps;
   const DrillConsumer* consumer(const std::string& name) const;

@@ -71,6 +71,11 @@ struct FaultArgs {
   bool kill_mirror = false, restart_mirror = false;
   std::optional<Side> stop_broker, start_broker;
 };
+struct AccessArgs {
+  std::string publisher;             // a principal that may publish
+  std::vector<std::string> readers;  // principals that may not
+  Side on = Side::kSource;
+};
 struct SleepArgs {
   Millis duration{0};
 };
@@ -83,10 +88,10 @@ struct ExpectTracesArgs {
   int64_t count = 0;
 };
 
-using StepArgs =
-    std::variant<DeployArgs, PublishArgs, RollbackArgs, ProcessedArgs, ExpectStateArgs,
-                 ExpectLagArgs, ReplayArgs, MirrorRunArgs, GroupsSyncArgs, CutoverArgs,
-                 FailbackArgs, VerifyArgs, FaultArgs, SleepArgs, TraceArgs, ExpectTracesArgs>;
+using StepArgs = std::variant<DeployArgs, PublishArgs, RollbackArgs, ProcessedArgs, ExpectStateArgs,
+                              ExpectLagArgs, ReplayArgs, MirrorRunArgs, GroupsSyncArgs, CutoverArgs,
+                              FailbackArgs, VerifyArgs, FaultArgs, SleepArgs, TraceArgs,
+                              ExpectTracesArgs, AccessArgs>;
 
 struct StepKind;
 
@@ -124,6 +129,8 @@ enum class Arg {
   kObservability,  // one built-in observability consumer
   kSandbox,        // a file name in the report folder
   kSandboxPair,    // two of those, each written by an earlier replay
+  kPrincipal,      // one name declared under principals
+  kPrincipals,     // a non-empty list of those
 };
 
 struct ArgSpec {
@@ -132,8 +139,10 @@ struct ArgSpec {
 
 // What the file has established before a step, for checks across steps.
 struct ParseState {
-  std::set<std::string> replayed;           // sandbox files earlier steps write
-  std::map<std::string, int> brokers_down;  // side -> line of the step that stopped it
+  std::set<std::string> replayed;                // sandbox files earlier steps write
+  std::map<std::string, int> brokers_down;       // side -> line of the step that stopped it
+  std::vector<std::string> consumer_principals;  // of the declared consumers, each once
+  bool has_consumers = false;
 };
 
 // A step's checked arguments, as a kind's parse function reads them.

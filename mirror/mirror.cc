@@ -24,6 +24,26 @@ using Clock = std::chrono::steady_clock;
 constexpr Millis kAdminTimeout(15000);
 constexpr Millis kTxnTimeout(60000);
 constexpr Millis kTopicVanishedAfter(60000);
+// How long a partition's leader may be missing or wrong in the metadata: a
+// broker that died is fenced and its partitions get new leaders within
+// about 10 s (broker.session.timeout.ms is 9 s), and one that restarted
+// answers NOT_LEADER_OR_FOLLOWER until the client's metadata catches up.
+constexpr Millis kLeaderFailover(60000);
+
+// The watermarks of `tp` across a leader change: while the answer is a
+// transient one (not leader, no leader), the metadata is asked afresh
+// (that refreshes the handle's leaders) and the query repeated.
+Result<WatermarkOffsets> WatermarksAcrossFailover(Admin& admin, const TopicPartition& tp) {
+  const auto deadline = Clock::now() + kLeaderFailover;
+  for (;;) {
+    auto wm = admin.Watermarks(tp, kAdminTimeout);
+    if (wm.ok() || !wm.status().transient() || Clock::now() > deadline || Interrupted()) {
+      return wm;
+    }
+    (void)admin.Leaders({tp.topic.value()}, kAdminTimeout);
+    std::this_thread::sleep_for(Millis(200));
+  }
+}
 
 // Topic configs that decide how the target keeps the records; copied when
 // lifeline creates a target topic, if the source sets them.
@@ -408,9 +428,9 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
                              const std::map<TopicPartition, Offset>& group_progress) {
   for (int p = from; p < to; ++p) {
     const TopicPartition key{Topic(topic), Partition(p)};
-    auto src_wm = source_admin_->Watermarks(key, kAdminTimeout);
+    auto src_wm = WatermarksAcrossFailover(*source_admin_, key);
     if (!src_wm.ok()) return src_wm.status().WithContext("source");
-    auto dst_wm = target_admin_->Watermarks(key, kAdminTimeout);
+    auto dst_wm = WatermarksAcrossFailover(*target_admin_, key);
     if (!dst_wm.ok()) return dst_wm.status().WithContext("target");
     const int64_t low = src_wm->low.value(), high = src_wm->high.value();
     const int64_t target_high = dst_wm->high.value();
@@ -524,7 +544,7 @@ Status Mirror::Discover() {
     if (group_mode()) {
       for (int p = known; p < src_partitions; ++p) {
         const TopicPartition tp{Topic(topic), Partition(p)};
-        auto wm = source_admin_->Watermarks(tp, kAdminTimeout);
+        auto wm = WatermarksAcrossFailover(*source_admin_, tp);
         if (!wm.ok()) return wm.status().WithContext("source");
         global_stop_at_[tp] = wm->high.value();
       }

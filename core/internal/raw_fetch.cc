@@ -148,6 +148,11 @@ class Connection {
   Status Error(std::string_view what) const {
     return Status::Infra(fmt::format("{}: {}", name_, what));
   }
+  // A broker that went away, restarts or is not reachable: the partition
+  // gets a new leader (or this one comes back), so the reader retries.
+  Status IoError(std::string_view what) const {
+    return Status::Transient(fmt::format("{}: {}", name_, what));
+  }
   Status Wait(short events, Clock::time_point deadline, const char* doing) const;
   Status WriteAll(std::string_view bytes);
   Status ReadAll(char* out, size_t n, Clock::time_point deadline);
@@ -167,8 +172,8 @@ Status Connection::Wait(short events, Clock::time_point deadline, const char* do
     const int rc = poll(&p, 1, kPollSliceMs);
     if (rc > 0) return Status::Ok();
     if (rc < 0 && errno != EINTR)
-      return Error(fmt::format("{}: poll: {}", doing, std::strerror(errno)));
-    if (Clock::now() > deadline) return Error(fmt::format("{}: timed out", doing));
+      return IoError(fmt::format("{}: poll: {}", doing, std::strerror(errno)));
+    if (Clock::now() > deadline) return IoError(fmt::format("{}: timed out", doing));
   }
 }
 
@@ -181,7 +186,7 @@ Status Connection::WriteAll(std::string_view bytes) {
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
       LIFELINE_RETURN_IF_ERROR(Wait(POLLOUT, deadline, "send"));
     } else {
-      return Error(fmt::format("send: {}", std::strerror(errno)));
+      return IoError(fmt::format("send: {}", std::strerror(errno)));
     }
   }
   return Status::Ok();
@@ -194,11 +199,11 @@ Status Connection::ReadAll(char* out, size_t n, Clock::time_point deadline) {
       out += got;
       n -= static_cast<size_t>(got);
     } else if (got == 0) {
-      return Error("the broker closed the connection");
+      return IoError("the broker closed the connection");
     } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
       LIFELINE_RETURN_IF_ERROR(Wait(POLLIN, deadline, "receive"));
     } else {
-      return Error(fmt::format("receive: {}", std::strerror(errno)));
+      return IoError(fmt::format("receive: {}", std::strerror(errno)));
     }
   }
   return Status::Ok();
@@ -263,7 +268,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(int32_t node, const BrokerA
     LIFELINE_RETURN_IF_ERROR(c->CheckFetchVersion());
     return c;
   }
-  return c->Error(fmt::format("cannot connect: {}", last_error));
+  return c->IoError(fmt::format("cannot connect: {}", last_error));
 }
 
 // ApiVersions v0 (which every broker serves): does the broker serve our Fetch?
@@ -296,7 +301,9 @@ struct PartitionData {
 Result<PartitionData> ParseFetch(std::string_view body, const TopicPartition& tp,
                                  const std::string& broker) {
   ResponseReader r(body);
-  r.I32();  // throttle_time_ms: a throttled connection is muted by the broker itself
+  // A throttled connection is muted by the broker itself, and a fetch over
+  // a quota is answered at once with no partitions at all (KIP-219).
+  const int32_t throttle_ms = r.I32();
   const int16_t error = r.I16();
   r.I32();  // session_id: none, we send full fetches
   if (r.ok() && error != 0) {
@@ -329,6 +336,11 @@ Result<PartitionData> ParseFetch(std::string_view body, const TopicPartition& tp
     }
   }
   if (!r.ok()) return Status::Infra(broker + ": a malformed Fetch response");
+  if (!found && throttle_ms > 0) {
+    // The next request waits on the broker's side until the mute ends.
+    return Status::Transient(
+        fmt::format("{}: throttled for {} ms (a fetch quota)", broker, throttle_ms));
+  }
   if (!found) {
     return Status::Infra(fmt::format("{}: the Fetch response lacks {} [{}]", broker,
                                      tp.topic.value(), tp.partition.value()));
@@ -507,6 +519,7 @@ class RangeReader {
 
   struct InFlight {
     size_t range = 0;
+    int32_t node = -1;
     Connection* conn = nullptr;
     int32_t correlation = 0;
   };
@@ -537,7 +550,7 @@ class RangeReader {
       connections_.erase(LeaderNode(r.tp));
       return correlation.status();
     }
-    return InFlight{i, conn, *correlation};
+    return InFlight{i, LeaderNode(r.tp), conn, *correlation};
   }
 
   int32_t LeaderNode(const TopicPartition& tp) const {
@@ -548,8 +561,14 @@ class RangeReader {
   Result<PartitionData> Receive(const InFlight& f) {
     in_flight_broker_ = f.conn->name();
     const Millis timeout = options_.no_progress + Millis(options_.max_wait_ms);
-    LIFELINE_ASSIGN_OR_RETURN(auto body, f.conn->Receive(f.correlation, timeout, &buf_));
-    return ParseFetch(body, ranges_[f.range].tp, f.conn->name());
+    auto body = f.conn->Receive(f.correlation, timeout, &buf_);
+    if (!body.ok()) {
+      // Whatever was half read, the stream is out of step: a retry opens a
+      // new connection (the leader may have moved meanwhile).
+      connections_.erase(f.node);
+      return body.status();
+    }
+    return ParseFetch(*body, ranges_[f.range].tp, f.conn->name());
   }
 
   // Decodes the scanned batches of range `i` into the sink, moving `*range`

@@ -601,7 +601,19 @@ Status Producer::SendOffsetsToTransaction(const std::map<TopicPartition, Offset>
   rd_kafka_error_t* error = rd_kafka_send_offsets_to_transaction(rk_.get(), list.get(), meta,
                                                                  static_cast<int>(timeout.count()));
   rd_kafka_consumer_group_metadata_destroy(meta);
-  return TxnError("send offsets to transaction for group " + group_id, error);
+  const std::string context = "send offsets to transaction for group " + group_id;
+  // The offsets are committed in the group on this cluster: Read on the
+  // group, and Read on each topic committed.
+  if (error && IsAuthorizationError(rd_kafka_error_code(error))) {
+    const bool group = rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED;
+    Status refused =
+        KafkaError(rk_.get(), context, rd_kafka_error_code(error), rd_kafka_error_string(error),
+                   {"Read", group ? "group" : "topic",
+                    group ? group_id : next_offsets.begin()->first.topic.value()});
+    rd_kafka_error_destroy(error);
+    return refused;
+  }
+  return TxnError(context, error);
 }
 
 // ---------------------------------------------------------------- consumer
@@ -1153,15 +1165,24 @@ Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis time
   return WithRetries([&]() -> Result<WatermarkOffsets> {
     int64_t low = -1, high = -1;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (int attempt = 0; attempt < 30; ++attempt) {
+    // A leader that moved or died answers NOT_LEADER until the handle's
+    // metadata names the new one: those are asked again until `timeout`.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (int attempt = 0;; ++attempt) {
       err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(),
                                              tp.partition.value(), &low, &high,
                                              static_cast<int>(timeout.count()));
-      if (err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION && err != RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC &&
-          err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        break;
-      }
-      // The handle's metadata may predate the topic or partition.
+      const bool unknown = err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                           err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      const bool leader = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                          err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                          err == RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH ||
+                          err == RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH;
+      if (!(unknown && attempt < 30) && !leader) break;
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      // The handle's metadata may predate the topic, the partition or the
+      // leader.
       const rd_kafka_metadata_t* md = nullptr;
       if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
       std::this_thread::sleep_for(Millis(std::min(100, 10 << std::min(attempt, 4))));
@@ -1249,7 +1270,7 @@ Status Admin::AlterGroupOffsets(const std::string& group,
                                 const std::map<TopicPartition, Offset>& offsets, Millis timeout,
                                 GroupReady ready) {
   if (ready == GroupReady::kWait) {
-    auto described = DescribeGroup(group, timeout);  // see ListGroupOffsets
+    auto described = DescribeGroup(group, timeout, "Read");  // see ListGroupOffsets
     if (!described.ok()) return described.status();
   }
   return WithRetries([&]() -> Status {
@@ -1280,7 +1301,10 @@ Status Admin::AlterGroupOffsets(const std::string& group,
           return KafkaError(
               rk_.get(),
               fmt::format("{} [{} {}]", context, parts->elems[j].topic, parts->elems[j].partition),
-              parts->elems[j].err, "", {"Read", "topic", parts->elems[j].topic});
+              parts->elems[j].err, "",
+              parts->elems[j].err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED
+                  ? AclNeed{"Read", "group", group}
+                  : AclNeed{"Read", "topic", parts->elems[j].topic});
         }
       }
     }
@@ -1333,7 +1357,8 @@ Result<int64_t> Admin::CountAcls(Millis timeout) {
   });
 }
 
-Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis timeout) {
+Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis timeout,
+                                              std::string_view need) {
   return WithRetries([&]() -> Result<GroupDescription> {
     AdminOptionsPtr options =
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, timeout);
@@ -1350,7 +1375,8 @@ Result<GroupDescription> Admin::DescribeGroup(const std::string& group, Millis t
     if (cnt != 1) return Status::Infra(context + ": no description returned");
     const rd_kafka_ConsumerGroupDescription_t* g = groups[0];
     if (const rd_kafka_error_t* error = rd_kafka_ConsumerGroupDescription_error(g)) {
-      return KafkaError(context, rd_kafka_error_code(error), rd_kafka_error_string(error));
+      return KafkaError(rk_.get(), context, rd_kafka_error_code(error),
+                        rd_kafka_error_string(error), {std::string(need), "group", group});
     }
     GroupDescription out;
     out.group_id = group;

@@ -423,7 +423,10 @@ class Admin {
                            const std::map<TopicPartition, Offset>& offsets, Millis timeout,
                            GroupReady ready = GroupReady::kWait);
   Result<std::vector<std::string>> ListGroups(Millis timeout);
-  Result<GroupDescription> DescribeGroup(const std::string& group, Millis timeout);
+  // A refusal names `need` (default: Describe on the group): what the
+  // caller's next request on the group takes.
+  Result<GroupDescription> DescribeGroup(const std::string& group, Millis timeout,
+                                         std::string_view need = "Describe");
   // How many ACL bindings the cluster holds (every resource, principal and
   // operation). A cluster without an authorizer answers SECURITY_DISABLED.
   Result<int64_t> CountAcls(Millis timeout);

@@ -293,10 +293,11 @@ Status DrillContext::Broker(bool up, Side which, const Millis timeout, reports::
   const std::string side = SideName(which);
   const ClientConfig& cluster = Cluster(which);
   Json e = {{"side", side}, {"action", up ? "start" : "stop"}};
-  LIFELINE_ASSIGN_OR_RETURN(auto located,
+  LIFELINE_ASSIGN_OR_RETURN(const BrokerTarget located,
                             brokers->Locate(side, cluster, up ? "start_broker" : "stop_broker"));
-  const std::string name = located;
+  const std::string name = located.name;
   e["cluster"] = name;
+  e["stays_available"] = located.stays_available;
   if (!up) {
     auto before = ReadFacts(cluster, kAdminTimeout);
     if (!before.ok()) return before.status().WithContext("before the outage");
@@ -304,11 +305,26 @@ Status DrillContext::Broker(bool up, Side which, const Millis timeout, reports::
     e["logs"] = LogsJson(*before);
     before_outage[which] = *before;
   }
-  if (Status st = brokers->SetUp(side, name, up); !st.ok()) {
+  if (Status st = brokers->SetUp(side, located, up); !st.ok()) {
     // A script that failed leaves the step's evidence behind (its log says
     // why); the sandbox's refusal is the error as it stands.
     if (!embedded) (*ev)["broker"].push_back(e);
     return st;
+  }
+  if (!up && located.stays_available) {
+    // One broker of several: the others must go on serving the topics.
+    auto still = ReadFacts(cluster, kAdminTimeout);
+    e["answers_while_stopped"] = still.ok();
+    (*ev)["broker"].push_back(e);
+    if (!still.ok()) {
+      return still.status().WithContext(
+          fmt::format("{} stops answering while one broker is down", cluster.bootstrap()));
+    }
+    r->message = fmt::format(
+        "stopped {} (cluster id {}; {} partition(s) recorded); the cluster "
+        "still serves them",
+        name, before_outage[which].id, before_outage[which].logs.size());
+    return Status::Ok();
   }
   if (!up) {
     // An outage has to be one: nothing may answer for the cluster now.

@@ -168,6 +168,8 @@ class Mirror {
   int64_t sent_since_persist_ = 0;
   bool txn_open_ = false;
   Status delivery_error_;
+  rd_kafka_resp_err_t delivery_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // the first failed delivery's
+  Status DeliveryFailure();
 
   MirrorSummary summary_;
   Clock::time_point started_;
@@ -177,6 +179,7 @@ class Mirror {
 void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.tag == 0) {  // an offset-map record
     if (dr.err && delivery_error_.ok()) {
+      delivery_err_ = dr.err;
       delivery_error_ = producer_->DeliveryError("write the offset map", dr.err, kOffsetMapTopic);
     }
     return;
@@ -198,6 +201,7 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.err) {
     // Nothing after this record may be mapped: the map would skip it.
     if (delivery_error_.ok()) {
+      delivery_err_ = dr.err;
       delivery_error_ =
           producer_->DeliveryError(fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
                                                part->key.partition.value(), f.source_offset),
@@ -389,6 +393,17 @@ Status Mirror::PrepareTopic(const std::string& topic) {
           fmt::format("target topic {} does not exist: pass --create-topics, or create it with {} "
                       "partitions",
                       topic, src_partitions));
+    }
+    if (!described.ok() && options_.read_configs) {
+      // A topic created with the broker's defaults may keep the records for
+      // less time than the source does (retention.ms of 7 days deletes old
+      // lifecycle events at once) or compact what the source keeps.
+      return described.status().WithContext(fmt::format(
+          "source topic {}: its retention and cleanup settings cannot be read, so the target "
+          "topic is not created with defaults that could delete what it copies (grant "
+          "DescribeConfigs, or create it yourself, or pass --skip-configs to accept the "
+          "broker's defaults)",
+          topic));
     }
     std::vector<std::pair<std::string, std::string>> configs(src_configs.begin(),
                                                              src_configs.end());
@@ -785,7 +800,7 @@ Status Mirror::MirrorBatch(bool* idle) {
                                  .WithContext("target"));
   }
   producer_->Poll(Millis(0));  // serve delivery reports
-  LIFELINE_RETURN_IF_ERROR(delivery_error_);
+  LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
   if (options_.max_records_per_second > 0) {
     // Sleep until the records sent so far fit the rate.
     const auto due =
@@ -803,6 +818,20 @@ Status Mirror::MirrorBatch(bool* idle) {
   return Status::Ok();
 }
 
+// The first failed delivery. A transaction that failed (a partition it
+// may not add, a fenced producer) purges what it held: its own error, which
+// committing it returns, says why.
+Status Mirror::DeliveryFailure() {
+  if (delivery_error_.ok()) return Status::Ok();
+  const bool purged = delivery_err_ == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                      delivery_err_ == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+  if (options_.exactly_once && txn_open_ && purged) {
+    Status why = producer_->CommitTransaction(Millis(5000));
+    if (!why.ok()) return why.WithContext("target: the transaction failed");
+  }
+  return delivery_error_;
+}
+
 // Makes what was delivered durable: maps extended by delivery reports (and
 // ends of partitions with nothing in flight) are written to the offset-map
 // topic and the local cache. At-least-once does not wait for records in
@@ -811,9 +840,10 @@ Status Mirror::MirrorBatch(bool* idle) {
 Status Mirror::Persist(bool flush) {
   if (options_.exactly_once && txn_open_) flush = true;
   if (flush) {
+    LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
     LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target"));
   }
-  LIFELINE_RETURN_IF_ERROR(delivery_error_);
+  LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
   std::vector<Record> map_records;
   std::map<TopicPartition, Offset> progress;
   for (auto& [key, part] : parts_) {

@@ -215,6 +215,120 @@ leftover=$("$K" acl "$SRC" --list 2>&1) || fail "kafka-acls --list"
 [[ -z $leftover ]] && pass "every ACL this test granted is removed" ||
   fail "ACLs left behind: $leftover"
 
+# --- least privilege: the mirror principal ----------------------------------
+# User:mirror with exactly the ACLs docs/security.md lists runs both delivery
+# modes, verify, groups sync, verify groups, offsets translate and failback;
+# then single ACLs are taken away and the refusal must name each.
+MS=$("$K" client-config "$SRC" mirror)
+MT=$("$K" client-config "$DST" mirror)
+TA=prompt.mirror.alo$$ # at-least-once mirror lpa
+TE=prompt.mirror.eos$$ # exactly-once mirror lpe
+TC=prompt.mirror.cfg$$ # a topic whose configs the mirror may not read
+G=lp-readers$$
+for t in "$TA" "$TE" "$TC"; do
+  "$L" generate --config "$A" --topic "$t" --prompts 3 --versions 2 --seed 6 >>"$out" 2>&1 ||
+    fail "generate $t as admin"
+done
+sacl() { "$K" acl "$SRC" "$@" --force >/dev/null 2>&1 || fail "kafka-acls $SRC $*"; }
+tacl() { "$K" acl "$DST" "$@" --force >/dev/null 2>&1 || fail "kafka-acls $DST $*"; }
+m=(--allow-principal User:mirror)
+readers=(--resource-pattern-type prefixed --group _lifeline.reader.)
+# source: read the topics and their configs, the mirror's group, assign-only
+# readers; failback writes the topic and keeps its map there.
+sacl --add "${m[@]}" --operation Read --operation DescribeConfigs --topic "$TA" --topic "$TE"
+sacl --add "${m[@]}" --operation Read --topic "$TC"
+sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa
+sacl --add "${m[@]}" --operation Describe "${readers[@]}" --group "$G"
+sacl --add "${m[@]}" --operation Write --topic "$TA"
+sacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
+# target: create, write and read the topics, the offset map, readers; the
+# exactly-once mirror's transactional id and group; the moved group.
+tacl --add "${m[@]}" --operation Create --operation Write --operation Read --topic "$TA" --topic "$TE"
+tacl --add "${m[@]}" --operation DescribeConfigs --topic "$TA"
+tacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
+tacl --add "${m[@]}" --operation Describe "${readers[@]}"
+tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe
+tacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpe --group "$G"
+run "mirror as User:mirror (at-least-once, --create-topics)" 0 "mirror lpa: [0-9]+ records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa --create-topics
+run "mirror as User:mirror (--exactly-once, --create-topics)" 0 "mirror lpe: [0-9]+ records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --create-topics \
+  --exactly-once
+run "verify records as User:mirror (at-least-once)" 0 "^PASS" -- \
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+run "verify records as User:mirror (exactly-once)" 0 "^PASS" -- \
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe
+"$K" tool "$SRC" groups --group "$G" --topic "$TA" --reset-offsets --to-offset 1 --execute \
+  >/dev/null 2>&1 || fail "admin sets $G's offsets on $SRC"
+run "groups sync as User:mirror" 0 "$G" -- \
+  groups sync --source-config "$MS" --target-config "$MT" --name lpa --group "$G"
+run "verify groups as User:mirror" 0 "^PASS" -- \
+  verify groups --source-config "$MS" --target-config "$MT" --name lpa --groups "$G"
+run "offsets translate as User:mirror" 0 "$TA \[0\] 1 -> 1" -- \
+  offsets translate --name lpa --target-config "$MT" --topic "$TA" --partition 0 --offset 1
+# One ACL away at a time: exit 3 naming it. New records give the mirrors work.
+for t in "$TA" "$TE"; do
+  "$L" generate --config "$A" --topic "$t" --prompts 1 --versions 1 --seed 9 >>"$out" 2>&1 ||
+    fail "more records on $t"
+done
+sacl --remove "${m[@]}" --operation Read --group _lifeline.mirror.lpa
+run "mirror without Read on its group names it" 3 \
+  "User:mirror is not allowed to Read group _lifeline.mirror.lpa" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa
+tacl --remove "${m[@]}" --operation Write --topic "$TA"
+run "mirror without Write on the target topic names it" 3 \
+  "User:mirror is not allowed to Write topic $TA" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+tacl --add "${m[@]}" --operation Write --topic "$TA"
+run "the mirror resumes once Write is back, and nothing is lost" 0 "mirror lpa: [1-9][0-9]* records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+run "verify records after the refusals: nothing lost" 0 "^PASS" -- \
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+tacl --remove "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe
+run "exactly-once without Write on its transactional id names it" 3 \
+  "User:mirror is not allowed to Write transactional-id lifeline-mirror-lpe" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --exactly-once
+tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe
+tacl --remove "${m[@]}" --operation Write --topic "$TE"
+run "exactly-once without Write on the target topic says the transaction was refused it" 3 \
+  "the transaction failed: .*Topic authorization failed" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --exactly-once
+tacl --add "${m[@]}" --operation Write --topic "$TE"
+run "exactly-once resumes once Write is back" 0 "mirror lpe: [1-9][0-9]* records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --exactly-once
+run "verify exactly-once after the refusals: nothing lost, nothing twice" 0 "^PASS" -- \
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe
+run "a topic whose configs cannot be read is not created with the broker's defaults" 3 \
+  "User:mirror is not allowed to DescribeConfigs topic $TC" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TC" --name lpc --create-topics
+tacl --remove "${m[@]}" --operation Read --group "$G"
+run "groups sync without Read on the target group names it" 3 \
+  "User:mirror is not allowed to (Describe|Read) group $G" -- \
+  groups sync --source-config "$MS" --target-config "$MT" --name lpa --group "$G"
+"$L" generate --config "$B" --topic "$TA" --prompts 1 --versions 1 --seed 8 >>"$out" 2>&1 ||
+  fail "records born on the target"
+run "failback as User:mirror (mirror --reverse)" 0 "mirror lpa.reverse: [1-9][0-9]* records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa --reverse
+run "verify the failback as User:mirror" 0 "^PASS" -- \
+  verify records --source-config "$MT" --target-config "$MS" --topics "$TA" --name lpa.reverse
+for t in "$TA" "$TE" "$TC"; do
+  sacl --remove --topic "$t"
+  tacl --remove --topic "$t"
+done
+sacl --remove --group _lifeline.mirror.lpa
+sacl --remove --group "$G"
+sacl --remove "${readers[@]}"
+sacl --remove --topic _lifeline.offset-map
+tacl --remove --topic _lifeline.offset-map
+tacl --remove "${readers[@]}"
+tacl --remove --transactional-id lifeline-mirror-lpe
+tacl --remove --group _lifeline.mirror.lpe
+tacl --remove --group "$G"
+leftover=$("$K" acl "$SRC" --list 2>&1; "$K" acl "$DST" --list 2>&1) || fail "kafka-acls --list"
+[[ -z $leftover ]] && pass "every mirror ACL this test granted is removed" ||
+  fail "mirror ACLs left behind: $leftover"
+
 # --- secrets: none in anything printed or written ---------------------------
 leaks=0
 state=${LIFELINE_KAFKA_STATE:-$HOME/.cache/lifeline/clusters}

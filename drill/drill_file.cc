@@ -169,8 +169,8 @@ class Parser {
         LIFELINE_RETURN_IF_ERROR(ParseConsumer(c, &d));
       }
     }
-    state_.has_consumers = !d.consumers.empty();
     for (const DrillConsumer& c : d.consumers) {
+      state_.principal_of_consumer.push_back(c.principal);
       auto& seen = state_.consumer_principals;
       if (!c.principal.empty() && std::find(seen.begin(), seen.end(), c.principal) == seen.end()) {
         seen.push_back(c.principal);

@@ -724,8 +724,17 @@ Result<AccessArgs> ParseAccess(const StepInput& in) {
   if (std::find(a.readers.begin(), a.readers.end(), a.publisher) != a.readers.end()) {
     return in.Error(fmt::format("access: {} is both the publisher and a reader", a.publisher));
   }
-  if (!in.state().has_consumers) {
-    return in.Error("access: declare a consumer: a reader tries to commit its group's offsets");
+  // Each reader tries to commit the offsets of a consumer that is not its
+  // own.
+  const auto& of = in.state().principal_of_consumer;
+  for (const std::string& reader : a.readers) {
+    if (std::find_if(of.begin(), of.end(), [&](const std::string& p) { return p != reader; }) ==
+        of.end()) {
+      return in.Error(fmt::format(
+          "access: {} would commit the offsets of another consumer's group, and no declared "
+          "consumer is another's (declare one with another principal, or none)",
+          reader));
+    }
   }
   return a;
 }
@@ -757,7 +766,7 @@ Result<EndOffsets> ReadEnds(Admin& admin, const DrillContext& c) {
 // write it. Returns the delivery report (err set when the broker refused).
 // Not idempotent: a refused Write is then the topic's refusal, not the
 // producer-id request's.
-Result<DeliveryReport> TryPublish(DrillContext& c, const ClientConfig& config,
+Result<DeliveryReport> TryPublish(DrillContext& c, Side side, const ClientConfig& config,
                                   const std::string& principal, Millis timeout) {
   envelope::Event e = c.Base(envelope::Kind::kProposed, "access-check",
                              fmt::format("0.0.{}", c.counter + 1), principal);
@@ -778,7 +787,7 @@ Result<DeliveryReport> TryPublish(DrillContext& c, const ClientConfig& config,
   if (!got->err) {
     c.events.push_back({e.id, "access check as " + principal, e.prompt_id, e.version,
                         std::string(envelope::KindName(e.kind)), got->where.partition.value(),
-                        got->offset.value(), c.on_target.load()});
+                        got->offset.value(), side == Side::kTarget});
   }
   return *got;
 }
@@ -800,7 +809,7 @@ Status RunAccess(const AccessArgs& a, StepRun& run) {
     bool refused_all = true;
     // 1. A Write to the lifecycle topic: refused, and nothing written.
     LIFELINE_ASSIGN_OR_RETURN(auto before, ReadEnds(*admin, c));
-    LIFELINE_ASSIGN_OR_RETURN(auto dr, TryPublish(c, as, who, run.step->timeout));
+    LIFELINE_ASSIGN_OR_RETURN(auto dr, TryPublish(c, a.on, as, who, run.step->timeout));
     LIFELINE_ASSIGN_OR_RETURN(auto after, ReadEnds(*admin, c));
     const std::string write_err = dr.err ? rd_kafka_err2name(dr.err) : "none";
     entry["write"] = {{"operation", "Write"},
@@ -830,7 +839,7 @@ Status RunAccess(const AccessArgs& a, StepRun& run) {
     // 2. A commit to another consumer's group (one not declared as this
     // principal's): refused with GROUP_AUTHORIZATION_FAILED, and the group's
     // offsets unchanged.
-    const DrillConsumer* other = &c.file.consumers.front();
+    const DrillConsumer* other = nullptr;  // there is one (checked when the file loaded)
     for (const DrillConsumer& dc : c.file.consumers) {
       if (dc.principal != reader) {
         other = &dc;
@@ -884,7 +893,7 @@ Status RunAccess(const AccessArgs& a, StepRun& run) {
   const std::string publisher = c.PrincipalName(a.publisher);
   LIFELINE_ASSIGN_OR_RETURN(auto before, ReadEnds(*admin, c));
   LIFELINE_ASSIGN_OR_RETURN(
-      auto dr, TryPublish(c, c.AsPrincipal(a.publisher, a.on), publisher, run.step->timeout));
+      auto dr, TryPublish(c, a.on, c.AsPrincipal(a.publisher, a.on), publisher, run.step->timeout));
   LIFELINE_ASSIGN_OR_RETURN(auto after, ReadEnds(*admin, c));
   bool published = !dr.err;
   if (published) {

@@ -285,7 +285,9 @@ TEST(DrillFile, AccessStepNamesDeclaredPrincipals) {
             "- access: {publisher: publisher}",
             "consumer principal 'ghost' is not declared under principals"},
            {"  []\n", "- access: {publisher: publisher, readers: [reader]}",
-            "access: declare a consumer"},
+            "access: reader would commit the offsets of another consumer's group"},
+           {"  - {name: rc, kind: release-controller, principal: reader}\n",
+            "- access: {publisher: publisher}", "no declared consumer is another's"},
        }) {
     d = load(consumers, step);
     ASSERT_FALSE(d.ok()) << step;

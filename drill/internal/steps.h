@@ -139,10 +139,10 @@ struct ArgSpec {
 
 // What the file has established before a step, for checks across steps.
 struct ParseState {
-  std::set<std::string> replayed;                // sandbox files earlier steps write
-  std::map<std::string, int> brokers_down;       // side -> line of the step that stopped it
-  std::vector<std::string> consumer_principals;  // of the declared consumers, each once
-  bool has_consumers = false;
+  std::set<std::string> replayed;                  // sandbox files earlier steps write
+  std::map<std::string, int> brokers_down;         // side -> line of the step that stopped it
+  std::vector<std::string> consumer_principals;    // of the declared consumers, each once
+  std::vector<std::string> principal_of_consumer;  // per declared consumer ("" for none)
 };
 
 // A step's checked arguments, as a kind's parse function reads them.

@@ -84,10 +84,16 @@ class ConnectionProblems {
     static ConnectionProblems problems;
     return problems;
   }
+  // The latest failure decides, except that one without a diagnosis (a
+  // client's "Disconnected" after another's failed handshake, a broker that
+  // went down) replaces a diagnosis only once that is a few seconds old:
+  // one failure is often logged by several clients and lines.
   void Record(std::string diagnosis) {
     std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (diagnosis.empty() && !latest_.empty() && now - at_ < std::chrono::seconds(5)) return;
     latest_ = std::move(diagnosis);
-    at_ = std::chrono::steady_clock::now();
+    at_ = now;
   }
   // The diagnosis of the last two minutes, or "".
   std::string Recent() {
@@ -134,8 +140,9 @@ void OnClientLog(const rd_kafka_t* rk, int level, const char* facility, const ch
   client.username = ConfValue(conf, "sasl.username");
   client.ca_location = ConfValue(conf, "ssl.ca.location");
   client.librdkafka = rd_kafka_version_str();
-  // The latest failure decides: one that is no security problem (a broker
-  // that went down, as in a drill's outage) clears an older diagnosis.
+  // The latest failure decides (see Record): one that is no security
+  // problem (a broker that went down, as in a drill's outage) clears an
+  // older diagnosis.
   ConnectionProblems::Get().Record(internal::DiagnoseClientError(reason, client).value_or(""));
 }
 

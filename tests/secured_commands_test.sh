@@ -238,7 +238,8 @@ readers=(--resource-pattern-type prefixed --group _lifeline.reader.)
 sacl --add "${m[@]}" --operation Read --operation DescribeConfigs --topic "$TA" --topic "$TE"
 sacl --add "${m[@]}" --operation Read --topic "$TC"
 sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa
-sacl --add "${m[@]}" --operation Describe "${readers[@]}" --group "$G"
+sacl --add "${m[@]}" --operation Describe "${readers[@]}"
+sacl --add "${m[@]}" --operation Describe --group "$G"
 sacl --add "${m[@]}" --operation Write --topic "$TA"
 sacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
 # target: create, write and read the topics, the offset map, readers; the

@@ -831,7 +831,7 @@ Status RunAccess(const AccessArgs& a, StepRun& run) {
                       who, write_err));
       refused_all = false;
     }
-    if (after != before) {
+    if (dr.err && after != before) {
       c.facts.reader_wrote = true;
       failures.push_back(fmt::format("the end offsets moved while {}'s write was refused", who));
       refused_all = false;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/internal/broker_link.h"
 #include "core/internal/range_end.h"
 #include "core/internal/raw_fetch.h"
 #include "core/signals.h"
@@ -17,11 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kPollBatch = 4096;
 constexpr Millis kMetaTimeout{15000};
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // Reads the ranges in order, one partition at a time, through one librdkafka
 // consumer that is re-assigned for each range.
@@ -193,23 +189,9 @@ const char* ReaderBackendName(ReaderBackend backend) {
 }
 
 std::optional<std::string> RawReaderUnsupported(const ClientConfig& config) {
-  for (const auto& [key, value] : config.properties()) {
-    const std::string k = Lower(key);
-    if (k == "security.protocol" && Lower(value) != "plaintext") {
-      return "security.protocol=" + value;
-    }
-    if (k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0) return key + " is set";
-  }
-  // librdkafka accepts "PROTOCOL://host:port" in the bootstrap list.
-  const std::string bootstrap = Lower(config.bootstrap());
-  for (size_t at = bootstrap.find("://"); at != std::string::npos;
-       at = bootstrap.find("://", at + 3)) {
-    const size_t start = bootstrap.find_last_of(", ", at);
-    const std::string proto = bootstrap.substr(start == std::string::npos ? 0 : start + 1,
-                                               at - (start == std::string::npos ? 0 : start + 1));
-    if (proto != "plaintext") return "bootstrap.servers names " + proto + "://";
-  }
-  return std::nullopt;
+  auto security = internal::LinkSecurityFor(config);
+  if (security.ok()) return std::nullopt;
+  return security.status().message();
 }
 
 Result<ReaderBackend> ChooseBackend(ReaderBackend wanted, const ClientConfig& config) {
@@ -218,7 +200,7 @@ Result<ReaderBackend> ChooseBackend(ReaderBackend wanted, const ClientConfig& co
   if (!why_not) return ReaderBackend::kRaw;
   if (wanted == ReaderBackend::kAuto) return ReaderBackend::kLibrdkafka;
   return Status::Usage(fmt::format(
-      "the raw reader speaks only plain TCP and the configuration is not plaintext ({})",
+      "the raw reader cannot serve this configuration ({}); use --reader auto or librdkafka",
       *why_not));
 }
 

@@ -3,8 +3,10 @@
 //
 // Two backends serve it. kRaw is lifeline's own Fetch client
 // (core/internal/raw_fetch.h): several times cheaper per record, because it
-// decodes record batches straight from the response bytes; it speaks only
-// plain TCP. kLibrdkafka is a librdkafka consumer, for every configuration.
+// decodes record batches straight from the response bytes; it speaks plain
+// TCP, TLS and SASL PLAIN / SCRAM-SHA-256 / SCRAM-SHA-512
+// (core/internal/broker_link.h). kLibrdkafka is a librdkafka consumer, for
+// every configuration.
 // kAuto takes kRaw wherever RawReaderUnsupported() has no objection.
 //
 // The end of a range, for both backends (core/internal/range_end.h): a range
@@ -82,14 +84,15 @@ enum class ReaderBackend { kAuto, kRaw, kLibrdkafka };
 
 const char* ReaderBackendName(ReaderBackend backend);
 
-// Why the raw backend cannot serve `config` (a security.protocol other than
-// PLAINTEXT, any sasl.* or ssl.* property, a non-plaintext bootstrap
-// address), or nullopt when it can.
+// Why the raw backend cannot serve `config` (a SASL mechanism other than
+// PLAIN and SCRAM, client certificates, an ssl.* or sasl.* setting it does
+// not speak, a bootstrap address naming another protocol), or nullopt when
+// it can.
 std::optional<std::string> RawReaderUnsupported(const ClientConfig& config);
 
 // The backend a read of `config` gets: kRaw where it can serve it, unless
 // `wanted` says otherwise. Never kAuto; a Usage error when `wanted` is kRaw
-// and the configuration is not plaintext.
+// and RawReaderUnsupported objects.
 Result<ReaderBackend> ChooseBackend(ReaderBackend wanted, const ClientConfig& config);
 
 struct ReaderOptions {

@@ -102,7 +102,7 @@ TEST(Cli, VerifyUsageErrorsAreExitTwo) {
   EXPECT_NE(reader.output.find("--reader fast"), std::string::npos) << reader.output;
   CliRun raw_tls = Lifeline(
       "verify records --source 127.0.0.1:1 --target 127.0.0.1:2 --topics x --reader raw "
-      "-X security.protocol=ssl");
+      "-X security.protocol=sasl_ssl -X sasl.mechanism=GSSAPI");
   EXPECT_EQ(raw_tls.exit_code, 2) << raw_tls.output;
   EXPECT_NE(raw_tls.output.find("--reader raw"), std::string::npos) << raw_tls.output;
   EXPECT_EQ(Lifeline("verify state only-one.db").exit_code, 2);

@@ -1,10 +1,11 @@
 // The reader seam without a cluster: when the raw backend may serve a
-// configuration (plaintext only), which backend a read gets, and the one
+// configuration (plain, TLS, SASL PLAIN/SCRAM), which backend a read gets, and the one
 // rule for the end of a range.
 #include "core/reader.h"
 
 #include <gtest/gtest.h>
 
+#include "core/internal/broker_link.h"
 #include "core/internal/range_end.h"
 #include "verify/verify.h"
 
@@ -30,36 +31,78 @@ TEST(RawReader, ServesPlaintextConfigurations) {
             std::nullopt);
 }
 
-TEST(RawReader, RefusesTlsAndSasl) {
+TEST(RawReader, ServesTlsAndSaslWithPlainOrScram) {
+  using internal::LinkSecurityFor;
+  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "ssl"}})), std::nullopt);
+  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "SASL_SSL"},
+                                       {"sasl.mechanisms", "SCRAM-SHA-512"},
+                                       {"sasl.username", "u"},
+                                       {"sasl.password", "p"},
+                                       {"ssl.ca.location", "/ca.pem"},
+                                       {"ssl.endpoint.identification.algorithm", "none"}})),
+            std::nullopt);
+  EXPECT_EQ(RawReaderUnsupported(With({{"bootstrap.servers", "SASL_SSL://h:1"},
+                                       {"security.protocol", "sasl_ssl"},
+                                       {"sasl.mechanism", "plain"}})),
+            std::nullopt);
+  auto s = LinkSecurityFor(With({{"security.protocol", "SASL_PLAINTEXT"},
+                                 {"sasl.mechanism", "scram-sha-256"},
+                                 {"sasl.username", "u"},
+                                 {"enable.ssl.certificate.verification", "false"}}));
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->tls);
+  EXPECT_EQ(s->mechanism, "SCRAM-SHA-256");
+  EXPECT_EQ(s->username, "u");
+  EXPECT_FALSE(s->verify_certificate);
+  // SASL settings without a SASL protocol are ignored, as librdkafka does.
+  auto plain = LinkSecurityFor(With({{"sasl.mechanism", "PLAIN"}}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->mechanism, "");
+  EXPECT_FALSE(plain->tls);
+}
+
+TEST(RawReader, RefusesWhatItDoesNotSpeakNamingTheSetting) {
   EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "SASL_SSL"}})),
-            "security.protocol=SASL_SSL");
-  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "ssl"}})), "security.protocol=ssl");
-  EXPECT_EQ(RawReaderUnsupported(With({{"sasl.mechanism", "PLAIN"}})), "sasl.mechanism is set");
-  EXPECT_EQ(RawReaderUnsupported(With({{"ssl.ca.location", "/ca.pem"}})), "ssl.ca.location is set");
+            "sasl.mechanism GSSAPI (librdkafka's default)");
+  EXPECT_EQ(RawReaderUnsupported(
+                With({{"security.protocol", "SASL_SSL"}, {"sasl.mechanism", "OAUTHBEARER"}})),
+            "sasl.mechanism OAUTHBEARER");
+  EXPECT_EQ(RawReaderUnsupported(With({{"security.protocol", "quic"}})), "security.protocol=quic");
+  EXPECT_EQ(RawReaderUnsupported(With({{"ssl.certificate.location", "/c.pem"}})),
+            "ssl.certificate.location is set (the raw reader does not speak it)");
+  EXPECT_EQ(RawReaderUnsupported(With({{"sasl.oauthbearer.config", "x"}})),
+            "sasl.oauthbearer.config is set (the raw reader does not speak it)");
+  EXPECT_EQ(RawReaderUnsupported(With({{"ssl.endpoint.identification.algorithm", "dane"}})),
+            "ssl.endpoint.identification.algorithm=dane");
   EXPECT_EQ(RawReaderUnsupported(With({{"bootstrap.servers", "h:1,SSL://h:2"}})),
             "bootstrap.servers names ssl://");
 }
 
-TEST(RawReader, AskingForItWithTlsIsAUsageErrorBeforeAnyConnection) {
+TEST(RawReader, AskingForItWithClientCertificatesIsAUsageErrorBeforeAnyConnection) {
   RecordsOptions o;
-  o.source = With({{"security.protocol", "SSL"}});
+  o.source = With({{"security.protocol", "SSL"}, {"ssl.key.location", "/k.pem"}});
   o.target = With({});
   o.topics = "t";
   o.reader = ReaderBackend::kRaw;
   auto r = VerifyRecords(o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ExitCode::kUsage);
-  EXPECT_NE(r.status().message().find("--reader raw: the source configuration is not plaintext"),
+  EXPECT_NE(r.status().message().find(
+                "--reader raw: the raw reader cannot serve the source configuration "
+                "(ssl.key.location is set"),
             std::string::npos)
       << r.status().message();
 }
 
-TEST(ChooseBackend, AutoTakesRawForPlaintextAndLibrdkafkaOtherwise) {
+TEST(ChooseBackend, AutoTakesRawWhereItCanAndLibrdkafkaOtherwise) {
   EXPECT_EQ(*ChooseBackend(ReaderBackend::kAuto, With({})), ReaderBackend::kRaw);
   EXPECT_EQ(*ChooseBackend(ReaderBackend::kAuto, With({{"security.protocol", "SSL"}})),
+            ReaderBackend::kRaw);
+  EXPECT_EQ(*ChooseBackend(ReaderBackend::kAuto,
+                           With({{"security.protocol", "SASL_SSL"}, {"sasl.mechanism", "GSSAPI"}})),
             ReaderBackend::kLibrdkafka);
   EXPECT_EQ(*ChooseBackend(ReaderBackend::kLibrdkafka, With({})), ReaderBackend::kLibrdkafka);
-  auto refused = ChooseBackend(ReaderBackend::kRaw, With({{"sasl.mechanism", "PLAIN"}}));
+  auto refused = ChooseBackend(ReaderBackend::kRaw, With({{"ssl.ca.pem", "-----BEGIN"}}));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), ExitCode::kUsage);
 }

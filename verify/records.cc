@@ -142,8 +142,8 @@ Result<Reader> ChooseReader(Reader wanted, const ClientConfig& config, const cha
   auto chosen = ChooseBackend(wanted, config);
   if (chosen.ok()) return *chosen;
   return Status::Usage(fmt::format(
-      "--reader raw: the {} configuration is not plaintext ({}); the raw reader speaks only "
-      "plain TCP (use --reader auto or librdkafka)",
+      "--reader raw: the raw reader cannot serve the {} configuration ({}); use --reader auto "
+      "or librdkafka",
       side, RawReaderUnsupported(config).value_or("?")));
 }
 

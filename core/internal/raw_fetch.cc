@@ -1,21 +1,12 @@
 #include "core/internal/raw_fetch.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "core/internal/broker_link.h"
 #include "core/internal/range_end.h"
 #include "core/internal/record_batch.h"
 #include "core/signals.h"
@@ -26,270 +17,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int16_t kFetchKey = 1;
 constexpr int16_t kFetchVersion = 11;  // the newest non-flexible Fetch; Kafka 4 serves v4-v17
-constexpr int16_t kApiVersionsKey = 18;
 constexpr int8_t kReadUncommitted = 0;
 constexpr int8_t kReadCommitted = 1;
 constexpr Millis kMetadataTimeout{15000};
-constexpr Millis kConnectTimeout{10000};
 constexpr Millis kRetryBackoff{100};
-constexpr int kPollSliceMs = 200;  // how often socket waits look at Interrupted()
-
-// Big-endian encoding of a request: size prefix, header v1, body.
-class RequestWriter {
- public:
-  RequestWriter(int16_t key, int16_t version, int32_t correlation, std::string_view client_id) {
-    I32(0);  // the size, patched by Frame()
-    I16(key);
-    I16(version);
-    I32(correlation);
-    String(client_id);
-  }
-  void I8(int8_t v) { out_.push_back(static_cast<char>(v)); }
-  void I16(int16_t v) { Put(static_cast<uint64_t>(static_cast<uint16_t>(v)), 2); }
-  void I32(int32_t v) { Put(static_cast<uint64_t>(static_cast<uint32_t>(v)), 4); }
-  void I64(int64_t v) { Put(static_cast<uint64_t>(v), 8); }
-  void String(std::string_view s) {
-    I16(static_cast<int16_t>(s.size()));
-    out_.append(s);
-  }
-  const std::string& Frame() {
-    const auto size = static_cast<uint32_t>(out_.size() - 4);
-    for (int i = 0; i < 4; ++i) out_[i] = static_cast<char>(size >> (24 - 8 * i));
-    return out_;
-  }
-
- private:
-  void Put(uint64_t v, int n) {
-    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<char>(v >> (8 * i)));
-  }
-  std::string out_;
-};
-
-// Bounds-checked big-endian decoding of a response; once a read runs past
-// the end, every later read returns zero and ok() is false.
-class ResponseReader {
- public:
-  explicit ResponseReader(std::string_view b) : b_(b) {}
-  int16_t I16() { return static_cast<int16_t>(Get(2)); }
-  int32_t I32() { return static_cast<int32_t>(Get(4)); }
-  int64_t I64() { return static_cast<int64_t>(Get(8)); }
-  std::string_view String() { return Take(I16()); }
-  std::string_view Bytes() { return Take(I32()); }
-  bool ok() const { return ok_; }
-
- private:
-  uint64_t Get(size_t n) {
-    if (!ok_ || b_.size() < n) return Fail();
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(b_[i]);
-    b_.remove_prefix(n);
-    // Sign-extend to 64 bits so the casts above keep negative values.
-    const int shift = static_cast<int>(64 - 8 * n);
-    return shift ? static_cast<uint64_t>(static_cast<int64_t>(v << shift) >> shift) : v;
-  }
-  std::string_view Take(int64_t n) {
-    if (n < 0) return {};  // null
-    if (!ok_ || b_.size() < static_cast<size_t>(n)) {
-      Fail();
-      return {};
-    }
-    std::string_view v = b_.substr(0, static_cast<size_t>(n));
-    b_.remove_prefix(static_cast<size_t>(n));
-    return v;
-  }
-  uint64_t Fail() {
-    ok_ = false;
-    return 0;
-  }
-  std::string_view b_;
-  bool ok_ = true;
-};
-
-// A receive buffer that grows without zero-filling and is never shrunk.
-struct Buffer {
-  std::unique_ptr<char[]> data;
-  size_t cap = 0;
-  void Reserve(size_t n) {
-    if (n <= cap) return;
-    data = std::make_unique_for_overwrite<char[]>(n);
-    cap = n;
-  }
-};
-
-// One plaintext TCP connection to a broker; one request at a time.
-class Connection {
- public:
-  static Result<std::unique_ptr<Connection>> Open(int32_t node, const BrokerAddress& addr,
-                                                  std::string client_id);
-  ~Connection() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  // Sends a request built by `fill` (body only); returns its correlation id.
-  template <typename Fill>
-  Result<int32_t> Send(int16_t key, int16_t version, Fill&& fill) {
-    const int32_t correlation = next_correlation_++;
-    RequestWriter w(key, version, correlation, client_id_);
-    fill(w);
-    LIFELINE_RETURN_IF_ERROR(WriteAll(w.Frame()));
-    return correlation;
-  }
-  // The body of the response to `correlation` (the next one to arrive),
-  // valid until the next Receive into `buf`.
-  Result<std::string_view> Receive(int32_t correlation, Millis timeout, Buffer* buf);
-
-  const std::string& name() const { return name_; }
-  const BrokerAddress& address() const { return address_; }
-
- private:
-  Connection() = default;
-  Status Error(std::string_view what) const {
-    return Status::Infra(fmt::format("{}: {}", name_, what));
-  }
-  // A broker that went away, restarts or is not reachable: the partition
-  // gets a new leader (or this one comes back), so the reader retries.
-  Status IoError(std::string_view what) const {
-    return Status::Transient(fmt::format("{}: {}", name_, what));
-  }
-  Status Wait(short events, Clock::time_point deadline, const char* doing) const;
-  Status WriteAll(std::string_view bytes);
-  Status ReadAll(char* out, size_t n, Clock::time_point deadline);
-  Status CheckFetchVersion();
-
-  int fd_ = -1;
-  std::string name_;
-  BrokerAddress address_;
-  std::string client_id_;
-  int32_t next_correlation_ = 1;
-};
-
-Status Connection::Wait(short events, Clock::time_point deadline, const char* doing) const {
-  for (;;) {
-    if (Interrupted()) return Status::Interrupted("interrupted");
-    pollfd p{fd_, events, 0};
-    const int rc = poll(&p, 1, kPollSliceMs);
-    if (rc > 0) return Status::Ok();
-    if (rc < 0 && errno != EINTR)
-      return IoError(fmt::format("{}: poll: {}", doing, std::strerror(errno)));
-    if (Clock::now() > deadline) return IoError(fmt::format("{}: timed out", doing));
-  }
-}
-
-Status Connection::WriteAll(std::string_view bytes) {
-  const auto deadline = Clock::now() + std::chrono::seconds(30);
-  while (!bytes.empty()) {
-    const ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      bytes.remove_prefix(static_cast<size_t>(n));
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      LIFELINE_RETURN_IF_ERROR(Wait(POLLOUT, deadline, "send"));
-    } else {
-      return IoError(fmt::format("send: {}", std::strerror(errno)));
-    }
-  }
-  return Status::Ok();
-}
-
-Status Connection::ReadAll(char* out, size_t n, Clock::time_point deadline) {
-  while (n > 0) {
-    const ssize_t got = recv(fd_, out, n, 0);
-    if (got > 0) {
-      out += got;
-      n -= static_cast<size_t>(got);
-    } else if (got == 0) {
-      return IoError("the broker closed the connection");
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      LIFELINE_RETURN_IF_ERROR(Wait(POLLIN, deadline, "receive"));
-    } else {
-      return IoError(fmt::format("receive: {}", std::strerror(errno)));
-    }
-  }
-  return Status::Ok();
-}
-
-Result<std::string_view> Connection::Receive(int32_t correlation, Millis timeout, Buffer* buf) {
-  const auto deadline = Clock::now() + timeout;
-  char size_bytes[4];
-  LIFELINE_RETURN_IF_ERROR(ReadAll(size_bytes, 4, deadline));
-  uint32_t size = 0;
-  for (char c : size_bytes) size = (size << 8) | static_cast<uint8_t>(c);
-  if (size < 4 || size > (1u << 30)) return Error(fmt::format("a response of {} bytes", size));
-  buf->Reserve(size);
-  LIFELINE_RETURN_IF_ERROR(ReadAll(buf->data.get(), size, deadline));
-  ResponseReader header(std::string_view(buf->data.get(), 4));
-  if (const int32_t got = header.I32(); got != correlation) {
-    return Error(fmt::format("a response to request {} where {} was due", got, correlation));
-  }
-  return std::string_view(buf->data.get() + 4, size - 4);
-}
-
-Result<std::unique_ptr<Connection>> Connection::Open(int32_t node, const BrokerAddress& addr,
-                                                     std::string client_id) {
-  std::unique_ptr<Connection> c(new Connection());
-  c->name_ = fmt::format("broker {} at {}:{}", node, addr.host, addr.port);
-  c->address_ = addr;
-  c->client_id_ = std::move(client_id);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(addr.port);
-  if (int rc = getaddrinfo(addr.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return c->Error(fmt::format("cannot resolve the host: {}", gai_strerror(rc)));
-  }
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(found, freeaddrinfo);
-  std::string last_error = "no address";
-  for (addrinfo* a = found; a; a = a->ai_next) {
-    const int fd =
-        socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) {
-      last_error = std::strerror(errno);
-      continue;
-    }
-    if (c->fd_ >= 0) close(c->fd_);
-    c->fd_ = fd;
-    if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
-      last_error = std::strerror(errno);
-      continue;
-    }
-    Status st = c->Wait(POLLOUT, Clock::now() + kConnectTimeout, "connect");
-    if (st.code() == ExitCode::kInterrupted) return st;
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (st.ok()) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    if (!st.ok() || err != 0) {
-      last_error = st.ok() ? std::strerror(err) : "timed out";
-      continue;
-    }
-    const int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    LIFELINE_RETURN_IF_ERROR(c->CheckFetchVersion());
-    return c;
-  }
-  return c->IoError(fmt::format("cannot connect: {}", last_error));
-}
-
-// ApiVersions v0 (which every broker serves): does the broker serve our Fetch?
-Status Connection::CheckFetchVersion() {
-  auto correlation = Send(kApiVersionsKey, 0, [](RequestWriter&) {});
-  if (!correlation.ok()) return correlation.status();
-  Buffer buf;
-  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(*correlation, std::chrono::seconds(30), &buf));
-  ResponseReader r(body);
-  const int16_t error = r.I16();
-  const int32_t n = r.I32();
-  for (int32_t i = 0; r.ok() && i < n; ++i) {
-    const int16_t key = r.I16(), min = r.I16(), max = r.I16();
-    if (key != kFetchKey) continue;
-    if (min <= kFetchVersion && kFetchVersion <= max) return Status::Ok();
-    return Error(
-        fmt::format("serves Fetch v{}-v{}; the raw reader speaks v{} (use --reader librdkafka)",
-                    min, max, kFetchVersion));
-  }
-  return Error(fmt::format("ApiVersions answer without Fetch (error {})", error));
-}
 
 // One partition's part of a Fetch response.
 struct PartitionData {
@@ -385,6 +116,8 @@ class RangeReader {
     size_t i = NextNonEmpty(0);
     LIFELINE_RETURN_IF_ERROR(EndRanges(0, i));
     if (i == ranges_.size()) return Status::Ok();
+    LIFELINE_ASSIGN_OR_RETURN(auto security, LinkSecurityFor(config_));
+    LIFELINE_ASSIGN_OR_RETURN(dialer_, LinkDialer::Create(std::move(security)));
     if (!admin_) {
       LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(config_));
       own_admin_ = std::move(admin);
@@ -490,6 +223,11 @@ class RangeReader {
 
   Status BrokerError(const ReadRange& r, int64_t offset, int16_t error) const {
     const auto err = static_cast<rd_kafka_resp_err_t>(error);
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      // The principal is the metadata handle's: the same settings as ours.
+      return KafkaError(admin_->handle(), Where(r, offset), err, "",
+                        {"Read", "topic", r.tp.topic.value()});
+    }
     std::string msg = fmt::format("{}: {} answered {} ({})", Where(r, offset), in_flight_broker_,
                                   rd_kafka_err2str(err), rd_kafka_err2name(err));
     return Retriable(error) ? Status::Transient(std::move(msg)) : Status::Infra(std::move(msg));
@@ -497,7 +235,7 @@ class RangeReader {
 
   // The connection to the leader of `tp` (opened if need be); Transient when
   // the partition has no leader now.
-  Result<Connection*> LeaderOf(const TopicPartition& tp) {
+  Result<BrokerLink*> LeaderOf(const TopicPartition& tp) {
     auto it = leaders_.leaders.find(tp);
     const int32_t node = it == leaders_.leaders.end() ? -1 : it->second;
     auto broker = leaders_.brokers.find(node);
@@ -511,7 +249,9 @@ class RangeReader {
       conn.reset();
     }
     if (!conn) {
-      LIFELINE_ASSIGN_OR_RETURN(auto opened, Connection::Open(node, broker->second, client_id_));
+      LIFELINE_ASSIGN_OR_RETURN(
+          auto opened,
+          BrokerLink::Open(*dialer_, node, broker->second, client_id_, kFetchKey, kFetchVersion));
       conn = std::move(opened);
     }
     return conn.get();
@@ -520,7 +260,7 @@ class RangeReader {
   struct InFlight {
     size_t range = 0;
     int32_t node = -1;
-    Connection* conn = nullptr;
+    BrokerLink* conn = nullptr;
     int32_t correlation = 0;
   };
 
@@ -612,7 +352,8 @@ class RangeReader {
   Admin* admin_;  // borrowed, or own_admin_
   std::unique_ptr<Admin> own_admin_;
   PartitionLeaders leaders_;
-  std::map<int32_t, std::unique_ptr<Connection>> connections_;
+  std::map<int32_t, std::unique_ptr<BrokerLink>> connections_;
+  std::unique_ptr<LinkDialer> dialer_;
   std::string in_flight_broker_;
   Buffer buf_;
   std::vector<Batch> batches_;

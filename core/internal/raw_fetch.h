@@ -5,8 +5,9 @@
 // small allocations, which dominated verify's and replay's CPU.
 //
 // Only Fetch is spoken (v11, non-flexible, no fetch sessions); brokers and
-// leaders come from librdkafka's metadata. Plaintext only: no TLS, no SASL
-// (RawReaderUnsupported in reader.h says when it cannot serve a config).
+// leaders come from librdkafka's metadata. Connections are plain TCP, TLS
+// and/or SASL as the configuration says (broker_link.h; RawReaderUnsupported
+// in reader.h says when it cannot serve a config).
 #pragma once
 
 #include <vector>

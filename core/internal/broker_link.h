@@ -1,0 +1,158 @@
+// One connection to one broker for the raw reader (raw_fetch.h): TCP, TLS
+// when the configuration says so (OpenSSL), SASL when it says so
+// (SaslHandshake v1 + SaslAuthenticate v1: PLAIN, SCRAM-SHA-256,
+// SCRAM-SHA-512), then framed requests and responses, one at a time.
+//
+// The security settings the raw reader understands are a subset of
+// librdkafka's (LinkSecurityFor below); a configuration outside it is read
+// with librdkafka instead (reader.h, kAuto), or refused for --reader raw with
+// the setting that is the reason.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/config.h"
+#include "core/kafka.h"
+#include "core/status.h"
+
+namespace lifeline::internal {
+
+// How connections are secured.
+struct LinkSecurity {
+  bool tls = false;
+  std::string ca_location;         // file or directory; empty or "probe": the system's CAs
+  bool verify_certificate = true;  // enable.ssl.certificate.verification
+  bool verify_hostname = true;     // ssl.endpoint.identification.algorithm=https (the default)
+  std::string mechanism;           // empty: no SASL; PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+  std::string username, password;
+};
+
+// The security `config` asks for, or a Usage error whose message is the
+// reason the raw reader cannot serve it (a setting it does not speak:
+// client certificates, GSSAPI, OAUTHBEARER, ssl.* and sasl.* settings other
+// than those above). Reads no file.
+Result<LinkSecurity> LinkSecurityFor(const ClientConfig& config);
+
+// Big-endian encoding of a request: size prefix, header v1, body.
+class RequestWriter {
+ public:
+  RequestWriter(int16_t key, int16_t version, int32_t correlation, std::string_view client_id);
+  void I8(int8_t v) { out_.push_back(static_cast<char>(v)); }
+  void I16(int16_t v) { Put(static_cast<uint64_t>(static_cast<uint16_t>(v)), 2); }
+  void I32(int32_t v) { Put(static_cast<uint64_t>(static_cast<uint32_t>(v)), 4); }
+  void I64(int64_t v) { Put(static_cast<uint64_t>(v), 8); }
+  void String(std::string_view s);
+  void Bytes(std::string_view b);
+  const std::string& Frame();
+
+ private:
+  void Put(uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) out_.push_back(static_cast<char>(v >> (8 * i)));
+  }
+  std::string out_;
+};
+
+// Bounds-checked big-endian decoding of a response; once a read runs past
+// the end, every later read returns zero and ok() is false.
+class ResponseReader {
+ public:
+  explicit ResponseReader(std::string_view b) : b_(b) {}
+  int16_t I16() { return static_cast<int16_t>(Get(2)); }
+  int32_t I32() { return static_cast<int32_t>(Get(4)); }
+  int64_t I64() { return static_cast<int64_t>(Get(8)); }
+  std::string_view String() { return Take(I16()); }
+  std::string_view Bytes() { return Take(I32()); }
+  bool ok() const { return ok_; }
+
+ private:
+  uint64_t Get(size_t n);
+  std::string_view Take(int64_t n);
+  std::string_view b_;
+  bool ok_ = true;
+};
+
+// A receive buffer that grows without zero-filling and is never shrunk.
+struct Buffer {
+  std::unique_ptr<char[]> data;
+  size_t cap = 0;
+  void Reserve(size_t n) {
+    if (n <= cap) return;
+    data = std::make_unique_for_overwrite<char[]>(n);
+    cap = n;
+  }
+};
+
+class Transport;  // plain or TLS bytes over one socket (broker_link.cc)
+
+// Opens links with one configuration's security; holds the TLS context its
+// links share. Not thread-safe.
+class LinkDialer {
+ public:
+  // Loads the CA named by the configuration: an error names the setting and
+  // the path when it cannot be read.
+  static Result<std::unique_ptr<LinkDialer>> Create(LinkSecurity security);
+  ~LinkDialer();
+  LinkDialer(const LinkDialer&) = delete;
+  LinkDialer& operator=(const LinkDialer&) = delete;
+
+  const LinkSecurity& security() const { return security_; }
+  void* tls_context() const { return tls_context_; }  // an SSL_CTX*, or null
+
+ private:
+  LinkDialer() = default;
+  LinkSecurity security_;
+  void* tls_context_ = nullptr;
+};
+
+// A connected (and, as configured, encrypted and authenticated) broker.
+class BrokerLink {
+ public:
+  // Connects, checks the broker serves Fetch `fetch_version` (ApiVersions),
+  // and authenticates. Errors: Transient for what a retry may cure (a
+  // refused or dropped connection, a timeout), Infra for what it cannot (a
+  // TLS handshake refused, authentication failed), each naming the broker,
+  // the cause and the setting to fix.
+  static Result<std::unique_ptr<BrokerLink>> Open(const LinkDialer& dialer, int32_t node,
+                                                  const BrokerAddress& addr, std::string client_id,
+                                                  int16_t fetch_key, int16_t fetch_version);
+  ~BrokerLink();
+  BrokerLink(const BrokerLink&) = delete;
+  BrokerLink& operator=(const BrokerLink&) = delete;
+
+  // Sends a request built by `fill` (body only); returns its correlation id.
+  template <typename Fill>
+  Result<int32_t> Send(int16_t key, int16_t version, Fill&& fill) {
+    const int32_t correlation = next_correlation_++;
+    RequestWriter w(key, version, correlation, client_id_);
+    fill(w);
+    LIFELINE_RETURN_IF_ERROR(WriteAll(w.Frame()));
+    return correlation;
+  }
+  // The body of the response to `correlation` (the next one to arrive),
+  // valid until the next Receive into `buf`.
+  Result<std::string_view> Receive(int32_t correlation, Millis timeout, Buffer* buf);
+
+  const std::string& name() const { return name_; }
+  const BrokerAddress& address() const { return address_; }
+
+ private:
+  BrokerLink() = default;
+  Status Error(std::string_view what) const;
+  Status IoError(std::string_view what) const;
+  Status Connect(const LinkDialer& dialer);
+  Status WriteAll(std::string_view bytes);
+  Status CheckFetchVersion(int16_t fetch_key, int16_t fetch_version);
+  Status Authenticate(const LinkSecurity& security);
+  Result<std::string> SaslExchange(std::string_view auth_bytes);
+
+  std::unique_ptr<Transport> transport_;
+  std::string name_;
+  BrokerAddress address_;
+  std::string client_id_;
+  int32_t next_correlation_ = 1;
+};
+
+}  // namespace lifeline::internal

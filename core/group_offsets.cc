@@ -31,9 +31,12 @@ Result<std::map<TopicPartition, Offset>> GroupOffsetsReader::Read(
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
     if (e.err) {
+      // OffsetFetch answers a topic the principal may not describe with a
+      // per-partition TOPIC_AUTHORIZATION_FAILED.
       return KafkaError(
+          consumer_->handle(),
           fmt::format("committed offset of group {} on {} [{}]", group_, e.topic, e.partition),
-          e.err);
+          e.err, "", {"Describe", "topic", e.topic});
     }
     if (e.offset >= 0) out[{Topic(e.topic), Partition(e.partition)}] = Offset(e.offset);
   }

@@ -80,6 +80,12 @@ run "mirror (at-least-once)" 0 "mirror sec: [0-9]+ records" -- \
 run "verify records" 0 "^PASS" -- \
   verify records --source-config "$A" --target-config "$B" --topics "$T" --name sec \
   --evidence verify.json
+# --reader auto takes lifeline's own Fetch reader over TLS + SASL too.
+readers=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["reader"]; print(r["source"], r["target"])' verify.json 2>&1) || true
+if [[ $readers == "raw raw" ]]; then pass "verify records read both secured sides with the raw reader"; else fail "verify records readers: $readers, wanted raw raw"; fi
+run "verify records --reader librdkafka on the secured pair" 0 "reader: librdkafka" -- \
+  verify records --source-config "$A" --target-config "$B" --topics "$T" --name sec \
+  --reader librdkafka
 run "verify records against stored evidence, one cluster" 0 "PASS" -- \
   verify records --target-config "$B" --topics "$T" --against verify.json
 run "offsets translate" 0 "$T \[0\] 2 -> 2" -- \
@@ -138,22 +144,26 @@ R=$("$K" client-config "$SRC" reader)
 P=$("$K" client-config "$SRC" publisher)
 reader_group=(--resource-pattern-type prefixed --group _lifeline.reader.)
 acl --add --allow-principal User:reader --operation Read --topic "$T"
-acl --add --allow-principal User:reader --operation Describe "${reader_group[@]}"
 acl --add --allow-principal User:publisher --operation Write --topic "$T"
-run "scan as reader: Read on the topic, Describe on _lifeline.reader.*" 0 "read in" -- \
+run "scan as reader: Read on the topic (lifeline's own reader uses no group)" 0 "read in" -- \
   scan --config "$R" --topic "$T"
-run "replay as reader, the same ACLs" 0 "state hash [0-9a-f]{32}" -- \
+run "replay as reader, the same ACL" 0 "state hash [0-9a-f]{32}" -- \
   replay --config "$R" --topic "$T" --into reader.db
 run "generate as publisher into an existing topic: Write on it" 0 "generated [0-9]+ records" -- \
   generate --config "$P" --topic "$T" --prompts 2 --versions 2 --seed 9
 run "reader may not publish (generate is refused Write)" 3 \
   "User:reader is not allowed to Write topic $T" -- \
   generate --config "$R" --topic "$T" --prompts 1 --versions 1 --seed 9
-acl --remove --allow-principal User:reader --operation Describe "${reader_group[@]}"
-run "scan without Describe on its reader group names the group prefix" 3 \
+# A setting lifeline's own reader does not speak (a Kerberos one, harmless
+# here) sends the read to librdkafka's consumer, whose group of its own
+# needs Describe.
+kerberos=(-X sasl.kerberos.service.name=kafka)
+run "scan through librdkafka's reader without Describe on its group names the group prefix" 3 \
   "User:reader is not allowed to Describe group _lifeline.reader.*--resource-pattern-type prefixed --group '_lifeline.reader.'" -- \
-  scan --config "$R" --topic "$T"
+  scan --config "$R" "${kerberos[@]}" --topic "$T"
 acl --add --allow-principal User:reader --operation Describe "${reader_group[@]}"
+run "scan through librdkafka's reader with Describe on _lifeline.reader.*" 0 "read in" -- \
+  scan --config "$R" "${kerberos[@]}" --topic "$T"
 acl --remove --allow-principal User:reader --operation Read --topic "$T"
 run "scan without Read on the topic names Describe (the broker hides the topic)" 3 \
   "User:reader is not allowed to Describe topic $T.*--operation Describe --topic '$T'" -- \
@@ -170,6 +180,15 @@ acl --add --allow-principal User:publisher --operation Describe --topic "$T"
 run "generate with Describe but not Write names Write" 3 \
   "User:publisher is not allowed to Write topic $T.*--operation Write --topic '$T'" -- \
   generate --config "$P" --topic "$T" --prompts 1 --versions 1 --seed 9
+# audit --source as auditor: Describe on each group it is asked about.
+U=$("$K" client-config "$SRC" auditor)
+run "audit --source without Describe on the group names it" 3 \
+  "User:auditor is not allowed to Describe group sec-readers.*--operation Describe --group 'sec-readers'" -- \
+  audit sandbox.db --prompt "$prompt" --source "$SRC_BOOT" --config "$U" --groups sec-readers
+acl --add --allow-principal User:auditor --operation Describe --group sec-readers
+run "audit --source as auditor: Describe on the group" 0 "sec-readers" -- \
+  audit sandbox.db --prompt "$prompt" --source "$SRC_BOOT" --config "$U" --groups sec-readers
+acl --remove --group sec-readers
 # (kafka-acls --remove with a principal but no operation removes nothing:
 # these remove every ACL of the resource.)
 acl --remove --topic "$T"
@@ -178,7 +197,6 @@ acl --remove "${reader_group[@]}"
 # --- the access drill step: readers refused, the publisher allowed -----------
 # The shipped drill, with the ACLs docs/security.md gives it; then once more
 # with a reader that may write, which must fail the step and score 0.
-U=$("$K" client-config "$SRC" auditor)
 lifecycle=(--resource-pattern-type prefixed --topic prompt.lifecycle.)
 acl --add --allow-principal User:publisher --operation Write "${lifecycle[@]}"
 acl --add --allow-principal User:reader --allow-principal User:auditor --operation Read "${lifecycle[@]}"
@@ -221,8 +239,8 @@ leftover=$("$K" acl "$SRC" --list 2>&1) || fail "kafka-acls --list"
 # then single ACLs are taken away and the refusal must name each.
 MS=$("$K" client-config "$SRC" mirror)
 MT=$("$K" client-config "$DST" mirror)
-TA=prompt.mirror.alo$$ # at-least-once mirror lpa
-TE=prompt.mirror.eos$$ # exactly-once mirror lpe
+TA=prompt.mirror.alo$$ # at-least-once mirror lpa$$
+TE=prompt.mirror.eos$$ # exactly-once mirror lpe$$
 TC=prompt.mirror.cfg$$ # a topic whose configs the mirror may not read
 G=lp-readers$$
 for t in "$TA" "$TE" "$TC"; do
@@ -237,7 +255,7 @@ readers=(--resource-pattern-type prefixed --group _lifeline.reader.)
 # readers; failback writes the topic and keeps its map there.
 sacl --add "${m[@]}" --operation Read --operation DescribeConfigs --topic "$TA" --topic "$TE"
 sacl --add "${m[@]}" --operation Read --topic "$TC"
-sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa
+sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa$$
 sacl --add "${m[@]}" --operation Describe "${readers[@]}"
 sacl --add "${m[@]}" --operation Describe --group "$G"
 sacl --add "${m[@]}" --operation Write --topic "$TA"
@@ -248,83 +266,91 @@ tacl --add "${m[@]}" --operation Create --operation Write --operation Read --top
 tacl --add "${m[@]}" --operation DescribeConfigs --topic "$TA"
 tacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
 tacl --add "${m[@]}" --operation Describe "${readers[@]}"
-tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe
-tacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpe --group "$G"
-run "mirror as User:mirror (at-least-once, --create-topics)" 0 "mirror lpa: [0-9]+ records" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa --create-topics
-run "mirror as User:mirror (--exactly-once, --create-topics)" 0 "mirror lpe: [0-9]+ records" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --create-topics \
+tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$
+tacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpe$$ --group "$G"
+# Mirror lpa$$ also carries a topic User:mirror may see on neither side
+# (admin mirrors it): what User:mirror runs under that name must ask only
+# about its own topics and the group's partitions.
+TX=prompt.mirror.hidden$$
+"$L" generate --config "$A" --topic "$TX" --prompts 1 --versions 1 --seed 6 >>"$out" 2>&1 ||
+  fail "generate $TX as admin"
+run "admin mirrors a topic of lpa$$ that User:mirror may not see" 0 "mirror lpa$$: [0-9]+ records" -- \
+  mirror --source-config "$A" --target-config "$B" --topics "$TX" --name lpa$$ --create-topics
+run "mirror as User:mirror (at-least-once, --create-topics)" 0 "mirror lpa$$: [0-9]+ records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$ --create-topics
+run "mirror as User:mirror (--exactly-once, --create-topics)" 0 "mirror lpe$$: [0-9]+ records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$ --create-topics \
   --exactly-once
 run "verify records as User:mirror (at-least-once)" 0 "^PASS" -- \
-  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
 run "verify records as User:mirror (exactly-once)" 0 "^PASS" -- \
-  verify records --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$
 "$K" tool "$SRC" groups --group "$G" --topic "$TA" --reset-offsets --to-offset 1 --execute \
   >/dev/null 2>&1 || fail "admin sets $G's offsets on $SRC"
 run "groups sync as User:mirror" 0 "$G" -- \
-  groups sync --source-config "$MS" --target-config "$MT" --name lpa --group "$G"
+  groups sync --source-config "$MS" --target-config "$MT" --name lpa$$ --group "$G"
 run "verify groups as User:mirror" 0 "^PASS" -- \
-  verify groups --source-config "$MS" --target-config "$MT" --name lpa --groups "$G"
+  verify groups --source-config "$MS" --target-config "$MT" --name lpa$$ --groups "$G"
 run "offsets translate as User:mirror" 0 "$TA \[0\] 1 -> 1" -- \
-  offsets translate --name lpa --target-config "$MT" --topic "$TA" --partition 0 --offset 1
+  offsets translate --name lpa$$ --target-config "$MT" --topic "$TA" --partition 0 --offset 1
 # One ACL away at a time: exit 3 naming it. New records give the mirrors work.
 for t in "$TA" "$TE"; do
   "$L" generate --config "$A" --topic "$t" --prompts 1 --versions 1 --seed 9 >>"$out" 2>&1 ||
     fail "more records on $t"
 done
-sacl --remove "${m[@]}" --operation Read --group _lifeline.mirror.lpa
+sacl --remove "${m[@]}" --operation Read --group _lifeline.mirror.lpa$$
 run "mirror without Read on its group names it" 3 \
-  "User:mirror is not allowed to Read group _lifeline.mirror.lpa" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
-sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa
+  "User:mirror is not allowed to Read group _lifeline.mirror.lpa$$" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
+sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa$$
 tacl --remove "${m[@]}" --operation Write --topic "$TA"
 run "mirror without Write on the target topic names it" 3 \
   "User:mirror is not allowed to Write topic $TA" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
 tacl --add "${m[@]}" --operation Write --topic "$TA"
-run "the mirror resumes once Write is back, and nothing is lost" 0 "mirror lpa: [1-9][0-9]* records" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
+run "the mirror resumes once Write is back, and nothing is lost" 0 "mirror lpa$$: [1-9][0-9]* records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
 run "verify records after the refusals: nothing lost" 0 "^PASS" -- \
-  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa
-tacl --remove "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
+tacl --remove "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$
 run "exactly-once without Write on its transactional id names it" 3 \
-  "User:mirror is not allowed to Write transactional-id lifeline-mirror-lpe" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --exactly-once
-tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe
+  "User:mirror is not allowed to Write transactional-id lifeline-mirror-lpe$$" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$ --exactly-once
+tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$
 tacl --remove "${m[@]}" --operation Write --topic "$TE"
 run "exactly-once without Write on the target topic says the transaction was refused it" 3 \
   "the transaction failed: .*Topic authorization failed" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --exactly-once
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$ --exactly-once
 tacl --add "${m[@]}" --operation Write --topic "$TE"
-run "exactly-once resumes once Write is back" 0 "mirror lpe: [1-9][0-9]* records" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe --exactly-once
+run "exactly-once resumes once Write is back" 0 "mirror lpe$$: [1-9][0-9]* records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$ --exactly-once
 run "verify exactly-once after the refusals: nothing lost, nothing twice" 0 "^PASS" -- \
-  verify records --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$
 run "a topic whose configs cannot be read is not created with the broker's defaults" 3 \
   "User:mirror is not allowed to DescribeConfigs topic $TC" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TC" --name lpc --create-topics
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TC" --name lpc$$ --create-topics
 tacl --remove "${m[@]}" --operation Read --group "$G"
 run "groups sync without Read on the target group names it" 3 \
   "User:mirror is not allowed to (Describe|Read) group $G" -- \
-  groups sync --source-config "$MS" --target-config "$MT" --name lpa --group "$G"
+  groups sync --source-config "$MS" --target-config "$MT" --name lpa$$ --group "$G"
 "$L" generate --config "$B" --topic "$TA" --prompts 1 --versions 1 --seed 8 >>"$out" 2>&1 ||
   fail "records born on the target"
-run "failback as User:mirror (mirror --reverse)" 0 "mirror lpa.reverse: [1-9][0-9]* records" -- \
-  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa --reverse
+run "failback as User:mirror (mirror --reverse)" 0 "mirror lpa$$.reverse: [1-9][0-9]* records" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$ --reverse
 run "verify the failback as User:mirror" 0 "^PASS" -- \
-  verify records --source-config "$MT" --target-config "$MS" --topics "$TA" --name lpa.reverse
+  verify records --source-config "$MT" --target-config "$MS" --topics "$TA" --name lpa$$.reverse
 for t in "$TA" "$TE" "$TC"; do
   sacl --remove --topic "$t"
   tacl --remove --topic "$t"
 done
-sacl --remove --group _lifeline.mirror.lpa
+sacl --remove --group _lifeline.mirror.lpa$$
 sacl --remove --group "$G"
 sacl --remove "${readers[@]}"
 sacl --remove --topic _lifeline.offset-map
 tacl --remove --topic _lifeline.offset-map
 tacl --remove "${readers[@]}"
-tacl --remove --transactional-id lifeline-mirror-lpe
-tacl --remove --group _lifeline.mirror.lpe
+tacl --remove --transactional-id lifeline-mirror-lpe$$
+tacl --remove --group _lifeline.mirror.lpe$$
 tacl --remove --group "$G"
 leftover=$("$K" acl "$SRC" --list 2>&1; "$K" acl "$DST" --list 2>&1) || fail "kafka-acls --list"
 [[ -z $leftover ]] && pass "every mirror ACL this test granted is removed" ||

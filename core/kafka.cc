@@ -1169,37 +1169,41 @@ Result<PartitionLeaders> Admin::Leaders(const std::vector<std::string>& topics, 
 }
 
 Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
-  return WithRetries([&]() -> Result<WatermarkOffsets> {
-    int64_t low = -1, high = -1;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    // A leader that moved or died answers NOT_LEADER until the handle's
-    // metadata names the new one: those are asked again until `timeout`.
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (int attempt = 0;; ++attempt) {
-      err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(),
-                                             tp.partition.value(), &low, &high,
-                                             static_cast<int>(timeout.count()));
-      const bool unknown = err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-                           err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-                           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-      const bool leader = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                          err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                          err == RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH ||
-                          err == RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH;
-      if (!(unknown && attempt < 30) && !leader) break;
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      // The handle's metadata may predate the topic, the partition or the
-      // leader.
-      const rd_kafka_metadata_t* md = nullptr;
-      if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
-      std::this_thread::sleep_for(Millis(std::min(100, 10 << std::min(attempt, 4))));
-    }
-    if (err) {
-      return KafkaError(
-          fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()), err);
-    }
-    return WatermarkOffsets{Offset(low), Offset(high)};
-  });
+  // Not wrapped in WithRetries: this loop is the retry, bounded by
+  // `timeout` as a whole. (Wrapped, a dead leader's NOT_LEADER answers cost
+  // 25 times the timeout: a replay waited more than 5 minutes.)
+  int64_t low = -1, high = -1;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  // A leader that moved or died answers NOT_LEADER until the handle's
+  // metadata names the new one: those are asked again until `timeout`.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int attempt = 0;; ++attempt) {
+    const auto left =
+        std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now());
+    err = rd_kafka_query_watermark_offsets(rk_.get(), tp.topic.value().c_str(),
+                                           tp.partition.value(), &low, &high,
+                                           static_cast<int>(std::max<int64_t>(left.count(), 100)));
+    const bool unknown = err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                         err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    const bool leader = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                        err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                        err == RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH ||
+                        err == RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH;
+    if (!(unknown && attempt < 30) && !leader) break;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    // The handle's metadata may predate the topic, the partition or the
+    // leader.
+    const rd_kafka_metadata_t* md = nullptr;
+    if (!rd_kafka_metadata(rk_.get(), 1, nullptr, &md, 2000)) rd_kafka_metadata_destroy(md);
+    std::this_thread::sleep_for(Millis(std::min(100, 10 << std::min(attempt, 4))));
+  }
+  if (err) {
+    return KafkaError(fmt::format("watermarks of {} [{}] (asked for {} ms)", tp.topic.value(),
+                                  tp.partition.value(), timeout.count()),
+                      err);
+  }
+  return WatermarkOffsets{Offset(low), Offset(high)};
 }
 
 Result<std::map<TopicPartition, Offset>> Admin::OffsetsForTime(

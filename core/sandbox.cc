@@ -47,6 +47,13 @@ Status EmbeddedCluster::SetBrokersUp(bool up) {
   return Status::Ok();
 }
 
+void EmbeddedCluster::FailRequests(int api_key, int error, int count) {
+  std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count),
+                                          static_cast<rd_kafka_resp_err_t>(error));
+  rd_kafka_mock_push_request_errors_array(mock_, static_cast<int16_t>(api_key), errors.size(),
+                                          errors.data());
+}
+
 Status EmbeddedCluster::CreateTopic(const std::string& topic, int partitions) {
   if (partitions < 1) {
     return Status::Usage(fmt::format("topic {}: partitions must be at least 1", topic));

@@ -34,6 +34,10 @@ class EmbeddedCluster {
   // again: a broker outage for drills.
   Status SetBrokersUp(bool up);
 
+  // The next `count` requests of Kafka API `api_key` (2: ListOffsets, ...)
+  // are answered with error code `error`: fault injection for tests.
+  void FailRequests(int api_key, int error, int count);
+
  private:
   EmbeddedCluster() = default;
   std::string name_;

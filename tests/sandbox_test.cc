@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "core/kafka.h"
 #include "tests/test_support.h"
 
@@ -45,6 +47,31 @@ TEST(EmbeddedSandbox, ServesAnExternalClientOnLoopback) {
   EXPECT_EQ(got[7].value, "v7");
   EXPECT_EQ(got[7].headers, (std::vector<Header>{{"ce_id", "7"}}));
   EXPECT_EQ(got[19].offset, Offset(19));
+}
+
+// A leader that keeps answering NOT_LEADER costs one timeout, not a retry
+// of the whole timeout per transient error (25 of them, once: a replay
+// after a broker's SIGKILL waited more than 5 minutes).
+TEST(EmbeddedSandbox, WatermarksGiveUpOnAMissingLeaderWithinTheirTimeout) {
+  auto sandbox = EmbeddedSandbox::Start({"source"});
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  EmbeddedCluster* source = sandbox->Find("source");
+  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 1).ok());
+  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
+  ASSERT_TRUE(admin.ok());
+  const TopicPartition tp{Topic("prompt.lifecycle"), Partition(0)};
+  ASSERT_TRUE((*admin)->Watermarks(tp, Millis(5000)).ok());
+  constexpr int kListOffsets = 2, kNotLeader = 6;
+  source->FailRequests(kListOffsets, kNotLeader, 100000);
+  const auto start = std::chrono::steady_clock::now();
+  auto wm = (*admin)->Watermarks(tp, Millis(1000));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(wm.ok());
+  EXPECT_EQ(wm.status().code(), ExitCode::kInfrastructure);
+  EXPECT_NE(wm.status().message().find("watermarks of prompt.lifecycle [0]"), std::string::npos)
+      << wm.status().message();
+  // Not a speed claim: the old nesting waited 25 s or more here.
+  EXPECT_LT(waited, std::chrono::seconds(15));
 }
 
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {

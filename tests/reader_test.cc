@@ -88,7 +88,7 @@ TEST(RawReader, AskingForItWithClientCertificatesIsAUsageErrorBeforeAnyConnectio
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ExitCode::kUsage);
   EXPECT_NE(r.status().message().find(
-                "--reader raw: the raw reader cannot serve the source configuration "
+                "--reader raw, source: the raw reader cannot serve this configuration "
                 "(ssl.key.location is set"),
             std::string::npos)
       << r.status().message();

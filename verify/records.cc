@@ -140,11 +140,8 @@ void ReadSide(const ClientConfig& config, const std::vector<Range>& ranges, Read
 // configuration, unless the options say otherwise.
 Result<Reader> ChooseReader(Reader wanted, const ClientConfig& config, const char* side) {
   auto chosen = ChooseBackend(wanted, config);
-  if (chosen.ok()) return *chosen;
-  return Status::Usage(fmt::format(
-      "--reader raw: the raw reader cannot serve the {} configuration ({}); use --reader auto "
-      "or librdkafka",
-      side, RawReaderUnsupported(config).value_or("?")));
+  if (!chosen.ok()) return chosen.status().WithContext(fmt::format("--reader raw, {}", side));
+  return *chosen;
 }
 
 // One side of one partition, as a stream with look-ahead.

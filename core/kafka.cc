@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/internal/client_errors.h"
+#include "core/internal/list_offsets.h"
 
 namespace lifeline {
 namespace {
@@ -929,10 +930,12 @@ Result<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
   if (!rk.ok()) return rk.status();
   a->rk_ = std::move(rk).value();
   a->bootstrap_ = config.bootstrap();
+  a->config_ = config;
   a->queue_.reset(rd_kafka_queue_new(a->rk_.get()));
   return a;
 }
 
+Admin::Admin() = default;
 Admin::~Admin() = default;
 
 Status Admin::CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok) {
@@ -1169,6 +1172,19 @@ Result<PartitionLeaders> Admin::Leaders(const std::vector<std::string>& topics, 
 }
 
 Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
+  std::lock_guard lock(lister_mu_);
+  if (!lister_tried_) {
+    lister_tried_ = true;
+    // A security setting the links do not speak: librdkafka asks instead.
+    if (auto lister = internal::OffsetLister::Create(config_, this); lister.ok()) {
+      lister_ = std::move(lister).value();
+    }
+  }
+  if (lister_) return lister_->Watermarks(tp, timeout);
+  return LibrdkafkaWatermarks(tp, timeout);
+}
+
+Result<WatermarkOffsets> Admin::LibrdkafkaWatermarks(const TopicPartition& tp, Millis timeout) {
   // Not wrapped in WithRetries: this loop is the retry, bounded by
   // `timeout` as a whole. (Wrapped, a dead leader's NOT_LEADER answers cost
   // 25 times the timeout: a replay waited more than 5 minutes.)

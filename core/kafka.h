@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -377,6 +378,10 @@ struct GroupDescription {
   std::vector<GroupMember> members;
 };
 
+namespace internal {
+class OffsetLister;
+}
+
 class Admin {
  public:
   static Result<std::unique_ptr<Admin>> Create(const ClientConfig& config);
@@ -404,6 +409,9 @@ class Admin {
   // is an error.
   Result<PartitionLeaders> Leaders(const std::vector<std::string>& topics, Millis timeout);
 
+  // The log start offset and the last stable offset, within `timeout`
+  // (asked with requests of lifeline's own where its links serve the
+  // configuration's security: internal/list_offsets.h says why).
   Result<WatermarkOffsets> Watermarks(const TopicPartition& tp, Millis timeout);
   // The earliest offset whose timestamp is >= `ts`, or the high watermark
   // when there is none.
@@ -434,10 +442,15 @@ class Admin {
   rd_kafka_t* handle() { return rk_.get(); }
 
  private:
-  Admin() = default;
+  Admin();
+  Result<WatermarkOffsets> LibrdkafkaWatermarks(const TopicPartition& tp, Millis timeout);
   std::string bootstrap_;  // for messages
+  ClientConfig config_;
   KafkaHandle rk_;
-  KafkaQueue queue_;  // admin results arrive here
+  KafkaQueue queue_;      // admin results arrive here
+  std::mutex lister_mu_;  // the lister and its links serve one call at a time
+  std::unique_ptr<internal::OffsetLister> lister_;
+  bool lister_tried_ = false;
 };
 
 // Creates a librdkafka handle of the given type from a ClientConfig plus

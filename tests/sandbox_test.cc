@@ -74,6 +74,50 @@ TEST(EmbeddedSandbox, WatermarksGiveUpOnAMissingLeaderWithinTheirTimeout) {
   EXPECT_LT(waited, std::chrono::seconds(15));
 }
 
+// A leader that answers NOT_LEADER a few times (a leader move) costs a
+// metadata refresh and another try, not the answer.
+TEST(EmbeddedSandbox, WatermarksAskAgainAfterANotLeaderAnswer) {
+  auto sandbox = EmbeddedSandbox::Start({"source"});
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  EmbeddedCluster* source = sandbox->Find("source");
+  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 1).ok());
+  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
+  ASSERT_TRUE(admin.ok());
+  constexpr int kListOffsets = 2, kNotLeader = 6;
+  source->FailRequests(kListOffsets, kNotLeader, 3);
+  auto wm = (*admin)->Watermarks({Topic("prompt.lifecycle"), Partition(0)}, Millis(10000));
+  ASSERT_TRUE(wm.ok()) << wm.status().message();
+  EXPECT_EQ(wm->low, Offset(0));
+  EXPECT_EQ(wm->high, Offset(0));
+}
+
+// Every broker gone (connections dropped, new ones refused): the answer is
+// an infrastructure error within the timeout, and once the brokers are back
+// the same Admin answers again over a new connection.
+TEST(EmbeddedSandbox, WatermarksFailWithinTheirTimeoutWhileTheBrokersAreDown) {
+  auto sandbox = EmbeddedSandbox::Start({"source"});
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  EmbeddedCluster* source = sandbox->Find("source");
+  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 1).ok());
+  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
+  ASSERT_TRUE(admin.ok());
+  const TopicPartition tp{Topic("prompt.lifecycle"), Partition(0)};
+  ASSERT_TRUE((*admin)->Watermarks(tp, Millis(5000)).ok());
+  ASSERT_TRUE(source->SetBrokersUp(false).ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto wm = (*admin)->Watermarks(tp, Millis(1500));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(wm.ok());
+  EXPECT_EQ(wm.status().code(), ExitCode::kInfrastructure);
+  EXPECT_NE(wm.status().message().find("watermarks of prompt.lifecycle [0]"), std::string::npos)
+      << wm.status().message();
+  // Not a speed claim: bounded by the timeout plus one metadata request's.
+  EXPECT_LT(waited, std::chrono::seconds(20));
+  ASSERT_TRUE(source->SetBrokersUp(true).ok());
+  auto again = (*admin)->Watermarks(tp, Millis(10000));
+  EXPECT_TRUE(again.ok()) << again.status().message();
+}
+
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {
   auto sandbox = EmbeddedSandbox::Start({"a", "a"});
   ASSERT_FALSE(sandbox.ok());

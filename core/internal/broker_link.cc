@@ -232,10 +232,12 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  // Connects to one of `addr`'s addresses within kConnectTimeout.
-  Status Connect(const BrokerAddress& addr);
+  // Connects to one of `addr`'s addresses, each within kConnectTimeout and
+  // all by `deadline`.
+  Status Connect(const BrokerAddress& addr, Clock::time_point deadline);
   // The TLS handshake, checking the broker's certificate as `security` says.
-  Status StartTls(SSL_CTX* ctx, const LinkSecurity& security, const std::string& host);
+  Status StartTls(SSL_CTX* ctx, const LinkSecurity& security, const std::string& host,
+                  Clock::time_point deadline);
   Status WriteAll(std::string_view bytes, Clock::time_point deadline);
   Status ReadAll(char* out, size_t n, Clock::time_point deadline);
 
@@ -264,7 +266,7 @@ Status Transport::Wait(short events, Clock::time_point deadline, const char* doi
   }
 }
 
-Status Transport::Connect(const BrokerAddress& addr) {
+Status Transport::Connect(const BrokerAddress& addr, Clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -288,7 +290,7 @@ Status Transport::Connect(const BrokerAddress& addr) {
       last_error = std::strerror(errno);
       continue;
     }
-    Status st = Wait(POLLOUT, Clock::now() + kConnectTimeout, "connect");
+    Status st = Wait(POLLOUT, std::min(deadline, Clock::now() + kConnectTimeout), "connect");
     if (st.code() == ExitCode::kInterrupted) return st;
     int err = 0;
     socklen_t len = sizeof err;
@@ -323,7 +325,8 @@ Status Transport::TlsWait(int rc, Clock::time_point deadline, const char* doing)
   }
 }
 
-Status Transport::StartTls(SSL_CTX* ctx, const LinkSecurity& security, const std::string& host) {
+Status Transport::StartTls(SSL_CTX* ctx, const LinkSecurity& security, const std::string& host,
+                           Clock::time_point deadline) {
   ssl_ = SSL_new(ctx);
   BIO* bio = ssl_ ? BIO_new(NoSigpipeSocket()) : nullptr;
   if (!bio) return Status::Infra(fmt::format("{}: TLS: {}", name_, TlsErrors()));
@@ -338,7 +341,6 @@ Status Transport::StartTls(SSL_CTX* ctx, const LinkSecurity& security, const std
                       : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
     if (ok != 1) return Status::Infra(fmt::format("{}: TLS: cannot check host '{}'", name_, host));
   }
-  const auto deadline = Clock::now() + kConnectTimeout;
   for (;;) {
     ERR_clear_error();
     const int rc = SSL_connect(ssl_);
@@ -505,43 +507,49 @@ Result<std::string_view> BrokerLink::Receive(int32_t correlation, Millis timeout
 
 Result<std::unique_ptr<BrokerLink>> BrokerLink::Open(const LinkDialer& dialer, int32_t node,
                                                      const BrokerAddress& addr,
-                                                     std::string client_id, int16_t fetch_key,
-                                                     int16_t fetch_version) {
+                                                     std::string client_id, const ApiNeed& need,
+                                                     Millis within) {
   std::unique_ptr<BrokerLink> link(new BrokerLink());
   link->name_ = fmt::format("broker {} at {}:{}", node, addr.host, addr.port);
   link->address_ = addr;
   link->client_id_ = std::move(client_id);
+  link->setup_deadline_ = Clock::now() + within;
   link->transport_ = std::make_unique<Transport>(link->name_);
-  LIFELINE_RETURN_IF_ERROR(link->transport_->Connect(addr));
+  LIFELINE_RETURN_IF_ERROR(link->transport_->Connect(addr, link->setup_deadline_));
   if (dialer.security().tls) {
     LIFELINE_RETURN_IF_ERROR(link->transport_->StartTls(static_cast<SSL_CTX*>(dialer.tls_context()),
-                                                        dialer.security(), addr.host));
+                                                        dialer.security(), addr.host,
+                                                        link->setup_deadline_));
   }
-  LIFELINE_RETURN_IF_ERROR(link->CheckFetchVersion(fetch_key, fetch_version));
+  LIFELINE_RETURN_IF_ERROR(link->CheckApiVersion(need));
   if (!dialer.security().mechanism.empty()) {
     LIFELINE_RETURN_IF_ERROR(link->Authenticate(dialer.security()));
   }
   return link;
 }
 
+Millis BrokerLink::SetupTimeLeft() const {
+  return std::max(Millis(0), std::chrono::duration_cast<Millis>(setup_deadline_ - Clock::now()));
+}
+
 // ApiVersions v0 (which every broker serves, also before authentication):
-// does the broker serve our Fetch?
-Status BrokerLink::CheckFetchVersion(int16_t fetch_key, int16_t fetch_version) {
+// does the broker serve what the link is for?
+Status BrokerLink::CheckApiVersion(const ApiNeed& need) {
   LIFELINE_ASSIGN_OR_RETURN(auto correlation, Send(kApiVersionsKey, 0, [](RequestWriter&) {}));
   Buffer buf;
-  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, kRequestTimeout, &buf));
+  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, SetupTimeLeft(), &buf));
   ResponseReader r(body);
   const int16_t error = r.I16();
   const int32_t n = r.I32();
   for (int32_t i = 0; r.ok() && i < n; ++i) {
     const int16_t key = r.I16(), min = r.I16(), max = r.I16();
-    if (key != fetch_key) continue;
-    if (min <= fetch_version && fetch_version <= max) return Status::Ok();
-    return Error(
-        fmt::format("serves Fetch v{}-v{}; the raw reader speaks v{} (use --reader librdkafka)",
-                    min, max, fetch_version));
+    if (key != need.key) continue;
+    if (min <= need.version && need.version <= max) return Status::Ok();
+    return Error(fmt::format("serves {} v{}-v{}; lifeline speaks v{}{}{}", need.name, min, max,
+                             need.version, need.otherwise.empty() ? "" : " (",
+                             need.otherwise.empty() ? "" : fmt::format("{})", need.otherwise)));
   }
-  return Error(fmt::format("ApiVersions answer without Fetch (error {})", error));
+  return Error(fmt::format("ApiVersions answer without {} (error {})", need.name, error));
 }
 
 // One SaslAuthenticate v1 round: our bytes out, the broker's back.
@@ -549,7 +557,7 @@ Result<std::string> BrokerLink::SaslExchange(std::string_view auth_bytes) {
   LIFELINE_ASSIGN_OR_RETURN(auto correlation, Send(kSaslAuthenticateKey, 1,
                                                    [&](RequestWriter& w) { w.Bytes(auth_bytes); }));
   Buffer buf;
-  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, kRequestTimeout, &buf));
+  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, SetupTimeLeft(), &buf));
   ResponseReader r(body);
   const int16_t error = r.I16();
   const std::string_view message = r.String();
@@ -572,7 +580,7 @@ Status BrokerLink::Authenticate(const LinkSecurity& security) {
                             }));
   {
     Buffer buf;
-    LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, kRequestTimeout, &buf));
+    LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, SetupTimeLeft(), &buf));
     ResponseReader r(body);
     const int16_t error = r.I16();
     std::vector<std::string> offered;

@@ -107,17 +107,27 @@ class LinkDialer {
   void* tls_context_ = nullptr;
 };
 
+// The request a link is opened for: the broker must serve `version` of API
+// `key` (named `name` in the refusal, which also says what to do instead).
+struct ApiNeed {
+  int16_t key = 0;
+  int16_t version = 0;
+  std::string_view name;
+  std::string_view otherwise;  // e.g. "use --reader librdkafka"; may be empty
+};
+
 // A connected (and, as configured, encrypted and authenticated) broker.
 class BrokerLink {
  public:
-  // Connects, checks the broker serves Fetch `fetch_version` (ApiVersions),
-  // and authenticates. Errors: Transient for what a retry may cure (a
-  // refused or dropped connection, a timeout), Infra for what it cannot (a
-  // TLS handshake refused, authentication failed), each naming the broker,
-  // the cause and the setting to fix.
+  // Connects, checks the broker serves `need` (ApiVersions), and
+  // authenticates, all within `within`. Errors: Transient for what a retry
+  // may cure (a refused or dropped connection, a timeout), Infra for what it
+  // cannot (a TLS handshake refused, authentication failed), each naming the
+  // broker, the cause and the setting to fix.
   static Result<std::unique_ptr<BrokerLink>> Open(const LinkDialer& dialer, int32_t node,
                                                   const BrokerAddress& addr, std::string client_id,
-                                                  int16_t fetch_key, int16_t fetch_version);
+                                                  const ApiNeed& need,
+                                                  Millis within = Millis(30000));
   ~BrokerLink();
   BrokerLink(const BrokerLink&) = delete;
   BrokerLink& operator=(const BrokerLink&) = delete;
@@ -142,9 +152,9 @@ class BrokerLink {
   BrokerLink() = default;
   Status Error(std::string_view what) const;
   Status IoError(std::string_view what) const;
-  Status Connect(const LinkDialer& dialer);
   Status WriteAll(std::string_view bytes);
-  Status CheckFetchVersion(int16_t fetch_key, int16_t fetch_version);
+  Millis SetupTimeLeft() const;
+  Status CheckApiVersion(const ApiNeed& need);
   Status Authenticate(const LinkSecurity& security);
   Result<std::string> SaslExchange(std::string_view auth_bytes);
 
@@ -153,6 +163,7 @@ class BrokerLink {
   BrokerAddress address_;
   std::string client_id_;
   int32_t next_correlation_ = 1;
+  std::chrono::steady_clock::time_point setup_deadline_;  // Open's
 };
 
 }  // namespace lifeline::internal

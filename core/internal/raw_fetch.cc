@@ -251,7 +251,8 @@ class RangeReader {
     if (!conn) {
       LIFELINE_ASSIGN_OR_RETURN(
           auto opened,
-          BrokerLink::Open(*dialer_, node, broker->second, client_id_, kFetchKey, kFetchVersion));
+          BrokerLink::Open(*dialer_, node, broker->second, client_id_,
+                           {kFetchKey, kFetchVersion, "Fetch", "use --reader librdkafka"}));
       conn = std::move(opened);
     }
     return conn.get();

@@ -930,8 +930,12 @@ Result<std::unique_ptr<Admin>> Admin::Create(const ClientConfig& config) {
   if (!rk.ok()) return rk.status();
   a->rk_ = std::move(rk).value();
   a->bootstrap_ = config.bootstrap();
-  a->config_ = config;
   a->queue_.reset(rd_kafka_queue_new(a->rk_.get()));
+  // A security setting the own connections do not speak: librdkafka asks
+  // for watermarks instead.
+  if (auto lister = internal::OffsetLister::Create(config, a.get()); lister.ok()) {
+    a->lister_ = std::move(lister).value();
+  }
   return a;
 }
 
@@ -1172,14 +1176,6 @@ Result<PartitionLeaders> Admin::Leaders(const std::vector<std::string>& topics, 
 }
 
 Result<WatermarkOffsets> Admin::Watermarks(const TopicPartition& tp, Millis timeout) {
-  std::lock_guard lock(lister_mu_);
-  if (!lister_tried_) {
-    lister_tried_ = true;
-    // A security setting the links do not speak: librdkafka asks instead.
-    if (auto lister = internal::OffsetLister::Create(config_, this); lister.ok()) {
-      lister_ = std::move(lister).value();
-    }
-  }
   if (lister_) return lister_->Watermarks(tp, timeout);
   return LibrdkafkaWatermarks(tp, timeout);
 }

@@ -12,7 +12,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -445,12 +444,9 @@ class Admin {
   Admin();
   Result<WatermarkOffsets> LibrdkafkaWatermarks(const TopicPartition& tp, Millis timeout);
   std::string bootstrap_;  // for messages
-  ClientConfig config_;
   KafkaHandle rk_;
-  KafkaQueue queue_;      // admin results arrive here
-  std::mutex lister_mu_;  // the lister and its links serve one call at a time
-  std::unique_ptr<internal::OffsetLister> lister_;
-  bool lister_tried_ = false;
+  KafkaQueue queue_;  // admin results arrive here
+  std::unique_ptr<internal::OffsetLister> lister_;  // null: librdkafka asks for watermarks
 };
 
 // Creates a librdkafka handle of the given type from a ClientConfig plus

@@ -120,6 +120,7 @@ Result<OffsetLister::Answer> OffsetLister::Ask(BrokerLink* link, const TopicPart
 }
 
 Result<WatermarkOffsets> OffsetLister::Watermarks(const TopicPartition& tp, Millis timeout) {
+  std::lock_guard lock(mu_);
   const std::string context = fmt::format("watermarks of {} [{}] (asked for {} ms)",
                                           tp.topic.value(), tp.partition.value(), timeout.count());
   const auto deadline = Clock::now() + timeout;

@@ -15,6 +15,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/config.h"
@@ -36,9 +37,10 @@ class OffsetLister {
   OffsetLister(const OffsetLister&) = delete;
   OffsetLister& operator=(const OffsetLister&) = delete;
 
-  // Errors: the broker's error code as KafkaError (a refusal names the
-  // Describe ACL on the topic); Transient when the leader could not be
-  // reached or was wrong until `timeout` ran out.
+  // Thread-safe: calls take turns on the links. Errors: the broker's error
+  // code as KafkaError (a refusal names the Describe ACL on the topic);
+  // Transient when the leader could not be reached or was wrong until
+  // `timeout` ran out.
   Result<WatermarkOffsets> Watermarks(const TopicPartition& tp, Millis timeout);
 
  private:
@@ -47,6 +49,7 @@ class OffsetLister {
   Result<BrokerLink*> LinkTo(int32_t node, Millis within);
   Result<Answer> Ask(BrokerLink* link, const TopicPartition& tp, int64_t timestamp, Millis within);
 
+  std::mutex mu_;
   Admin* admin_ = nullptr;
   std::string client_id_;
   std::unique_ptr<LinkDialer> dialer_;

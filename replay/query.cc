@@ -6,8 +6,8 @@
 #include "core/envelope.h"
 #include "core/kafka.h"
 #include "core/sqlite.h"
-#include "replay/replay.h"
 #include "replay/internal/store.h"
+#include "replay/replay.h"
 
 namespace lifeline::replay {
 namespace {
@@ -21,22 +21,18 @@ struct Sandbox {
 };
 
 Result<Sandbox> OpenSandbox(const std::string& path) {
-  auto db = OpenSandboxFile(path);
-  if (!db.ok()) return db.status();
-  auto meta = ReadMeta(*db, path);
-  if (!meta.ok()) return meta.status();
-  Sandbox s{std::move(db).value(), {}};
-  for (auto& [k, v] : *meta) s.meta[k] = v;
+  LIFELINE_ASSIGN_OR_RETURN(auto db, OpenSandboxFile(path));
+  LIFELINE_ASSIGN_OR_RETURN(auto meta, ReadMeta(db, path));
+  Sandbox s{std::move(db), {}};
+  for (auto& [k, v] : meta) s.meta[k] = v;
   return s;
 }
 
 Status RequirePrompt(sqlite::Db& db, const std::string& path, const std::string& prompt) {
-  auto s = db.Prepare("SELECT 1 FROM prompts WHERE prompt_id = ?");
-  if (!s.ok()) return s.status();
-  s->Bind(1, prompt);
-  auto row = s->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) {
+  LIFELINE_ASSIGN_OR_RETURN(auto s, db.Prepare("SELECT 1 FROM prompts WHERE prompt_id = ?"));
+  s.Bind(1, prompt);
+  LIFELINE_ASSIGN_OR_RETURN(auto row, s.Step());
+  if (!row) {
     return Status::Usage(fmt::format("prompt {} has no events in {}", prompt, path));
   }
   return Status::Ok();
@@ -93,17 +89,18 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
   if (!o.version.empty()) {
     versions.push_back(o.version);
   } else {
-    auto live = QueryRows(
-        db, "SELECT DISTINCT version FROM deployments WHERE prompt_id=? ORDER BY 1", {o.prompt});
-    if (!live.ok()) return live.status();
-    for (const Json& r : *live) versions.push_back(r["version"]);
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto live,
+        QueryRows(db, "SELECT DISTINCT version FROM deployments WHERE prompt_id=? ORDER BY 1",
+                  {o.prompt}));
+    for (const Json& r : live) versions.push_back(r["version"]);
     if (versions.empty()) {
-      auto newest = QueryRows(db,
-                              "SELECT version FROM versions WHERE prompt_id=? ORDER BY "
-                              "proposed_at_ms DESC, version DESC LIMIT 1",
-                              {o.prompt});
-      if (!newest.ok()) return newest.status();
-      for (const Json& r : *newest) versions.push_back(r["version"]);
+      LIFELINE_ASSIGN_OR_RETURN(auto newest,
+                                QueryRows(db,
+                                          "SELECT version FROM versions WHERE prompt_id=? ORDER BY "
+                                          "proposed_at_ms DESC, version DESC LIMIT 1",
+                                          {o.prompt}));
+      for (const Json& r : newest) versions.push_back(r["version"]);
     }
   }
   Json report;
@@ -117,27 +114,28 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
   std::vector<Json*> tracked;
   report["versions"] = Json::array();
   for (const std::string& v : versions) {
-    auto row =
-        QueryRows(db, "SELECT * FROM versions WHERE prompt_id=? AND version=?", {o.prompt, v});
-    if (!row.ok()) return row.status();
-    if (row->empty()) {
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto row,
+        QueryRows(db, "SELECT * FROM versions WHERE prompt_id=? AND version=?", {o.prompt, v}));
+    if (row.empty()) {
       return Status::Usage(
           fmt::format("prompt {} has no version {} in {}", o.prompt, v, o.sandbox));
     }
-    const Json& ver = (*row)[0];
+    const Json& ver = row[0];
     Json a;
     a["version"] = v;
     a["status"] = ver["status"];
     a["proposed"] = {{"by", ver["proposer"]},
                      {"event_id", ver["proposed_event_id"]},
                      {"time", Time(ver["proposed_at_ms"])}};
-    auto decisions = QueryRows(db,
-                               "SELECT decision, approver, ticket, actor, event_id, time_ms FROM "
-                               "approvals WHERE prompt_id=? AND version=? ORDER BY seq",
-                               {o.prompt, v});
-    if (!decisions.ok()) return decisions.status();
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto decisions,
+        QueryRows(db,
+                  "SELECT decision, approver, ticket, actor, event_id, time_ms FROM "
+                  "approvals WHERE prompt_id=? AND version=? ORDER BY seq",
+                  {o.prompt, v}));
     a["decisions"] = Json::array();
-    for (Json& d : *decisions) {
+    for (Json& d : decisions) {
       d["time"] = Time(d["time_ms"]);
       d.erase("time_ms");
       a["decisions"].push_back(std::move(d));
@@ -154,25 +152,24 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
         "p.partition, p.\"offset\" FROM deployment_history h LEFT JOIN provenance p ON "
         "p.prompt_id = h.prompt_id AND p.seq = h.seq WHERE h.prompt_id=? AND h.version=? AND "
         "h.via != 'rolled_back' ORDER BY h.seq";
-    auto deploys = QueryRows(db, events_sql, {o.prompt, v});
-    if (!deploys.ok()) return deploys.status();
+    LIFELINE_ASSIGN_OR_RETURN(auto deploys, QueryRows(db, events_sql, {o.prompt, v}));
     a["deployments"] = Json::array();
     int64_t first_deploy_seq = -1;
-    for (Json& d : *deploys) {
+    for (Json& d : deploys) {
       if (first_deploy_seq < 0) first_deploy_seq = d["seq"].get<int64_t>();
       d["time"] = Time(d["from_time_ms"]);
       d.erase("from_time_ms");
       a["deployments"].push_back(std::move(d));
     }
-    auto evals =
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto evals,
         QueryRows(db,
                   "SELECT seq, suite, dataset, passed, score, actor, event_id, time_ms FROM "
                   "evaluations WHERE prompt_id=? AND version=? ORDER BY seq",
-                  {o.prompt, v});
-    if (!evals.ok()) return evals.status();
+                  {o.prompt, v}));
     a["evaluation_before_rollout"] = nullptr;
     a["evaluations"] = Json::array();
-    for (Json& e : *evals) {
+    for (Json& e : evals) {
       e["time"] = Time(e["time_ms"]);
       e.erase("time_ms");
       e["passed"] = e["passed"].get<int64_t>() != 0;
@@ -182,27 +179,27 @@ Result<Json> BuildAudit(const AuditOptions& o, Sandbox& sandbox) {
       }
       a["evaluations"].push_back(std::move(e));
     }
-    auto rollbacks =
+    LIFELINE_ASSIGN_OR_RETURN(
+        auto rollbacks,
         QueryRows(db,
                   "SELECT r.seq, r.scope, r.to_version, r.reason, r.initiator, r.event_id, "
                   "r.expected_consumers, r.time_ms, p.partition, p.\"offset\" FROM "
                   "rollbacks r LEFT JOIN provenance p ON p.prompt_id = r.prompt_id AND "
                   "p.seq = r.seq WHERE r.prompt_id=? AND r.from_version=? ORDER BY r.seq",
-                  {o.prompt, v});
-    if (!rollbacks.ok()) return rollbacks.status();
+                  {o.prompt, v}));
     a["rollbacks"] = Json::array();
-    for (Json& r : *rollbacks) {
+    for (Json& r : rollbacks) {
       r["time"] = Time(r["time_ms"]);
       r.erase("time_ms");
       r["expected_consumers"] = Json::parse(Str(r["expected_consumers"]), nullptr, false);
       a["rollbacks"].push_back(std::move(r));
     }
-    auto violations = QueryRows(db,
-                                "SELECT seq, code, event_id, detail FROM violations WHERE "
-                                "prompt_id=? AND version=? ORDER BY seq, code",
-                                {o.prompt, v});
-    if (!violations.ok()) return violations.status();
-    a["violations"] = *violations;
+    LIFELINE_ASSIGN_OR_RETURN(auto violations,
+                              QueryRows(db,
+                                        "SELECT seq, code, event_id, detail FROM violations WHERE "
+                                        "prompt_id=? AND version=? ORDER BY seq, code",
+                                        {o.prompt, v}));
+    a["violations"] = violations;
     report["versions"].push_back(std::move(a));
   }
   for (Json& a : report["versions"]) {
@@ -292,12 +289,12 @@ std::string AuditText(const Json& r) {
 
 Result<std::vector<LiveAt>> StateAt(const std::string& path, const std::string& prompt,
                                     TimestampMs at) {
-  auto sandbox = OpenSandbox(path);
-  if (!sandbox.ok()) return sandbox.status();
-  LIFELINE_RETURN_IF_ERROR(RequirePrompt(sandbox->db, path, prompt));
+  LIFELINE_ASSIGN_OR_RETURN(auto sandbox, OpenSandbox(path));
+  LIFELINE_RETURN_IF_ERROR(RequirePrompt(sandbox.db, path, prompt));
   // Per scope, the last stint (in stream order) that began at or before T.
-  auto rows =
-      QueryRows(sandbox->db,
+  LIFELINE_ASSIGN_OR_RETURN(
+      auto rows,
+      QueryRows(sandbox.db,
                 "SELECT h.scope, h.version, h.percent, h.via, h.event_id, h.actor, "
                 "a.event_id AS activated_event_id, a.actor AS activated_actor, "
                 "a.from_time_ms AS since_ms FROM deployment_history h JOIN deployment_history "
@@ -305,10 +302,9 @@ Result<std::vector<LiveAt>> StateAt(const std::string& path, const std::string& 
                 "h.activated_seq WHERE h.prompt_id = ?1 AND h.seq = (SELECT max(x.seq) FROM "
                 "deployment_history x WHERE x.prompt_id = ?1 AND x.scope = h.scope AND "
                 "x.from_time_ms <= ?2) ORDER BY h.scope",
-                {prompt, at.value()});
-  if (!rows.ok()) return rows.status();
+                {prompt, at.value()}));
   std::vector<LiveAt> out;
-  for (const Json& r : *rows) {
+  for (const Json& r : rows) {
     LiveAt l;
     l.scope = r["scope"];
     l.version = r["version"];
@@ -325,12 +321,10 @@ Result<std::vector<LiveAt>> StateAt(const std::string& path, const std::string& 
 }
 
 Result<std::string> Audit(const AuditOptions& options, bool json) {
-  auto sandbox = OpenSandbox(options.sandbox);
-  if (!sandbox.ok()) return sandbox.status();
-  auto report = BuildAudit(options, *sandbox);
-  if (!report.ok()) return report.status();
-  if (json) return report->dump(2) + "\n";
-  return AuditText(*report);
+  LIFELINE_ASSIGN_OR_RETURN(auto sandbox, OpenSandbox(options.sandbox));
+  LIFELINE_ASSIGN_OR_RETURN(auto report, BuildAudit(options, sandbox));
+  if (json) return report.dump(2) + "\n";
+  return AuditText(report);
 }
 
 }  // namespace lifeline::replay

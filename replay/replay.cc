@@ -256,14 +256,13 @@ class TopicSink {
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     for (const auto& [tp, end] : ends_) {
       for (;;) {
-        auto wm = admin_->Watermarks(tp, kAdminTimeout);
-        if (!wm.ok()) return wm.status();
-        if (wm->high.value() >= end) break;
+        LIFELINE_ASSIGN_OR_RETURN(auto wm, admin_->Watermarks(tp, kAdminTimeout));
+        if (wm.high.value() >= end) break;
         if (Clock::now() > deadline) {
           return Status::Infra(fmt::format(
               "{} [{}]: the committed records are still not visible after 60 s (last stable "
               "offset {}, expected {})",
-              tp.topic.value(), tp.partition.value(), wm->high.value(), end));
+              tp.topic.value(), tp.partition.value(), wm.high.value(), end));
         }
         std::this_thread::sleep_for(Millis(50));
       }
@@ -446,9 +445,8 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   const bool to_kafka = o.into.rfind(kKafkaScheme, 0) == 0;
   std::optional<KafkaTarget> kafka_target;
   if (to_kafka) {
-    auto t = ParseKafkaInto(o.into);
-    if (!t.ok()) return t.status();
-    kafka_target = *t;
+    LIFELINE_ASSIGN_OR_RETURN(auto t, ParseKafkaInto(o.into));
+    kafka_target = t;
   } else {
     std::error_code ec;
     if (fs::is_directory(o.into, ec)) {
@@ -491,16 +489,15 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   std::optional<sqlite::Db> db;
   std::optional<SandboxWriter> writer;
   if (to_kafka) {
-    auto s = TopicSink::Open(o, *kafka_target, *partitions);
-    if (!s.ok()) return s.status();
-    sink = std::move(s).value();
+    LIFELINE_ASSIGN_OR_RETURN(auto s, TopicSink::Open(o, *kafka_target, *partitions));
+    sink = std::move(s);
   } else {
     RemoveStalePartials(o.into);
     partial.emplace(fmt::format("{}.partial.{}", o.into, getpid()));
     partial->Remove();
-    auto opened = sqlite::Db::Open(partial->path(), sqlite::Db::Mode::kCreate);
-    if (!opened.ok()) return opened.status();
-    db.emplace(std::move(opened).value());
+    LIFELINE_ASSIGN_OR_RETURN(auto opened,
+                              sqlite::Db::Open(partial->path(), sqlite::Db::Mode::kCreate));
+    db.emplace(std::move(opened));
     // A private file until it is renamed into place: no WAL (a sandbox is
     // one file), no fsync per commit (one fsync before the rename).
     LIFELINE_RETURN_IF_ERROR(
@@ -607,9 +604,8 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     if (!counts.ok()) return counts.status();
     std::map<int64_t, int64_t> per_partition;
     for (;;) {
-      auto row = counts->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
+      LIFELINE_ASSIGN_OR_RETURN(auto row, counts->Step());
+      if (!row) break;
       per_partition[counts->Int(0)] = counts->Int(1);
     }
     counts = sqlite::Stmt();
@@ -622,9 +618,8 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
     }
     ranges_stmt = sqlite::Stmt();
     summary.write_seconds = lap();
-    auto hash = HashState(*db, false);
-    if (!hash.ok()) return hash.status();
-    summary.state = std::move(hash).value();
+    LIFELINE_ASSIGN_OR_RETURN(auto hash, HashState(*db, false));
+    summary.state = std::move(hash);
     summary.hash_seconds = lap();
     LIFELINE_RETURN_IF_ERROR(writer->SetMeta("state_hash", summary.state.total.Hex()));
     LIFELINE_RETURN_IF_ERROR(writer->SetMeta("complete", "true"));
@@ -641,13 +636,11 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
 }
 
 Result<StateDigest> HashSandbox(const std::string& path, bool by_prompt) {
-  auto db = OpenSandboxFile(path);
-  if (!db.ok()) return db.status();
-  auto meta = ReadMeta(*db, path);
-  if (!meta.ok()) return meta.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto db, OpenSandboxFile(path));
+  LIFELINE_RETURN_IF_ERROR(ReadMeta(db, path).status());  // refuses an incomplete sandbox
   if (!by_prompt) return HashStateFile(path, kHashReadPragmas);
-  LIFELINE_RETURN_IF_ERROR(db->Exec(kHashReadPragmas));
-  return HashState(*db, by_prompt);
+  LIFELINE_RETURN_IF_ERROR(db.Exec(kHashReadPragmas));
+  return HashState(db, by_prompt);
 }
 
 std::string FormatSummaryText(const ReplaySummary& s) {

@@ -134,9 +134,8 @@ Result<StateDigest> HashState(sqlite::Db& db, bool by_prompt) {
   StateDigest result;
   std::map<std::string, HashState128> prompts;
   for (const LogicalTable& t : LogicalTables()) {
-    auto td = HashTable(db, t, by_prompt ? &prompts : nullptr);
-    if (!td.ok()) return td.status();
-    result.tables.push_back(std::move(td).value());
+    LIFELINE_ASSIGN_OR_RETURN(auto td, HashTable(db, t, by_prompt ? &prompts : nullptr));
+    result.tables.push_back(std::move(td));
   }
   result.total = Total(result.tables);
   for (auto& [prompt, st] : prompts) result.prompts[prompt] = Digest(st.get());

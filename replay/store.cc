@@ -373,9 +373,8 @@ Status SandboxWriter::Begin() {
       {&retirement_, "INSERT INTO temp.version_retirements VALUES(?,?,?,?,?)"},
   };
   for (const auto& [stmt, sql] : statements) {
-    auto prepared = db_->Prepare(sql);
-    if (!prepared.ok()) return prepared.status();
-    *stmt = std::move(prepared).value();
+    LIFELINE_ASSIGN_OR_RETURN(auto prepared, db_->Prepare(sql));
+    *stmt = std::move(prepared);
   }
   return Status::Ok();
 }
@@ -445,9 +444,8 @@ Status SandboxWriter::Add(const Coordinates& at, const Outcome& outcome) {
 }
 
 Status SandboxWriter::SetMeta(const std::string& key, const std::string& value) {
-  auto s = db_->Prepare("INSERT OR REPLACE INTO replay_meta VALUES(?,?)");
-  if (!s.ok()) return s.status();
-  return s->Bind(1, key).Bind(2, value).Run();
+  LIFELINE_ASSIGN_OR_RETURN(auto s, db_->Prepare("INSERT OR REPLACE INTO replay_meta VALUES(?,?)"));
+  return s.Bind(1, key).Bind(2, value).Run();
 }
 
 Status SandboxWriter::WriteState(Registry& registry, const std::vector<LateViolation>& late) {
@@ -490,36 +488,34 @@ Status SandboxWriter::Commit() {
 Result<std::vector<nlohmann::ordered_json>> QueryRows(
     sqlite::Db& db, const std::string& sql,
     const std::vector<std::variant<std::string, int64_t>>& params) {
-  auto s = db.Prepare(sql);
-  if (!s.ok()) return s.status();
+  LIFELINE_ASSIGN_OR_RETURN(auto s, db.Prepare(sql));
   for (size_t i = 0; i < params.size(); ++i) {
     const int index = static_cast<int>(i) + 1;
     if (auto* text = std::get_if<std::string>(&params[i])) {
-      s->Bind(index, std::string_view(*text));
+      s.Bind(index, std::string_view(*text));
     } else {
-      s->Bind(index, std::get<int64_t>(params[i]));
+      s.Bind(index, std::get<int64_t>(params[i]));
     }
   }
   std::vector<nlohmann::ordered_json> rows;
   for (;;) {
-    auto more = s->Step();
-    if (!more.ok()) return more.status();
-    if (!*more) break;
+    LIFELINE_ASSIGN_OR_RETURN(auto more, s.Step());
+    if (!more) break;
     nlohmann::ordered_json row = nlohmann::ordered_json::object();
-    for (int c = 0; c < s->columns(); ++c) {
-      const char* name = s->column_name(c);
-      switch (s->column_type(c)) {
+    for (int c = 0; c < s.columns(); ++c) {
+      const char* name = s.column_name(c);
+      switch (s.column_type(c)) {
         case SQLITE_NULL:
           row[name] = nullptr;
           break;
         case SQLITE_INTEGER:
-          row[name] = s->Int(c);
+          row[name] = s.Int(c);
           break;
         case SQLITE_FLOAT:
-          row[name] = s->Double(c);
+          row[name] = s.Double(c);
           break;
         default:
-          row[name] = s->Text(c);
+          row[name] = s.Text(c);
           break;
       }
     }
@@ -551,9 +547,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(sqlite::Db& db
   std::vector<std::pair<std::string, std::string>> meta;
   bool complete = false;
   for (;;) {
-    auto row = s->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+    LIFELINE_ASSIGN_OR_RETURN(auto row, s->Step());
+    if (!row) break;
     meta.emplace_back(s->Text(0), s->IsNull(1) ? "" : s->Text(1));
     if (meta.back().first == "complete" && meta.back().second == "true") complete = true;
   }

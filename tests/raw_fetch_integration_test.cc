@@ -3,12 +3,14 @@
 // every digest, bit for bit) — headers with null values, null and empty keys
 // and values, every codec written by librdkafka and by the broker's Java
 // code, LogAppendTime, transactions aborted and committed between plain
-// records, ranges starting and ending inside batches, records larger than
-// the fetch limits — and fail with errors that say where.
+// records, ranges starting and ending inside batches, a compacted log whose
+// ranges start and end inside the cleaner's gaps, records larger than the
+// fetch limits — and fail with errors that say where.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/reader.h"
 #include "core/signals.h"
@@ -306,6 +308,65 @@ TEST_F(RawFetchIntegration, RangesStartAndEndInsideBatchesAndSurviveCutBatches) 
     EXPECT_TRUE(s[3].empty());
     EXPECT_EQ(Offsets(s[4]), Iota(733, 1000));
   }
+}
+
+// The log cleaner leaves offsets with no record. A range that ends inside
+// such a gap has no record at end - 1: both readers must finish there (not
+// wait for it), and agree on every record, also for ranges that start in a
+// gap or lie wholly inside one.
+TEST_F(RawFetchIntegration, AgreesOnACompactedLogAndEndsInsideItsGaps) {
+  const std::string topic = NewTopic("raw.compacted", {{"cleanup.policy", "compact"},
+                                                       {"segment.ms", "100"},
+                                                       {"min.cleanable.dirty.ratio", "0.01"},
+                                                       {"min.compaction.lag.ms", "0"},
+                                                       {"delete.retention.ms", "86400000"}});
+  // Rounds of one key written once and four keys overwritten; each round in
+  // a segment of its own (segment.ms), so the cleaner can drop old copies.
+  auto round = [&](int n) {
+    std::vector<Record> records;
+    for (int k = 0; k < 5; ++k) {
+      Record r;
+      r.key = k == 0 ? fmt::format("once-{}", n) : fmt::format("hot-{}", k);
+      r.value = fmt::format("v{}", n);
+      records.push_back(std::move(r));
+    }
+    Produce(topic, records);
+    std::this_thread::sleep_for(Millis(250));
+  };
+  for (int n = 0; n < 6; ++n) round(n);
+  // Wait for gaps (the cleaner looks every 15 s when idle; the active
+  // segment is never cleaned: keep rolling).
+  std::vector<int64_t> offsets;
+  int64_t end = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+    end = End(topic);
+    Summaries s = ReadBoth({Range(topic, 0, end)});
+    ASSERT_EQ(s.size(), 1u);
+    offsets = Offsets(s[0]);
+    if (static_cast<int64_t>(offsets.size()) < end) break;
+    round(6 + i);
+  }
+  ASSERT_LT(static_cast<int64_t>(offsets.size()), end) << "the cleaner left no gap in time";
+  // The first gap, [gap_from, gap_to): offsets 0..gap_from-1 all hold a
+  // record, gap_to is the next one that does.
+  size_t after = 0;
+  while (after < offsets.size() && offsets[after] == static_cast<int64_t>(after)) ++after;
+  ASSERT_LT(after, offsets.size()) << "no record after the first gap";
+  const auto gap_from = static_cast<int64_t>(after);
+  const int64_t gap_to = offsets[after];
+  const std::vector<int64_t> before_gap(offsets.begin(), offsets.begin() + after);
+  const std::vector<int64_t> from_gap(offsets.begin() + after, offsets.end());
+  const std::vector<FetchRange> ranges = {Range(topic, 0, gap_from + 1),   // ends inside the gap
+                                          Range(topic, gap_from, end),     // starts inside it
+                                          Range(topic, gap_from, gap_to),  // wholly inside it
+                                          Range(topic, 0, end)};           // the whole log
+  Summaries s = ReadBoth(ranges);
+  ASSERT_EQ(s.size(), ranges.size());
+  EXPECT_EQ(Offsets(s[0]), before_gap);
+  EXPECT_EQ(Offsets(s[1]), from_gap);
+  EXPECT_TRUE(s[2].empty());
+  EXPECT_EQ(Offsets(s[3]), offsets);
 }
 
 TEST_F(RawFetchIntegration, RecordsLargerThanTheFetchLimitsComeWhole) {

@@ -118,6 +118,23 @@ TEST(EmbeddedSandbox, WatermarksFailWithinTheirTimeoutWhileTheBrokersAreDown) {
   EXPECT_TRUE(again.ok()) << again.status().message();
 }
 
+// A partition the topic does not have is a usage error naming it, not a
+// partition waiting for its leader.
+TEST(EmbeddedSandbox, WatermarksOfAPartitionTheTopicLacksAreAUsageError) {
+  auto sandbox = EmbeddedSandbox::Start({"source"});
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
+  EmbeddedCluster* source = sandbox->Find("source");
+  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 2).ok());
+  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
+  ASSERT_TRUE(admin.ok());
+  auto wm = (*admin)->Watermarks({Topic("prompt.lifecycle"), Partition(2)}, Millis(20000));
+  ASSERT_FALSE(wm.ok());
+  EXPECT_EQ(wm.status().code(), ExitCode::kUsage) << wm.status().message();
+  EXPECT_NE(wm.status().message().find("watermarks of prompt.lifecycle [2]"), std::string::npos)
+      << wm.status().message();
+  EXPECT_TRUE((*admin)->Watermarks({Topic("prompt.lifecycle"), Partition(1)}, Millis(5000)).ok());
+}
+
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {
   auto sandbox = EmbeddedSandbox::Start({"a", "a"});
   ASSERT_FALSE(sandbox.ok());

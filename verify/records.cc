@@ -217,10 +217,10 @@ class SideDigest {
 
 std::string PartsDiffering(const Entry& a, const Entry& b) {
   std::vector<std::string> parts;
-  if (a.key != b.key) parts.push_back("key");
-  if (a.value != b.value) parts.push_back("value");
-  if (a.headers != b.headers) parts.push_back("headers");
-  if (a.timestamp != b.timestamp) parts.push_back("timestamp");
+  if (a.key != b.key) parts.emplace_back("key");
+  if (a.value != b.value) parts.emplace_back("value");
+  if (a.headers != b.headers) parts.emplace_back("headers");
+  if (a.timestamp != b.timestamp) parts.emplace_back("timestamp");
   return fmt::format("{} differ{}", fmt::join(parts, ", "), parts.size() == 1 ? "s" : "");
 }
 
@@ -268,7 +268,7 @@ class Comparator {
     // A ring, not a hash map: it is searched only for extra target records
     // (rare), while every source record passes through it.
     if (recent_.size() < kRecentSource) {
-      recent_.push_back({e->digest, e->offset});
+      recent_.emplace_back(e->digest, e->offset);
     } else {
       recent_[recent_next_] = {e->digest, e->offset};
     }
@@ -1043,6 +1043,7 @@ Result<std::vector<RangeDigest>> DigestRanges(const ClientConfig& config,
   LIFELINE_RETURN_IF_ERROR(ReadEachRange(
       config, ranges, reader, {}, [&](size_t i, const Entry& e) { chains[i].Add(e.digest); }));
   std::vector<RangeDigest> out;
+  out.reserve(chains.size());
   for (const DigestChain& c : chains) out.push_back({c.count(), c.value()});
   return out;
 }

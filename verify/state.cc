@@ -22,6 +22,7 @@ std::string Quote(const std::string& path) {
 Result<std::vector<std::string>> RowsAsJson(sqlite::Db& db, const std::string& sql) {
   LIFELINE_ASSIGN_OR_RETURN(auto rows, replay::QueryRows(db, sql));
   std::vector<std::string> out;
+  out.reserve(rows.size());
   for (const Json& row : rows) {
     out.push_back(row.dump(-1, ' ', false, Json::error_handler_t::replace));
   }

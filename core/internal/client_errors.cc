@@ -82,7 +82,11 @@ std::optional<std::string> DiagnoseClientError(std::string_view reason,
         "sasl.mechanism to one of them",
         broker, client.mechanism, offered);
   }
-  if (Has(reason, "SSL handshake failed")) {
+  // librdkafka words a handshake's first failure without "SSL handshake
+  // failed" ("NAME: error:0A000126:SSL routines::unexpected eof while
+  // reading (after 2ms in state SSL_HANDSHAKE)"), and a request may fail
+  // before the retry that says it.
+  if (Has(reason, "SSL handshake failed") || Has(reason, "in state SSL_HANDSHAKE")) {
     if (Has(reason, "certificate verify failed")) {
       if (Has(reason, "mismatch")) {
         return fmt::format(

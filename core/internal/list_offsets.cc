@@ -154,7 +154,19 @@ Result<WatermarkOffsets> OffsetLister::Watermarks(const TopicPartition& tp, Mill
       stale = false;
     }
     auto it = leaders_.leaders.find(tp);
-    if (it == leaders_.leaders.end() || it->second < 0) {
+    if (it == leaders_.leaders.end()) {
+      // Fresh metadata lists every partition of the topic: this one is not
+      // there (yet, or at all).
+      if (++unknown_tries >= kUnknownTopicTries) {
+        return KafkaError(context, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION);
+      }
+      last = Status::Transient(fmt::format("{} has no partition {} in the metadata",
+                                           tp.topic.value(), tp.partition.value()));
+      last_error = 0;
+      stale = true;
+      continue;
+    }
+    if (it->second < 0) {
       last = Status::Transient(
           fmt::format("{} [{}] has no leader now", tp.topic.value(), tp.partition.value()));
       last_error = 0;

@@ -336,8 +336,11 @@ Status MapJaas(ClientConfig* config) {
   }
   std::optional<std::string> user, password;
   for (auto& [k, v] : entry.options) {
-    if (k == "username") user = std::move(v);
-    if (k == "password") password = std::move(v);
+    if (k == "username") {
+      user = std::move(v);
+    } else if (k == "password") {
+      password = std::move(v);
+    }
   }
   if (!user || !password) {
     return Status::Usage(

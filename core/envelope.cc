@@ -1238,8 +1238,8 @@ std::optional<TimestampMs> ParseRfc3339(std::string_view s) {
       minute > 59 || second > 60) {
     return std::nullopt;
   }
-  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                          second - int64_t{offset_minutes} * 60;
+  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + int64_t{hour} * 3600 +
+                          int64_t{minute} * 60 + second - int64_t{offset_minutes} * 60;
   return TimestampMs(seconds * 1000 + millis);
 }
 

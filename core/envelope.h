@@ -22,9 +22,9 @@ namespace lifeline::envelope {
 // The newest `schema` this build understands.
 inline constexpr int kSchemaVersion = 1;
 // Any single string field longer than this is rejected as absurd.
-inline constexpr size_t kMaxFieldBytes = 64 * 1024;
+inline constexpr size_t kMaxFieldBytes = size_t{64} * 1024;
 // A whole value larger than this is rejected before parsing.
-inline constexpr size_t kMaxValueBytes = 1024 * 1024;
+inline constexpr size_t kMaxValueBytes = size_t{1024} * 1024;
 
 enum class Kind {
   kProposed,

@@ -737,6 +737,7 @@ void Consumer::OnRebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
                            rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* self = static_cast<Consumer*>(opaque);
   std::vector<TopicPartition> tps;
+  tps.reserve(parts->cnt);
   for (int i = 0; i < parts->cnt; ++i) {
     tps.push_back({Topic(parts->elems[i].topic), Partition(parts->elems[i].partition)});
   }
@@ -847,7 +848,7 @@ Result<MessageBatch> Consumer::PollMessages(size_t max_records, Millis timeout) 
     } else if ((msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
                 msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) &&
                msg->rkt) {
-      batch.unavailable_topics.push_back(rd_kafka_topic_name(msg->rkt));
+      batch.unavailable_topics.emplace_back(rd_kafka_topic_name(msg->rkt));
     } else if (msg->err) {
       if (first_error.ok()) {
         std::string where =
@@ -902,6 +903,7 @@ Result<std::vector<TopicPartition>> Consumer::Assignment() {
   }
   PartitionList list(raw);
   std::vector<TopicPartition> out;
+  out.reserve(list->cnt);
   for (int i = 0; i < list->cnt; ++i) {
     out.push_back({Topic(list->elems[i].topic), Partition(list->elems[i].partition)});
   }

@@ -214,7 +214,7 @@ Status ReadRanges(const ClientConfig& config, const std::vector<ReadRange>& rang
 }
 
 Result<std::optional<Record>> ReadOne(const ClientConfig& config, const TopicPartition& tp,
-                                      int64_t offset, ReaderOptions options) {
+                                      int64_t offset, const ReaderOptions& options) {
   LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(config));
   LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, kMetaTimeout));
   // Outside the log there is nothing to wait for; a fetch there would be an

@@ -117,6 +117,6 @@ Status ReadRanges(const ClientConfig& config, const std::vector<ReadRange>& rang
 // (compacted away, aborted, a marker, outside the log). An error when the
 // cluster cannot be asked.
 Result<std::optional<Record>> ReadOne(const ClientConfig& config, const TopicPartition& tp,
-                                      int64_t offset, ReaderOptions options = {});
+                                      int64_t offset, const ReaderOptions& options = {});
 
 }  // namespace lifeline

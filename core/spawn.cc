@@ -31,6 +31,7 @@ class FileActions {
 Result<pid_t> Spawn(std::vector<std::string>& argv, FileActions& actions, const std::string& what) {
   if (argv.empty()) return Status::Usage("nothing to start");
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
   pid_t pid = -1;

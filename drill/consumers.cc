@@ -171,7 +171,7 @@ void ReferenceConsumer::Loop(ClientConfig cluster) {
   if (!cluster.Get("topic.metadata.refresh.interval.ms")) {
     cluster.Set("topic.metadata.refresh.interval.ms", "1000");
   }
-  auto fail = [&](Status st) {
+  auto fail = [&](const Status& st) {
     std::lock_guard lock(mu_);
     error_ = st.WithContext("consumer " + name_);
   };

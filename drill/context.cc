@@ -95,6 +95,7 @@ std::string DrillContext::GroupOf(const DrillConsumer& c) const {
 
 std::vector<TopicPartition> DrillContext::Partitions() const {
   std::vector<TopicPartition> out;
+  out.reserve(file.partitions);
   for (int p = 0; p < file.partitions; ++p) out.push_back({Topic(topic), Partition(p)});
   return out;
 }

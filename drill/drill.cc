@@ -190,7 +190,7 @@ class Runner {
     const fs::path target = fs::canonical(dir, ec);
     if (ec) return Status::Infra(fmt::format("report folder {}: {}", dir, ec.message()));
     std::vector<fs::path> guarded = {fs::current_path(ec).lexically_normal()};
-    if (const char* home = std::getenv("HOME")) guarded.push_back(fs::path(home));
+    if (const char* home = std::getenv("HOME")) guarded.emplace_back(home);
     for (const fs::path& g : guarded) {
       const fs::path canonical = fs::weakly_canonical(g, ec);
       const auto rel = canonical.lexically_relative(target);
@@ -287,7 +287,7 @@ class Runner {
     }
     LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(on_target ? ctx_.target : ctx_.source));
     std::vector<std::pair<std::string, std::string>> configs = {{"retention.ms", "-1"}};
-    if (compact) configs.push_back({"cleanup.policy", "compact"});
+    if (compact) configs.emplace_back("cleanup.policy", "compact");
     LIFELINE_RETURN_IF_ERROR(
         admin->CreateTopic({topic, partitions, -1, configs}, kAdminTimeout, true));
     return admin->WaitForTopic(topic, partitions, kAdminTimeout);

@@ -44,6 +44,7 @@ bool IsVersion(const std::string& s) {
 
 std::string KindNames() {
   std::vector<std::string> names;
+  names.reserve(envelope::kKindCount);
   for (int k = 0; k < envelope::kKindCount; ++k) {
     names.emplace_back(envelope::KindName(static_cast<envelope::Kind>(k)));
   }
@@ -258,7 +259,7 @@ class Parser {
   // One argument's value against what it must hold. `at` is its YAML node.
   Status CheckArg(const StepKind& kind, const std::map<std::string, std::string>& written,
                   const std::string& key, Arg arg, const YAML::Node& at, const DrillFile& d) const {
-    const std::string v = written.at(key);
+    const std::string& v = written.at(key);
     const std::string what = fmt::format("{}.{}", kind.name, key);
     const bool list = arg == Arg::kConsumers || arg == Arg::kRunConsumers ||
                       arg == Arg::kSandboxPair || arg == Arg::kPrincipals;

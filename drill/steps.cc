@@ -900,7 +900,7 @@ Status RunAccess(const AccessArgs& a, StepRun& run) {
     EndOffsets expected = before;
     ++expected[dr.where.partition.value()];
     published = after == expected;
-    if (!published) failures.push_back("the publisher's write did not add exactly one record");
+    if (!published) failures.emplace_back("the publisher's write did not add exactly one record");
   } else {
     failures.push_back(
         fmt::format("{} could not publish: {}", publisher, rd_kafka_err2name(dr.err)));

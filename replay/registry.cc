@@ -508,6 +508,7 @@ std::vector<LateViolation> Registry::Finish() {
     std::vector<const FirstSeen*> all = {&*first};
     for (const FirstSeen& f : others) all.push_back(&f);
     std::vector<std::string> names;
+    names.reserve(all.size());
     for (const FirstSeen* f : all) names.push_back(memory_->prompts.Name(f->prompt).value_or("?"));
     std::sort(names.begin(), names.end());
     for (const FirstSeen* f : all) {

@@ -132,6 +132,7 @@ Result<KafkaTarget> ParseKafkaInto(const std::string& into) {
 Status ResolveRange(Admin& admin, const ReplayOptions& o, int partitions, TopicReadOptions* read,
                     ReplaySummary* summary) {
   std::vector<TopicPartition> all;
+  all.reserve(partitions);
   for (int p = 0; p < partitions; ++p) all.push_back({Topic(o.topic), Partition(p)});
   std::map<TopicPartition, Offset> from_time, until_time;
   if (o.from.time) {
@@ -394,7 +395,7 @@ class PipelinedRead : public RecordSink {
       queue_.Close(std::move(st));
     });
   }
-  ~PipelinedRead() {
+  ~PipelinedRead() override {
     queue_.Close(Status::Interrupted("replay stopped"));
     thread_.join();
   }

@@ -394,7 +394,7 @@ Result<Written> WriteReports(const DrillReport& report, const std::string& dir) 
       {"evidence.json", EvidenceJson(report)},
   };
   for (const auto& [name, content] : files) {
-    LIFELINE_RETURN_IF_ERROR(WriteFile(dir + "/" + name, content));
+    LIFELINE_RETURN_IF_ERROR(WriteFile(fmt::format("{}/{}", dir, name), content));
     w.files.push_back(name);
   }
   return w;
@@ -422,12 +422,12 @@ Result<Written> WriteManifest(const std::string& dir) {
   w.dir = dir;
   std::string manifest;
   for (const std::string& name : names) {
-    LIFELINE_ASSIGN_OR_RETURN(auto sha, Sha256File(dir + "/" + name));
-    manifest += sha + "  " + name + "\n";  // sha256sum's text format
+    LIFELINE_ASSIGN_OR_RETURN(auto sha, Sha256File(fmt::format("{}/{}", dir, name)));
+    manifest += fmt::format("{}  {}\n", sha, name);  // sha256sum's text format
     w.files.push_back(name);
   }
   LIFELINE_RETURN_IF_ERROR(WriteFile(dir + "/MANIFEST.sha256", manifest));
-  w.files.push_back("MANIFEST.sha256");
+  w.files.emplace_back("MANIFEST.sha256");
   return w;
 }
 

@@ -134,11 +134,11 @@ Result<LinkSecurity> LinkSecurityFor(const ClientConfig& config) {
       s.ca_location = value;
     } else if (k == "enable.ssl.certificate.verification") {
       const std::string v = Lower(value);
-      if (v != "true" && v != "false") return Unsupported(key + "=" + value);
+      if (v != "true" && v != "false") return Unsupported(fmt::format("{}={}", key, value));
       s.verify_certificate = v == "true";
     } else if (k == "ssl.endpoint.identification.algorithm") {
       const std::string v = Lower(value);
-      if (v != "https" && v != "none") return Unsupported(key + "=" + value);
+      if (v != "https" && v != "none") return Unsupported(fmt::format("{}={}", key, value));
       s.verify_hostname = v == "https";
     } else if (k.rfind("sasl.", 0) == 0 || k.rfind("ssl.", 0) == 0) {
       return Unsupported(key + " is set (the raw reader does not speak it)");

@@ -49,22 +49,39 @@ TEST(EmbeddedSandbox, ServesAnExternalClientOnLoopback) {
   EXPECT_EQ(got[19].offset, Offset(19));
 }
 
+// Admin::Watermarks against a one-broker mock with a topic
+// prompt.lifecycle: its faults are the mock's (FailRequests, SetBrokersUp).
+class EmbeddedWatermarks : public ::testing::Test {
+ protected:
+  static constexpr int kListOffsets = 2, kNotLeader = 6;
+  void Start(int partitions) {
+    auto started = EmbeddedSandbox::Start({"source"});
+    ASSERT_TRUE(started.ok()) << started.status().message();
+    sandbox_ = std::move(started).value();
+    source_ = sandbox_.Find("source");
+    ASSERT_TRUE(source_->CreateTopic("prompt.lifecycle", partitions).ok());
+    auto admin = Admin::Create(testing::ConfigFor(source_->bootstrap()));
+    ASSERT_TRUE(admin.ok()) << admin.status().message();
+    admin_ = std::move(admin).value();
+  }
+  static TopicPartition Tp(int partition) {
+    return {Topic("prompt.lifecycle"), Partition(partition)};
+  }
+  EmbeddedSandbox sandbox_;
+  EmbeddedCluster* source_ = nullptr;
+  std::unique_ptr<Admin> admin_;
+};
+
 // A leader that keeps answering NOT_LEADER costs one timeout, not a retry
 // of the whole timeout per transient error (25 of them, once: a replay
 // after a broker's SIGKILL waited more than 5 minutes).
-TEST(EmbeddedSandbox, WatermarksGiveUpOnAMissingLeaderWithinTheirTimeout) {
-  auto sandbox = EmbeddedSandbox::Start({"source"});
-  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
-  EmbeddedCluster* source = sandbox->Find("source");
-  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 1).ok());
-  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
-  ASSERT_TRUE(admin.ok());
-  const TopicPartition tp{Topic("prompt.lifecycle"), Partition(0)};
-  ASSERT_TRUE((*admin)->Watermarks(tp, Millis(5000)).ok());
-  constexpr int kListOffsets = 2, kNotLeader = 6;
-  source->FailRequests(kListOffsets, kNotLeader, 100000);
+TEST_F(EmbeddedWatermarks, GiveUpOnAMissingLeaderWithinTheirTimeout) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  const TopicPartition tp = Tp(0);
+  ASSERT_TRUE(admin_->Watermarks(tp, Millis(5000)).ok());
+  source_->FailRequests(kListOffsets, kNotLeader, 100000);
   const auto start = std::chrono::steady_clock::now();
-  auto wm = (*admin)->Watermarks(tp, Millis(1000));
+  auto wm = admin_->Watermarks(tp, Millis(1000));
   const auto waited = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(wm.ok());
   EXPECT_EQ(wm.status().code(), ExitCode::kInfrastructure);
@@ -76,16 +93,10 @@ TEST(EmbeddedSandbox, WatermarksGiveUpOnAMissingLeaderWithinTheirTimeout) {
 
 // A leader that answers NOT_LEADER a few times (a leader move) costs a
 // metadata refresh and another try, not the answer.
-TEST(EmbeddedSandbox, WatermarksAskAgainAfterANotLeaderAnswer) {
-  auto sandbox = EmbeddedSandbox::Start({"source"});
-  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
-  EmbeddedCluster* source = sandbox->Find("source");
-  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 1).ok());
-  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
-  ASSERT_TRUE(admin.ok());
-  constexpr int kListOffsets = 2, kNotLeader = 6;
-  source->FailRequests(kListOffsets, kNotLeader, 3);
-  auto wm = (*admin)->Watermarks({Topic("prompt.lifecycle"), Partition(0)}, Millis(10000));
+TEST_F(EmbeddedWatermarks, AskAgainAfterANotLeaderAnswer) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  source_->FailRequests(kListOffsets, kNotLeader, 3);
+  auto wm = admin_->Watermarks(Tp(0), Millis(10000));
   ASSERT_TRUE(wm.ok()) << wm.status().message();
   EXPECT_EQ(wm->low, Offset(0));
   EXPECT_EQ(wm->high, Offset(0));
@@ -94,18 +105,13 @@ TEST(EmbeddedSandbox, WatermarksAskAgainAfterANotLeaderAnswer) {
 // Every broker gone (connections dropped, new ones refused): the answer is
 // an infrastructure error within the timeout, and once the brokers are back
 // the same Admin answers again over a new connection.
-TEST(EmbeddedSandbox, WatermarksFailWithinTheirTimeoutWhileTheBrokersAreDown) {
-  auto sandbox = EmbeddedSandbox::Start({"source"});
-  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
-  EmbeddedCluster* source = sandbox->Find("source");
-  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 1).ok());
-  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
-  ASSERT_TRUE(admin.ok());
-  const TopicPartition tp{Topic("prompt.lifecycle"), Partition(0)};
-  ASSERT_TRUE((*admin)->Watermarks(tp, Millis(5000)).ok());
-  ASSERT_TRUE(source->SetBrokersUp(false).ok());
+TEST_F(EmbeddedWatermarks, FailWithinTheirTimeoutWhileTheBrokersAreDown) {
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  const TopicPartition tp = Tp(0);
+  ASSERT_TRUE(admin_->Watermarks(tp, Millis(5000)).ok());
+  ASSERT_TRUE(source_->SetBrokersUp(false).ok());
   const auto start = std::chrono::steady_clock::now();
-  auto wm = (*admin)->Watermarks(tp, Millis(1500));
+  auto wm = admin_->Watermarks(tp, Millis(1500));
   const auto waited = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(wm.ok());
   EXPECT_EQ(wm.status().code(), ExitCode::kInfrastructure);
@@ -113,26 +119,21 @@ TEST(EmbeddedSandbox, WatermarksFailWithinTheirTimeoutWhileTheBrokersAreDown) {
       << wm.status().message();
   // Not a speed claim: bounded by the timeout plus one metadata request's.
   EXPECT_LT(waited, std::chrono::seconds(20));
-  ASSERT_TRUE(source->SetBrokersUp(true).ok());
-  auto again = (*admin)->Watermarks(tp, Millis(10000));
+  ASSERT_TRUE(source_->SetBrokersUp(true).ok());
+  auto again = admin_->Watermarks(tp, Millis(10000));
   EXPECT_TRUE(again.ok()) << again.status().message();
 }
 
 // A partition the topic does not have is a usage error naming it, not a
 // partition waiting for its leader.
-TEST(EmbeddedSandbox, WatermarksOfAPartitionTheTopicLacksAreAUsageError) {
-  auto sandbox = EmbeddedSandbox::Start({"source"});
-  ASSERT_TRUE(sandbox.ok()) << sandbox.status().message();
-  EmbeddedCluster* source = sandbox->Find("source");
-  ASSERT_TRUE(source->CreateTopic("prompt.lifecycle", 2).ok());
-  auto admin = Admin::Create(testing::ConfigFor(source->bootstrap()));
-  ASSERT_TRUE(admin.ok());
-  auto wm = (*admin)->Watermarks({Topic("prompt.lifecycle"), Partition(2)}, Millis(20000));
+TEST_F(EmbeddedWatermarks, OfAPartitionTheTopicLacksAreAUsageError) {
+  ASSERT_NO_FATAL_FAILURE(Start(2));
+  auto wm = admin_->Watermarks(Tp(2), Millis(20000));
   ASSERT_FALSE(wm.ok());
   EXPECT_EQ(wm.status().code(), ExitCode::kUsage) << wm.status().message();
   EXPECT_NE(wm.status().message().find("watermarks of prompt.lifecycle [2]"), std::string::npos)
       << wm.status().message();
-  EXPECT_TRUE((*admin)->Watermarks({Topic("prompt.lifecycle"), Partition(1)}, Millis(5000)).ok());
+  EXPECT_TRUE(admin_->Watermarks(Tp(1), Millis(5000)).ok());
 }
 
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {

@@ -618,4 +618,22 @@ Status BrokerLink::Authenticate(const LinkSecurity& security) {
   return Status::Ok();
 }
 
+Result<BrokerLink*> LinkPool::Get(const LinkDialer& dialer, int32_t node, const BrokerAddress& addr,
+                                  const std::string& client_id, const ApiNeed& need,
+                                  Millis within) {
+  auto& link = links_[node];
+  if (link && (link->address().host != addr.host || link->address().port != addr.port)) {
+    link.reset();
+  }
+  if (!link) {
+    auto opened = BrokerLink::Open(dialer, node, addr, client_id, need, within);
+    if (!opened.ok()) {
+      links_.erase(node);
+      return opened.status();
+    }
+    link = std::move(opened).value();
+  }
+  return link.get();
+}
+
 }  // namespace lifeline::internal

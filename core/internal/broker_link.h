@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -164,6 +165,21 @@ class BrokerLink {
   std::string client_id_;
   int32_t next_correlation_ = 1;
   std::chrono::steady_clock::time_point setup_deadline_;  // Open's
+};
+
+// Open links by broker node, each reused while its node keeps its address.
+class LinkPool {
+ public:
+  // The link to `node` at `addr`: the open one, or one opened (BrokerLink::Open)
+  // when there is none or the node has moved.
+  Result<BrokerLink*> Get(const LinkDialer& dialer, int32_t node, const BrokerAddress& addr,
+                          const std::string& client_id, const ApiNeed& need,
+                          Millis within = Millis(30000));
+  // Forgets the link to `node` (after it failed: it is not trusted again).
+  void Drop(int32_t node) { links_.erase(node); }
+
+ private:
+  std::map<int32_t, std::unique_ptr<BrokerLink>> links_;
 };
 
 }  // namespace lifeline::internal

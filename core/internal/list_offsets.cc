@@ -68,17 +68,8 @@ Result<BrokerLink*> OffsetLister::LinkTo(int32_t node, Millis within) {
   if (broker == leaders_.brokers.end()) {
     return Status::Transient(fmt::format("broker {} is not in the metadata", node));
   }
-  auto& link = links_[node];
-  if (link && (link->address().host != broker->second.host ||
-               link->address().port != broker->second.port)) {
-    link.reset();
-  }
-  if (!link) {
-    LIFELINE_ASSIGN_OR_RETURN(
-        link, BrokerLink::Open(*dialer_, node, broker->second, client_id_,
-                               {kListOffsetsKey, kListOffsetsVersion, "ListOffsets", ""}, within));
-  }
-  return link.get();
+  return links_.Get(*dialer_, node, broker->second, client_id_,
+                    {kListOffsetsKey, kListOffsetsVersion, "ListOffsets", ""}, within);
 }
 
 Result<OffsetLister::Answer> OffsetLister::Ask(BrokerLink* link, const TopicPartition& tp,
@@ -180,7 +171,7 @@ Result<WatermarkOffsets> OffsetLister::Watermarks(const TopicPartition& tp, Mill
         low.ok() && low->error == 0 ? Ask(*link, tp, kLatest, Left(deadline)) : low;
     if (!high.ok()) {
       if (!high.status().transient()) return high.status().WithContext(context);
-      links_.erase(node);  // a link that failed is not trusted with a second request
+      links_.Drop(node);  // a link that failed is not trusted with a second request
       last = high.status();
       last_error = 0;
       stale = true;

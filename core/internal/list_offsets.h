@@ -19,13 +19,11 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/internal/broker_link.h"
 #include "core/kafka.h"
 #include "core/status.h"
 
 namespace lifeline::internal {
-
-class BrokerLink;
-class LinkDialer;
 
 class OffsetLister {
  public:
@@ -54,7 +52,7 @@ class OffsetLister {
   std::string client_id_;
   std::unique_ptr<LinkDialer> dialer_;
   PartitionLeaders leaders_;  // as last asked; refreshed per topic when wrong
-  std::map<int32_t, std::unique_ptr<BrokerLink>> links_;
+  LinkPool links_;
 };
 
 }  // namespace lifeline::internal

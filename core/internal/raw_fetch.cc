@@ -243,19 +243,8 @@ class RangeReader {
       return Status::Transient(
           fmt::format("{} [{}]: no leader", tp.topic.value(), tp.partition.value()));
     }
-    auto& conn = connections_[node];
-    if (conn && (conn->address().host != broker->second.host ||
-                 conn->address().port != broker->second.port)) {
-      conn.reset();
-    }
-    if (!conn) {
-      LIFELINE_ASSIGN_OR_RETURN(
-          auto opened,
-          BrokerLink::Open(*dialer_, node, broker->second, client_id_,
-                           {kFetchKey, kFetchVersion, "Fetch", "use --reader librdkafka"}));
-      conn = std::move(opened);
-    }
-    return conn.get();
+    return connections_.Get(*dialer_, node, broker->second, client_id_,
+                            {kFetchKey, kFetchVersion, "Fetch", "use --reader librdkafka"});
   }
 
   struct InFlight {
@@ -288,7 +277,7 @@ class RangeReader {
       w.String("");  // rack id
     });
     if (!correlation.ok()) {
-      connections_.erase(LeaderNode(r.tp));
+      connections_.Drop(LeaderNode(r.tp));
       return correlation.status();
     }
     return InFlight{i, LeaderNode(r.tp), conn, *correlation};
@@ -306,7 +295,7 @@ class RangeReader {
     if (!body.ok()) {
       // Whatever was half read, the stream is out of step: a retry opens a
       // new connection (the leader may have moved meanwhile).
-      connections_.erase(f.node);
+      connections_.Drop(f.node);
       return body.status();
     }
     return ParseFetch(*body, ranges_[f.range].tp, f.conn->name());
@@ -353,7 +342,7 @@ class RangeReader {
   Admin* admin_;  // borrowed, or own_admin_
   std::unique_ptr<Admin> own_admin_;
   PartitionLeaders leaders_;
-  std::map<int32_t, std::unique_ptr<BrokerLink>> connections_;
+  LinkPool connections_;
   std::unique_ptr<LinkDialer> dialer_;
   std::string in_flight_broker_;
   Buffer buf_;

@@ -259,7 +259,8 @@ TEST(JavaClientSettings, KeepsAPkcs12KeystoreAndRefusesAJksOne) {
 
   // Java's default keystore type is found by the file's magic number.
   const std::string store = ::testing::TempDir() + "/lifeline_client.jks";
-  std::ofstream(store, std::ios::binary) << "\xFE\xED\xFE\xED\x00\x00\x00\x02";
+  const char magic[] = {'\xFE', '\xED', '\xFE', '\xED', '\x00', '\x00', '\x00', '\x02'};
+  std::ofstream(store, std::ios::binary).write(magic, sizeof magic);
   auto by_magic = FromJava("ssl.keystore.location=" + store + "\n");
   EXPECT_FALSE(by_magic.ok());
   std::remove(store.c_str());

@@ -268,7 +268,7 @@ TEST_F(KafkaIntegration, WatermarksAndTimeLookupMatchWhatWasWritten) {
     r.topic = Topic(topic);
     r.partition = Partition(0);
     r.value = "v";
-    r.timestamp = TimestampMs(1700000000000 + i * 1000);
+    r.timestamp = TimestampMs(1700000000000 + int64_t{i} * 1000);
     ASSERT_TRUE((*producer)->Send(r).ok());
   }
   ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());

@@ -26,7 +26,7 @@ class StreamBuilder {
     e.actor = actor;
     e.source = "/registry/test";
     e.id = prompt + "-" + std::to_string(++n_);
-    e.time_ms = TimestampMs(kStreamStart + n_ * 1000);
+    e.time_ms = TimestampMs(kStreamStart + int64_t{n_} * 1000);
     return e;
   }
   // The template digest is 64 times `sha` (a hex digit).

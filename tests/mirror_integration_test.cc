@@ -876,7 +876,7 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
   const std::string name = UniqueName("m");
   std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
   args.insert(args.end(), {"--batch", "500", "--max-records-per-second", "4000"});
-  if (eos) args.push_back("--exactly-once");
+  if (eos) args.emplace_back("--exactly-once");
   const std::string log = state_dir_ + ".log";
   pid_t pid = Spawn(args, log);
   ASSERT_GT(pid, 0);
@@ -896,7 +896,7 @@ TEST_P(MirrorCrash, KillNineMidRunThenRestartLosesNothing) {
   const int64_t resumed_at = before->at({Topic(topic), Partition(0)}).progress();
 
   std::vector<std::string> rerun = args;
-  rerun.push_back("--summary-json");
+  rerun.emplace_back("--summary-json");
   rerun.push_back(state_dir_ + ".summary.json");
   ASSERT_EQ(WaitExit(Spawn(rerun, log)), 0) << "see " << log;
 

@@ -33,7 +33,7 @@ class RawFetchIntegration : public testing::RealKafkaTest {
  protected:
   std::string NewTopic(const std::string& stem,
                        std::vector<std::pair<std::string, std::string>> configs = {}) {
-    const std::string topic = UniqueName(stem);
+    std::string topic = UniqueName(stem);
     auto admin = Admin::Create(source_);
     EXPECT_TRUE(admin.ok());
     if (!admin.ok()) return topic;
@@ -46,7 +46,7 @@ class RawFetchIntegration : public testing::RealKafkaTest {
   // Sends `records` to partition 0 of `topic` in batches of up to `linger`
   // worth of records, with extra producer properties.
   void Produce(const std::string& topic, const std::vector<Record>& records,
-               std::vector<std::pair<std::string, std::string>> extra = {}) {
+               const std::vector<std::pair<std::string, std::string>>& extra = {}) {
     ClientConfig c = source_;
     for (const auto& [k, v] : extra) c.Set(k, v);
     ProducerOptions opts;
@@ -107,6 +107,7 @@ class RawFetchIntegration : public testing::RealKafkaTest {
 
 std::vector<int64_t> Offsets(const std::vector<RecordSummary>& s) {
   std::vector<int64_t> out;
+  out.reserve(s.size());
   for (const RecordSummary& r : s) out.push_back(r.offset);
   return out;
 }
@@ -146,7 +147,7 @@ std::vector<Record> Varied(int n, size_t value_size = 120) {
                                      {std::string("nul\0name", 8), "x"},
                                      {"trace", std::string(40, 't')}};
     r.headers.assign(all.begin(), all.begin() + i % 8);
-    r.timestamp = TimestampMs(1700000000000 + i * 37);
+    r.timestamp = TimestampMs(1700000000000 + int64_t{i} * 37);
     out.push_back(std::move(r));
   }
   return out;
@@ -371,7 +372,7 @@ TEST_F(RawFetchIntegration, AgreesOnACompactedLogAndEndsInsideItsGaps) {
 
 TEST_F(RawFetchIntegration, RecordsLargerThanTheFetchLimitsComeWhole) {
   const std::string topic = NewTopic("raw.large");
-  std::vector<Record> records = Varied(12, 200 * 1000);
+  std::vector<Record> records = Varied(12, size_t{200} * 1000);
   Produce(topic, records);
   const int64_t end = End(topic);
   ReaderOptions tiny;

@@ -52,7 +52,7 @@ class ReaderIntegration : public testing::RealKafkaTest,
   // marker, 3 aborted, 4 abort marker, 5 c3, 6 c4, 7 commit marker (the
   // last offset; the high watermark is 8). A second partition stays empty.
   std::string TransactionalTopic() {
-    const std::string topic = UniqueName("reader-txn");
+    std::string topic = UniqueName("reader-txn");
     auto admin = Admin::Create(source_);
     EXPECT_TRUE(admin.ok());
     EXPECT_TRUE((*admin)->CreateTopic({topic, 2, -1, {}}, kTimeout).ok());
@@ -62,7 +62,7 @@ class ReaderIntegration : public testing::RealKafkaTest,
     EXPECT_TRUE(producer.ok()) << producer.status().message();
     Producer& p = **producer;
     EXPECT_TRUE(p.InitTransactions(kTimeout).ok());
-    auto transaction = [&](std::vector<std::string> values, bool commit) {
+    auto transaction = [&](const std::vector<std::string>& values, bool commit) {
       EXPECT_TRUE(p.BeginTransaction().ok());
       for (const std::string& v : values) EXPECT_TRUE(p.Send(Value(topic, 0, v)).ok());
       EXPECT_TRUE(p.Flush(kTimeout).ok());

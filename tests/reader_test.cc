@@ -15,7 +15,7 @@ namespace {
 using verify::RecordsOptions;
 using verify::VerifyRecords;
 
-ClientConfig With(std::vector<std::pair<std::string, std::string>> props) {
+ClientConfig With(const std::vector<std::pair<std::string, std::string>>& props) {
   ClientConfig c;
   c.Set("bootstrap.servers", "127.0.0.1:9092");
   for (auto& [k, v] : props) c.Set(k, v);

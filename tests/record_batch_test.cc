@@ -43,8 +43,10 @@ struct TestHeader {
   std::optional<std::string> value;
 };
 
-std::string RecordBytes(int32_t offset_delta, int64_t ts_delta, std::optional<std::string> key,
-                        std::optional<std::string> value, std::vector<TestHeader> headers = {}) {
+std::string RecordBytes(int32_t offset_delta, int64_t ts_delta,
+                        const std::optional<std::string>& key,
+                        const std::optional<std::string>& value,
+                        const std::vector<TestHeader>& headers = {}) {
   std::string body;
   body.push_back(0);  // attributes
   body += Varlong(ts_delta) + Varlong(offset_delta) + Bytes(key) + Bytes(value);
@@ -312,7 +314,7 @@ TEST(RecordBatch, DecompressesRawSnappy) {
   ExpectCodecReads(2, SnappyRaw(ManyRecords(2000)), 2000);
 }
 TEST(RecordBatch, DecompressesXerialFramedSnappy) {
-  ExpectCodecReads(2, SnappyXerial(ManyRecords(2000), 32 * 1024), 2000);
+  ExpectCodecReads(2, SnappyXerial(ManyRecords(2000), size_t{32} * 1024), 2000);
 }
 TEST(RecordBatch, DecompressesLz4Frames) { ExpectCodecReads(3, Lz4Frame(ManyRecords(2000)), 2000); }
 TEST(RecordBatch, DecompressesZstdWithoutAContentSize) {

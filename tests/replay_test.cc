@@ -21,7 +21,6 @@ namespace {
 using testing::Build;
 using testing::Built;
 using testing::KnownAnswerStream;
-using testing::kStreamStart;
 using testing::Place;
 
 // Every row of `sql` as "a|b|c" strings (NULL as "-").
@@ -144,8 +143,9 @@ TEST_F(KnownAnswer, ViolationsAreRecordedNotFixed) {
                 "triage|20|conflicting_duplicate|triage-3|1.0.0",
             }));
   // Details read as sentences: "deployment of version ...", not "deployed of".
-  EXPECT_EQ(Q("SELECT detail FROM violations WHERE code = 'deploy_unapproved'"),
-            (std::vector<std::string>{"deployment of version 1.3.0 in tenant:beta without approval"}));
+  EXPECT_EQ(
+      Q("SELECT detail FROM violations WHERE code = 'deploy_unapproved'"),
+      (std::vector<std::string>{"deployment of version 1.3.0 in tenant:beta without approval"}));
 }
 
 TEST_F(KnownAnswer, DuplicateDeliveryIsLoggedOnceAsDuplicate) {

@@ -28,7 +28,7 @@ Record SourceRecord(int i) {
   r.key = fmt::format("prompt-{}", i % 4);
   r.value = fmt::format("{{\"event\":{},\"body\":\"{}\"}}", i, std::string(40, 'a' + i % 26));
   r.headers = {{"ce_id", fmt::format("id-{}", i)}, {"ce_source", std::string("/registry/test")}};
-  r.timestamp = TimestampMs(1700000000000 + i * 1000);
+  r.timestamp = TimestampMs(1700000000000 + int64_t{i} * 1000);
   return r;
 }
 
@@ -121,6 +121,7 @@ class VerifyIntegration : public testing::RealKafkaTest {
   // An undamaged copy, as a list of writes.
   static std::vector<Write> Faithful(int n = kRecords) {
     std::vector<Write> w;
+    w.reserve(n);
     for (int i = 0; i < n; ++i) w.push_back({SourceRecord(i), i, false});
     return w;
   }

@@ -26,7 +26,7 @@ class VerifyState : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
   std::string Sandbox(const std::string& name, const std::vector<Record>& records, int partitions) {
-    const std::string path = (dir_ / name).string();
+    std::string path = (dir_ / name).string();
     testing::Build(testing::Place(records, partitions, 0), path);
     return path;
   }

@@ -618,6 +618,21 @@ Status BrokerLink::Authenticate(const LinkSecurity& security) {
   return Status::Ok();
 }
 
+bool LeaderMoved(int16_t error) {
+  switch (error) {
+    case 5:   // LEADER_NOT_AVAILABLE
+    case 6:   // NOT_LEADER_OR_FOLLOWER
+    case 9:   // REPLICA_NOT_AVAILABLE
+    case 56:  // KAFKA_STORAGE_ERROR
+    case 74:  // FENCED_LEADER_EPOCH
+    case 75:  // UNKNOWN_LEADER_EPOCH
+    case 78:  // OFFSET_NOT_AVAILABLE
+      return true;
+    default:
+      return false;
+  }
+}
+
 Result<BrokerLink*> LinkPool::Get(const LinkDialer& dialer, int32_t node, const BrokerAddress& addr,
                                   const std::string& client_id, const ApiNeed& need,
                                   Millis within) {

@@ -167,6 +167,12 @@ class BrokerLink {
   std::chrono::steady_clock::time_point setup_deadline_;  // Open's
 };
 
+// Broker error codes that fresh metadata (a new leader) or a later try
+// cures: LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REPLICA_NOT_AVAILABLE,
+// KAFKA_STORAGE_ERROR, FENCED/UNKNOWN_LEADER_EPOCH, OFFSET_NOT_AVAILABLE (a
+// new leader before its high watermark is known).
+bool LeaderMoved(int16_t error);
+
 // Open links by broker node, each reused while its node keeps its address.
 class LinkPool {
  public:

@@ -22,22 +22,6 @@ constexpr Millis kMetadataTimeout{15000};
 // while: that many tries (as librdkafka's path allowed) before it counts.
 constexpr int kUnknownTopicTries = 30;
 
-// Broker errors that fresh metadata (a new leader) or a later try cures.
-bool LeaderMoved(int16_t error) {
-  switch (error) {
-    case 5:   // LEADER_NOT_AVAILABLE
-    case 6:   // NOT_LEADER_OR_FOLLOWER
-    case 9:   // REPLICA_NOT_AVAILABLE
-    case 56:  // KAFKA_STORAGE_ERROR
-    case 74:  // FENCED_LEADER_EPOCH
-    case 75:  // UNKNOWN_LEADER_EPOCH
-    case 78:  // OFFSET_NOT_AVAILABLE (a new leader before its high watermark is known)
-      return true;
-    default:
-      return false;
-  }
-}
-
 constexpr int16_t kUnknownTopicOrPartition = 3;
 
 Millis Left(Clock::time_point deadline) {

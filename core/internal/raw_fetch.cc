@@ -79,21 +79,12 @@ Result<PartitionData> ParseFetch(std::string_view body, const TopicPartition& tp
   return std::move(*found);
 }
 
-// Broker errors a refreshed leader or a retry can cure.
+// Broker errors a refreshed leader or a retry can cure; an unknown topic or
+// partition too, as metadata is not yet everywhere (the no-progress limit
+// bounds the wait).
 bool Retriable(int16_t error) {
-  switch (error) {
-    case 3:   // UNKNOWN_TOPIC_OR_PARTITION (metadata not yet everywhere)
-    case 5:   // LEADER_NOT_AVAILABLE
-    case 6:   // NOT_LEADER_OR_FOLLOWER
-    case 9:   // REPLICA_NOT_AVAILABLE
-    case 56:  // KAFKA_STORAGE_ERROR
-    case 74:  // FENCED_LEADER_EPOCH
-    case 75:  // UNKNOWN_LEADER_EPOCH
-    case 78:  // OFFSET_NOT_AVAILABLE
-      return true;
-    default:
-      return false;
-  }
+  constexpr int16_t kUnknownTopicOrPartition = 3;
+  return error == kUnknownTopicOrPartition || LeaderMoved(error);
 }
 
 std::string Where(const ReadRange& r, int64_t offset) {

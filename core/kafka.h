@@ -158,9 +158,7 @@ class Producer {
   // A failed delivery to `topic` as a Status (KafkaError); a refusal names
   // this producer's principal and the Write it lacks.
   Status DeliveryError(std::string_view context, rd_kafka_resp_err_t err,
-                       const std::string& topic) const {
-    return KafkaError(rk_.get(), context, err, "", {"Write", "topic", topic});
-  }
+                       const std::string& topic) const;
 
  private:
   Producer() = default;
@@ -174,6 +172,8 @@ class Producer {
   KafkaHandle rk_;
   std::map<std::string, KafkaTopic> topics_;  // TopicHandle's; after rk_, so they die first
   bool report_topic_ = true;
+  // acks=0 gives no offsets; otherwise a success without one is a failure.
+  bool acks_give_offsets_ = true;
   std::function<void(const DeliveryReport&)> on_delivery_;
   int64_t delivered_ = 0;
   int64_t failed_ = 0;
@@ -392,7 +392,8 @@ class Admin {
   Status CreateTopic(const TopicSpec& spec, Millis timeout, bool exists_ok = false);
   Status DeleteTopic(const std::string& topic, Millis timeout);
   // Waits until metadata shows `topic` with at least `partitions` partitions,
-  // each with a leader. CreateTopic and CreatePartitions do this already.
+  // each with a leader, and each leader answers for its partition (so a
+  // produce is not refused). CreateTopic and CreatePartitions do this already.
   Status WaitForTopic(const std::string& topic, int partitions, Millis timeout);
   // Deletes every record before `before` (moves the log start offset).
   Status DeleteRecords(const TopicPartition& tp, Offset before, Millis timeout);
@@ -443,9 +444,12 @@ class Admin {
  private:
   Admin();
   Result<WatermarkOffsets> LibrdkafkaWatermarks(const TopicPartition& tp, Millis timeout);
+  // WaitForTopic's second half: every partition's leader serves it.
+  Status WaitForLeaders(const std::string& topic, int partitions,
+                        std::chrono::steady_clock::time_point deadline);
   std::string bootstrap_;  // for messages
   KafkaHandle rk_;
-  KafkaQueue queue_;  // admin results arrive here
+  KafkaQueue queue_;                                // admin results arrive here
   std::unique_ptr<internal::OffsetLister> lister_;  // null: librdkafka asks for watermarks
 };
 

@@ -136,6 +136,46 @@ TEST_F(EmbeddedWatermarks, OfAPartitionTheTopicLacksAreAUsageError) {
   EXPECT_TRUE(admin_->Watermarks(Tp(1), Millis(5000)).ok());
 }
 
+// An idempotent batch refused with NOT_LEADER while the next batch of the
+// partition lands: librdkafka 2.0.2 takes the first as written and reports
+// its records delivered with no offset. They may be lost, so Flush fails
+// and names the partition instead of counting them delivered.
+TEST_F(EmbeddedWatermarks, ABatchAckedWithoutAnOffsetIsNotDelivered) {
+  constexpr int kProduce = 0;
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  std::vector<DeliveryReport> reports;
+  ProducerOptions options;
+  options.linger_ms = 0;
+  ClientConfig config = testing::ConfigFor(source_->bootstrap());
+  config.Set("batch.num.messages", "1");  // each record its own request, pipelined
+  auto producer =
+      Producer::Create(config, options, [&](const DeliveryReport& dr) { reports.push_back(dr); });
+  ASSERT_TRUE(producer.ok()) << producer.status().message();
+  // Queued before the producer has its id, the records leave back to back
+  // once it has one: the second request is on the wire before the first's
+  // refusal comes back.
+  source_->FailRequests(kProduce, kNotLeader, 1);
+  for (int i = 0; i < 4; ++i) {
+    Record r;
+    r.topic = Topic("prompt.lifecycle");
+    r.partition = Partition(0);
+    r.value = std::string("v") + std::to_string(i);
+    ASSERT_TRUE((*producer)->Send(r).ok());
+  }
+  Status flushed = (*producer)->Flush(Millis(10000));
+  int64_t without_offset = 0;
+  for (const DeliveryReport& dr : reports) without_offset += dr.err && dr.offset.value() < 0;
+  for (const DeliveryReport& dr : reports) {
+    EXPECT_TRUE(dr.err || dr.offset.value() >= 0) << "a success without an offset";
+  }
+  ASSERT_GT(without_offset, 0) << "no batch was acked implicitly: the case is not exercised";
+  ASSERT_FALSE(flushed.ok());
+  EXPECT_EQ(flushed.code(), ExitCode::kInfrastructure);
+  EXPECT_NE(flushed.message().find("prompt.lifecycle [0]: acknowledged without an offset"),
+            std::string::npos)
+      << flushed.message();
+}
+
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {
   auto sandbox = EmbeddedSandbox::Start({"a", "a"});
   ASSERT_FALSE(sandbox.ok());

@@ -26,10 +26,14 @@ Result<std::map<TopicPartition, Offset>> GroupOffsetsReader::Read(
   }
   rd_kafka_resp_err_t err =
       rd_kafka_committed(consumer_->handle(), list.get(), static_cast<int>(timeout.count()));
+  // A group the broker does not know has no offsets (Apache Kafka says so
+  // with none; kfake with GROUP_ID_NOT_FOUND).
+  if (err == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) return std::map<TopicPartition, Offset>{};
   if (err) return KafkaError("committed offsets of group " + group_, err);
   std::map<TopicPartition, Offset> out;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
+    if (e.err == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) continue;
     if (e.err) {
       // OffsetFetch answers a topic the principal may not describe with a
       // per-partition TOPIC_AUTHORIZATION_FAILED.

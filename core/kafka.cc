@@ -202,8 +202,11 @@ auto WithRetries(Fn request) -> decltype(request()) {
   }
 }
 
+// The next event on `queue`, of `type`; an event error is a failure unless
+// it is `tolerated` (the caller then reads it).
 Result<EventPtr> AwaitEvent(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
-                            std::string_view context, Millis timeout) {
+                            std::string_view context, Millis timeout,
+                            rd_kafka_resp_err_t tolerated = RD_KAFKA_RESP_ERR_NO_ERROR) {
   // The request timeout is set on the admin options; this bound only guards
   // against a lost reply.
   EventPtr ev(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 5000));
@@ -212,7 +215,7 @@ Result<EventPtr> AwaitEvent(rd_kafka_queue_t* queue, rd_kafka_event_type_t type,
     return Status::Infra(
         fmt::format("{}: unexpected admin event {}", context, rd_kafka_event_name(ev.get())));
   }
-  if (rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get())) {
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(ev.get()); err && err != tolerated) {
     return KafkaError(context, err, rd_kafka_event_error_string(ev.get()));
   }
   return ev;
@@ -1317,21 +1320,28 @@ Result<std::map<TopicPartition, Offset>> Admin::ListGroupOffsets(
         MakeAdminOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout);
     rd_kafka_ListConsumerGroupOffsets(rk_.get(), &req, 1, options.get(), queue_.get());
     const std::string context = "committed offsets of group " + group;
+    // Apache Kafka answers a group it does not know with no offsets; other
+    // brokers (kfake) with GROUP_ID_NOT_FOUND, for the request or the group.
+    // Both mean none.
+    constexpr rd_kafka_resp_err_t kNoGroup = RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND;
     LIFELINE_ASSIGN_OR_RETURN(
-        auto ev,
-        AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context, timeout));
+        auto ev, AwaitEvent(queue_.get(), RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, context,
+                            timeout, kNoGroup));
+    if (rd_kafka_event_error(ev.get()) == kNoGroup) return std::map<TopicPartition, Offset>{};
     size_t cnt = 0;
     const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev.get()), &cnt);
     std::map<TopicPartition, Offset> out;
     for (size_t i = 0; i < cnt; ++i) {
       if (const rd_kafka_error_t* error = rd_kafka_group_result_error(groups[i])) {
+        if (rd_kafka_error_code(error) == kNoGroup) continue;
         return KafkaError(rk_.get(), context, rd_kafka_error_code(error),
                           rd_kafka_error_string(error), {"Describe", "group", group});
       }
       const rd_kafka_topic_partition_list_t* parts = rd_kafka_group_result_partitions(groups[i]);
       for (int j = 0; parts && j < parts->cnt; ++j) {
         const auto& e = parts->elems[j];
+        if (e.err == kNoGroup) continue;
         if (e.err) {
           return KafkaError(rk_.get(), fmt::format("{} [{} {}]", context, e.topic, e.partition),
                             e.err, "", {"Describe", "topic", e.topic});

@@ -176,6 +176,19 @@ TEST_F(EmbeddedWatermarks, ABatchAckedWithoutAnOffsetIsNotDelivered) {
       << flushed.message();
 }
 
+// A broker that answers OffsetFetch for a group it does not know with
+// GROUP_ID_NOT_FOUND (kfake; Apache Kafka answers with no offsets) gives no
+// committed offsets, not a failure.
+TEST_F(EmbeddedWatermarks, AnUnknownGroupHasNoCommittedOffsets) {
+  constexpr int kOffsetFetch = 9, kGroupIdNotFound = 69;
+  ASSERT_NO_FATAL_FAILURE(Start(1));
+  source_->FailRequests(kOffsetFetch, kGroupIdNotFound, 1);
+  auto offsets = CommittedOffsets(testing::ConfigFor(source_->bootstrap()), "app.unknown", {Tp(0)},
+                                  Millis(10000));
+  ASSERT_TRUE(offsets.ok()) << offsets.status().message();
+  EXPECT_TRUE(offsets->empty());
+}
+
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {
   auto sandbox = EmbeddedSandbox::Start({"a", "a"});
   ASSERT_FALSE(sandbox.ok());

@@ -5,7 +5,7 @@
 #
 # PLATFORM is kafka39 (Apache Kafka 3.9.2, scripts/kafka up --kafka-version)
 # or kfake (franz-go's kfake, scripts/kfake). The test starts the platform on
-# its own port, runs every operation with the platform as source and as
+# its own port (15092, 15192: below the ephemeral range, like the others), runs every operation with the platform as source and as
 # target, prints one line per cell ("ok", or "FAIL" with the reason), writes
 # them as TSV to $LIFELINE_COMPAT_RESULTS if set (scripts/compat renders
 # docs/COMPATIBILITY.md from it), stops the platform and exits non-zero if
@@ -28,7 +28,7 @@ case $PLATFORM in
     NAME=compat39
     # shellcheck source=../compat/versions.env
     VERSION=$(. "$root/compat/versions.env" && echo "$KAFKA3_VERSION")
-    export LIFELINE_KAFKA_PORT_COMPAT39=${LIFELINE_KAFKA_PORT_COMPAT39:-39092}
+    export LIFELINE_KAFKA_PORT_COMPAT39=${LIFELINE_KAFKA_PORT_COMPAT39:-15092}
     up() { "$K" up --kafka-version "$VERSION" "$NAME"; }
     down() { "$K" down "$NAME"; }
     bootstrap() { "$K" bootstrap "$NAME"; }
@@ -36,7 +36,7 @@ case $PLATFORM in
   kfake)
     NAME=compatkfake
     VERSION=$(sed -n 's:^require github.com/twmb/franz-go/pkg/kfake \(.*\)$:\1:p' "$root/compat/kfake/go.mod")
-    export LIFELINE_KFAKE_PORT_COMPATKFAKE=${LIFELINE_KFAKE_PORT_COMPATKFAKE:-49092}
+    export LIFELINE_KFAKE_PORT_COMPATKFAKE=${LIFELINE_KFAKE_PORT_COMPATKFAKE:-15192}
     up() { "$root/scripts/kfake" up "$NAME"; }
     down() { "$root/scripts/kfake" down "$NAME"; }
     bootstrap() { "$root/scripts/kfake" bootstrap "$NAME"; }

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	port := flag.Int("port", 49092, "port of the first broker; the others follow it")
+	port := flag.Int("port", 15192, "port of the first broker; the others follow it")
 	brokers := flag.Int("brokers", 1, "number of brokers")
 	flag.Parse()
 	if *brokers < 1 || *port < 1 || *port+*brokers > 65536 {

@@ -170,6 +170,7 @@ class Mirror {
   Status delivery_error_;
   rd_kafka_resp_err_t delivery_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // the first failed delivery's
   Status DeliveryFailure();
+  Status CheckTargetKeptCopies();
 
   MirrorSummary summary_;
   Clock::time_point started_;
@@ -902,6 +903,48 @@ void Mirror::ReportProgress(bool force) {
   progress_fn_(p);
 }
 
+// A broker may report success and still not keep what it was given: a
+// target topic whose retention deletes the copied (old-timestamped) records,
+// or storage that loses them. The map is only true while the target holds
+// every copy whose source record still exists, so the mirror looks once more
+// before it reports success.
+Status Mirror::CheckTargetKeptCopies() {
+  // The saved maps, not parts_: a caught-up partition is never assigned,
+  // and in a group only this process's partitions are in parts_.
+  auto stored = LoadMapsFromTopic(options_.target, options_.name);
+  if (!stored.ok()) return stored.status().WithContext("target");
+  for (const auto& [key, map] : *stored) {
+    if (map.runs().empty() || !topics_.count(key.topic.value())) continue;
+    LIFELINE_ASSIGN_OR_RETURN(auto src, WatermarksAcrossFailover(*source_admin_, key));
+    const std::optional<Offset> first = map.FirstTargetKept(src.low);
+    const std::string where =
+        fmt::format("target {} [{}]", key.topic.value(), key.partition.value());
+    LIFELINE_ASSIGN_OR_RETURN(auto dst, WatermarksAcrossFailover(*target_admin_, key));
+    if (first && dst.low > *first) {
+      return Status::Infra(fmt::format(
+          "{}: the log now starts at offset {}, but the offset map puts {} copied record(s) "
+          "before it, from offset {}, whose source records still exist from offset {}: the "
+          "target deleted them (check the target topic's retention.ms, retention.bytes and "
+          "cleanup.policy against the source's)",
+          where, dst.low.value(), map.RecordsFromTarget(*first) - map.RecordsFromTarget(dst.low),
+          first->value(), src.low.value()));
+    }
+    // Read committed, the end lags a commit until its markers are written.
+    const auto deadline = Clock::now() + Millis(10000);
+    while (dst.high.value() < map.target_next() && Clock::now() < deadline && !Interrupted()) {
+      std::this_thread::sleep_for(Millis(200));
+      LIFELINE_ASSIGN_OR_RETURN(dst, WatermarksAcrossFailover(*target_admin_, key));
+    }
+    if (dst.high.value() < map.target_next()) {
+      return Status::Infra(fmt::format(
+          "{}: the log ends at offset {}, but the offset map has copies up to offset {}: the "
+          "target lost records it acknowledged",
+          where, dst.high.value(), map.target_next()));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<MirrorSummary> Mirror::Execute() {
   started_ = last_report_ = Clock::now();
   summary_.name = options_.name;
@@ -946,6 +989,8 @@ Result<MirrorSummary> Mirror::Execute() {
   AwaitFirstRebalance();
   (void)consumer_->Close();
   LIFELINE_RETURN_IF_ERROR(rebalance_error_);
+  // An interrupted run stops short on purpose; the next run checks.
+  if (!Interrupted()) LIFELINE_RETURN_IF_ERROR(CheckTargetKeptCopies());
   ReportProgress(true);
 
   summary_.seconds = std::chrono::duration<double>(Clock::now() - started_).count();

@@ -84,6 +84,15 @@ int64_t PartitionMap::RecordsFromTarget(Offset target) const {
   return n;
 }
 
+std::optional<Offset> PartitionMap::FirstTargetKept(Offset source_low) const {
+  const int64_t s = source_low.value();
+  for (const OffsetRun& r : runs_) {
+    if (r.source_end() > s)
+      return Offset(r.target_start + std::max<int64_t>(0, s - r.source_start));
+  }
+  return std::nullopt;
+}
+
 std::optional<PartitionMap> PartitionMap::FromParts(std::vector<OffsetRun> runs,
                                                     std::vector<Gap> gaps, int64_t source_start,
                                                     int64_t progress, int64_t target_next,

@@ -216,6 +216,56 @@ TEST_F(MirrorIntegration, RunsWithNothingToCopyExitCleanly) {
   }
 }
 
+// A target that deletes what it acknowledged (here: a pre-made target topic
+// whose 1-s retention drops the copied 2023-dated records) makes the map
+// untrue while the source still holds the originals. The mirror must say
+// so instead of exiting 0 (Tansu's defaults did this, issue 14).
+TEST_F(MirrorIntegration, FailsWhenTheTargetDeletedCopiesTheSourceStillHolds) {
+  const std::string topic = UniqueName("mirror.vanish");
+  ASSERT_TRUE(
+      source_admin_->CreateTopic({topic, 1, -1, {{"retention.ms", "-1"}}}, Millis(15000)).ok());
+  ASSERT_TRUE(
+      target_admin_->CreateTopic({topic, 1, -1, {{"retention.ms", "1000"}}}, Millis(15000)).ok());
+  {
+    auto producer = Producer::Create(source_, {});
+    ASSERT_TRUE(producer.ok());
+    for (int i = 0; i < 20; ++i) {
+      Record r;
+      r.topic = Topic(topic);
+      r.partition = Partition(0);
+      r.value = "old-" + std::to_string(i);
+      r.timestamp = TimestampMs(1700000000000 + i);
+      ASSERT_TRUE((*producer)->Send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
+  }
+  const std::string name = UniqueName("vanish").substr(0, 40);
+  const TopicPartition tp{Topic(topic), Partition(0)};
+  // The first run may already see the deletion, or finish before it.
+  auto first = mirror::Run(Options(topic, name));
+  if (!first.ok()) {
+    EXPECT_NE(first.status().message().find("the target deleted them"), std::string::npos)
+        << first.status().message();
+  }
+  for (int i = 0; i < 300; ++i) {
+    auto wm = target_admin_->Watermarks(tp, Millis(5000));
+    ASSERT_TRUE(wm.ok()) << wm.status().message();
+    if (wm->low == Offset(20)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(target_admin_->Watermarks(tp, Millis(5000))->low, Offset(20))
+      << "the target's retention did not delete the copies within 30 s";
+  auto again = mirror::Run(Options(topic, name));
+  ASSERT_FALSE(again.ok()) << "a mirror whose copies are gone exited 0";
+  EXPECT_EQ(again.status().code(), ExitCode::kInfrastructure);
+  EXPECT_NE(
+      again.status().message().find("target " + topic +
+                                    " [0]: the log now starts at offset 20, but the offset map "
+                                    "puts 20 copied record(s) before it, from offset 0"),
+      std::string::npos)
+      << again.status().message();
+}
+
 TEST_F(MirrorIntegration, CopiesAContiguousTopicExactlyWithOneRunPerPartition) {
   const std::string topic = UniqueName("contiguous");
   ASSERT_TRUE(

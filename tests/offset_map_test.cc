@@ -44,6 +44,17 @@ TEST(PartitionMap, TranslatesPastTheLastRecordToTheTargetEnd) {
   EXPECT_EQ(Example().Translate(Offset(12)).target_offset, Offset(109));
 }
 
+// The first copy the target must still hold, given where the source's log
+// now starts: inside a run, in a gap between runs, past the last run.
+TEST(PartitionMap, FindsTheFirstCopyWhoseOriginalTheSourceStillHolds) {
+  EXPECT_EQ(Example().FirstTargetKept(Offset(0)), Offset(100));
+  EXPECT_EQ(Example().FirstTargetKept(Offset(3)), Offset(103));
+  EXPECT_EQ(Example().FirstTargetKept(Offset(5)), Offset(106));  // 5, 6 compacted away
+  EXPECT_EQ(Example().FirstTargetKept(Offset(9)), Offset(108));
+  EXPECT_EQ(Example().FirstTargetKept(Offset(10)), std::nullopt);
+  EXPECT_EQ(PartitionMap(40, 7).FirstTargetKept(Offset(0)), std::nullopt);
+}
+
 TEST(PartitionMap, RefusesToTranslatePastProgress) {
   EXPECT_EQ(Example().Translate(Offset(13)).kind, Translation::Kind::kNotYetMirrored);
   EXPECT_EQ(Example().Translate(Offset(12)).kind, Translation::Kind::kExact);

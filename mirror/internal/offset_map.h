@@ -97,6 +97,10 @@ class PartitionMap {
   int64_t records() const;  // mirrored records in all runs
   // Mirrored records at target offsets >= t.
   int64_t RecordsFromTarget(Offset t) const;
+  // Where the copy of the first mapped record at source offset >= `source_low`
+  // is, or nullopt if the map holds none there: the first record the target
+  // must still hold while the source still holds its original.
+  std::optional<Offset> FirstTargetKept(Offset source_low) const;
 
   // Rebuilds a map from stored parts; checks the invariants.
   static std::optional<PartitionMap> FromParts(std::vector<OffsetRun> runs, std::vector<Gap> gaps,

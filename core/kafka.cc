@@ -25,7 +25,11 @@ using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDel
 
 using MessagePtr = Message;
 
-// Errors that mean the request was wrong rather than the cluster unwell.
+// Errors that mean what the user asked for was wrong (a topic that is not
+// there, a bad config value, a group still in use) rather than the cluster
+// unwell. A broker's refusal of a well-formed request (INVALID_REQUEST,
+// UNKNOWN_MEMBER_ID, GROUP_ID_NOT_FOUND where Apache Kafka answers with no
+// offsets) is a broker answer: infrastructure (exit 3), not usage.
 bool IsUsageError(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
@@ -37,11 +41,8 @@ bool IsUsageError(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
-    case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
     case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
     case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
-    case RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND:
-    case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
       return true;
     default:
       return false;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/kafka.h"
+
 namespace lifeline::internal {
 namespace {
 
@@ -122,6 +124,20 @@ TEST(HasScramNonceBug, IsFixedFrom2_6_1) {
   EXPECT_FALSE(HasScramNonceBug("2.6.1"));
   EXPECT_FALSE(HasScramNonceBug("2.10.0"));
   EXPECT_FALSE(HasScramNonceBug("3.0.0"));
+}
+
+// Exit 2 is for what the user can fix in the command; a broker that refuses a
+// well-formed request is exit 3 (issue 14: kfake's GROUP_ID_NOT_FOUND came
+// out as a usage error).
+TEST(KafkaError, BrokerRefusalsAreInfrastructureAndBadRequestsUsage) {
+  for (auto err : {RD_KAFKA_RESP_ERR_INVALID_REQUEST, RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND,
+                   RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID, RD_KAFKA_RESP_ERR_NOT_CONTROLLER}) {
+    EXPECT_EQ(KafkaError("op", err).code(), ExitCode::kInfrastructure) << rd_kafka_err2name(err);
+  }
+  for (auto err : {RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR_INVALID_CONFIG,
+                   RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP}) {
+    EXPECT_EQ(KafkaError("op", err).code(), ExitCode::kUsage) << rd_kafka_err2name(err);
+  }
 }
 
 }  // namespace

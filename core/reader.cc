@@ -101,7 +101,41 @@ class LibrdkafkaReader {
             range.next()));
       }
     }
-    return Status::Ok();
+    return CheckListedEnd(consumer, r);
+  }
+
+  // The end the last fetch reported against what a listing says now
+  // (range_end.h). librdkafka 2.0.2 caches only the fetch's high watermark,
+  // while a read-committed handle lists the last stable offset (which an
+  // open transaction holds behind it): so the listing is asked of a handle
+  // reading uncommitted, made only when a range ended short of the fetches.
+  Status CheckListedEnd(Consumer* consumer, const ReadRange& r) {
+    int64_t low = -1, fetched = -1;
+    if (rd_kafka_get_watermark_offsets(consumer->handle(), r.tp.topic.value().c_str(),
+                                       r.tp.partition.value(), &low, &fetched) != 0) {
+      return Status::Ok();  // no fetch answer cached: nothing to hold the listing against
+    }
+    return listed_end_.Check(
+        r.tp, r.end, fetched, [&](const TopicPartition& tp) -> Result<int64_t> {
+          Consumer* lister = consumer;
+          if (options_.read_committed) {
+            if (!uncommitted_) {
+              ConsumerOptions copts;
+              copts.read_committed = false;
+              copts.client_id = options_.client_id;
+              LIFELINE_ASSIGN_OR_RETURN(uncommitted_, Consumer::Create(config_, copts));
+            }
+            lister = uncommitted_.get();
+          }
+          int64_t lo = -1, hi = -1;
+          if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+                  lister->handle(), tp.topic.value().c_str(), tp.partition.value(), &lo, &hi,
+                  static_cast<int>(kMetaTimeout.count()))) {
+            return KafkaError(
+                fmt::format("watermarks of {} [{}]", tp.topic.value(), tp.partition.value()), err);
+          }
+          return hi;
+        });
   }
 
   RecordView View(const rd_kafka_message_t* m) {
@@ -127,6 +161,8 @@ class LibrdkafkaReader {
   RecordSink* sink_;
   const ReaderOptions& options_;
   std::vector<HeaderView> headers_;
+  internal::ListedEndCheck listed_end_;
+  std::unique_ptr<Consumer> uncommitted_;  // lists high watermarks
 };
 
 // Keeps the one record ReadOne asked for.

@@ -51,7 +51,8 @@ Status ReadTopic(const ClientConfig& config, const TopicReadOptions& options,
     auto e = options.end.find(part);
     ext.end = e != options.end.end() ? std::min(e->second, wm.high) : wm.high;
     plan[part] = ext;
-    if (ext.start < ext.end) ranges.push_back({tp, ext.start.value(), ext.end.value()});
+    // Empty ones too: the reader probes their end (range_end.h).
+    if (ext.start <= ext.end) ranges.push_back({tp, ext.start.value(), ext.end.value()});
   }
 
   ReaderOptions read;

@@ -937,8 +937,9 @@ Status Mirror::CheckTargetKeptCopies() {
     }
     if (dst.high.value() < map.target_next()) {
       return Status::Infra(fmt::format(
-          "{}: the log ends at offset {}, but the offset map has copies up to offset {}: the "
-          "target lost records it acknowledged",
+          "{}: the target lists the log's end at offset {}, but the offset map has copies up "
+          "to offset {}: the target lost records it acknowledged, or misreports the end of "
+          "its log (ListOffsets)",
           where, dst.high.value(), map.target_next()));
     }
   }

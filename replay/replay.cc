@@ -526,7 +526,9 @@ Result<ReplaySummary> Run(const ReplayOptions& o, const ReplayProgress& progress
   {
     std::vector<ReadRange> ranges;
     for (const auto& [p, r] : summary.ranges) {
-      if (r.first < r.second) ranges.push_back({{Topic(o.topic), Partition(p)}, r.first, r.second});
+      // Empty ones too: the reader probes their end (range_end.h).
+      if (r.first <= r.second)
+        ranges.push_back({{Topic(o.topic), Partition(p)}, r.first, r.second});
     }
     PipelinedRead reader(o.source, std::move(ranges));
     PipelinedRead::Batch batch;

@@ -107,6 +107,38 @@ TEST(ChooseBackend, AutoTakesRawWhereItCanAndLibrdkafkaOtherwise) {
   EXPECT_EQ(refused.status().code(), ExitCode::kUsage);
 }
 
+// The listing is asked only when the fetches reported more than the range's
+// end, once per partition while it agrees, and a listing that stays short
+// is an infrastructure error naming the partition and both offsets.
+TEST(ListedEndCheck, AsksOnlyWhenTheFetchesSawMoreAndFailsWhenTheListingStaysShort) {
+  const TopicPartition tp{Topic("t"), Partition(3)};
+  int asked = 0;
+  auto honest = [&](const TopicPartition&) -> Result<int64_t> {
+    ++asked;
+    return int64_t{12};
+  };
+  internal::ListedEndCheck check(Millis(300));
+  EXPECT_TRUE(check.Check(tp, 10, 10, honest).ok());  // fetches saw no more
+  EXPECT_TRUE(check.Check(tp, 10, -1, honest).ok());  // not reported
+  EXPECT_EQ(asked, 0);
+  EXPECT_TRUE(check.Check(tp, 10, 12, honest).ok());  // the log grew: listed 12
+  EXPECT_TRUE(check.Check(tp, 5, 11, honest).ok());   // agreed already
+  EXPECT_EQ(asked, 1);
+
+  auto short_by_one = [&](const TopicPartition&) -> Result<int64_t> { return int64_t{9}; };
+  internal::ListedEndCheck strict(Millis(300));
+  Status st = strict.Check(tp, 9, 10, short_by_one);
+  EXPECT_EQ(st.code(), ExitCode::kInfrastructure);
+  EXPECT_NE(st.message().find("t [3]: the broker misreports the end of the log: ListOffsets "
+                              "lists it at offset 9, but its Fetch answers put it at offset 10"),
+            std::string::npos)
+      << st.message();
+  auto unreachable = [&](const TopicPartition&) -> Result<int64_t> {
+    return Status::Infra("no broker");
+  };
+  EXPECT_EQ(internal::ListedEndCheck().Check(tp, 0, 1, unreachable).message(), "no broker");
+}
+
 TEST(RangeEnd, FinishesOnceTheNextOffsetReachesTheEnd) {
   internal::RangeEnd r(10, 20);
   EXPECT_FALSE(r.finished());

@@ -16,6 +16,7 @@
 #include "core/kafka.h"
 #include "core/signals.h"
 #include "mirror/internal/map_store.h"
+#include "mirror/internal/topic_configs.h"
 
 namespace lifeline::mirror {
 namespace {
@@ -47,15 +48,6 @@ Result<WatermarkOffsets> WatermarksAcrossFailover(Admin& admin, const TopicParti
 
 // Topic configs that decide how the target keeps the records; copied when
 // lifeline creates a target topic, if the source sets them.
-constexpr const char* kCopiedConfigs[] = {
-    "cleanup.policy",         "retention.ms",
-    "retention.bytes",        "max.message.bytes",
-    "message.timestamp.type", "min.compaction.lag.ms",
-    "max.compaction.lag.ms",  "min.cleanable.dirty.ratio",
-    "delete.retention.ms",    "segment.ms",
-    "segment.bytes",          "compression.type",
-};
-
 bool IsInternalTopic(const std::string& topic) {
   return topic.starts_with("__") || topic.starts_with("_lifeline.");
 }
@@ -114,6 +106,8 @@ class Mirror {
   Status OpenState();
   Result<std::vector<std::string>> MatchingTopics();
   Status PrepareTopic(const std::string& topic);
+  Status CheckCreatedConfigs(const std::string& topic,
+                             const std::map<std::string, std::string>& asked);
   Status AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,
                        const std::map<TopicPartition, Offset>& group_progress);
   Status Discover();
@@ -366,9 +360,12 @@ Status Mirror::PrepareTopic(const std::string& topic) {
                                   ? source_admin_->DescribeTopicConfigs(topic, kAdminTimeout)
                                   : Result<Configs>(no_configs);
   if (described.ok()) {
-    for (const char* name : kCopiedConfigs) {
+    // What decides which records are kept is copied even where it is the
+    // source broker's default: the target broker's default may be shorter.
+    for (const char* name : CopiedConfigs()) {
       auto it = described->find(name);
-      if (it != described->end() && !it->second.is_default) src_configs[name] = it->second.value;
+      if (it == described->end()) continue;
+      if (!it->second.is_default || DecidesWhatIsKept(name)) src_configs[name] = it->second.value;
     }
   } else {
     summary_.warnings.push_back(
@@ -414,7 +411,8 @@ Status Mirror::PrepareTopic(const std::string& topic) {
             .WithContext("target"));
     summary_.created_topics.push_back(topic);
     summary_.copied_configs[topic] = src_configs;
-    return Status::Ok();
+    if (!described.ok()) return Status::Ok();  // --skip-configs: nothing to hold it to
+    return CheckCreatedConfigs(topic, src_configs);
   }
   if (existing->second < src_partitions) {
     return Status::Usage(fmt::format(
@@ -438,6 +436,48 @@ Status Mirror::PrepareTopic(const std::string& topic) {
     }
   }
   return Status::Ok();
+}
+
+// A broker may accept a topic's configs and keep others, or report every
+// config as its default: the created topic is described and held to what it
+// was created with (the source's effective values of what decides which
+// records are kept). A difference in what decides which records are
+// kept fails the run (the target could delete copies the map vouches for);
+// the others, and configs the target does not report, are warnings.
+Status Mirror::CheckCreatedConfigs(const std::string& topic,
+                                   const std::map<std::string, std::string>& asked) {
+  auto described = target_admin_->DescribeTopicConfigs(topic, kAdminTimeout);
+  if (!described.ok()) {
+    return described.status().WithContext(fmt::format(
+        "target topic {} was created, but its configs cannot be read back to check that it "
+        "keeps what the source keeps (grant DescribeConfigs on the target, or pass "
+        "--skip-configs to accept the broker's word)",
+        topic));
+  }
+  std::map<std::string, std::string> reported;
+  for (const auto& [name, entry] : *described) reported[name] = entry.value;
+  std::string refused;
+  for (const ConfigDifference& d : CompareTopicConfigs(asked, reported)) {
+    if (!d.reported_at_all) {
+      summary_.warnings.push_back(fmt::format(
+          "target topic {}: the target does not report {} (wanted {}); it cannot be checked", topic,
+          d.name, d.wanted));
+    } else if (!d.decides_what_is_kept) {
+      summary_.warnings.push_back(
+          fmt::format("target topic {}: {}={} on the target, {} wanted (harmless to what is kept)",
+                      topic, d.name, d.reported, d.wanted));
+    } else {
+      refused += fmt::format("{}{}={} (wanted {})", refused.empty() ? "" : ", ", d.name, d.reported,
+                             d.wanted);
+    }
+  }
+  if (refused.empty()) return Status::Ok();
+  return Status::Infra(fmt::format(
+      "target topic {} was created with the source's retention and cleanup settings, but the "
+      "target reports {}: it ignored them or misreports them, and could delete or compact "
+      "copies the offset map vouches for; set them on the target (kafka-configs --alter) and "
+      "run again, or create the topic yourself",
+      topic, refused));
 }
 
 Status Mirror::AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "core/broker_apis.h"
 #include "core/kafka.h"
 #include "core/signals.h"
 #include "mirror/internal/map_store.h"
@@ -106,6 +107,7 @@ class Mirror {
   Status OpenState();
   Result<std::vector<std::string>> MatchingTopics();
   Status PrepareTopic(const std::string& topic);
+  Status RequireBrokerApis();
   Status CheckCreatedConfigs(const std::string& topic,
                              const std::map<std::string, std::string>& asked);
   Status AddPartitions(const std::string& topic, int from, int to, const MapSet& stored,
@@ -230,6 +232,33 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   summary_.bytes += f.bytes;
 }
 
+// Before any work, what the options need of each side's brokers: a run that
+// found out halfway would leave a transaction open, or topics created with
+// defaults.
+Status Mirror::RequireBrokerApis() {
+  if (options_.exactly_once) {
+    LIFELINE_RETURN_IF_ERROR(
+        RequireApis(
+            options_.target, target_admin_.get(), TransactionApis(), "mirror --exactly-once",
+            "mirror without --exactly-once (at-least-once delivery; the offset map stays exact)")
+            .WithContext("target"));
+  }
+  if (options_.create_topics && options_.read_configs) {
+    constexpr std::string_view kWhy = "--create-topics (to copy retention and cleanup settings)";
+    constexpr std::string_view kSkip =
+        "pass --skip-configs to create target topics with the target broker's defaults, or "
+        "create them yourself";
+    const ApiUse describe[] = {TopicConfigApis()[0]};
+    LIFELINE_RETURN_IF_ERROR(
+        RequireApis(options_.source, source_admin_.get(), describe, kWhy, kSkip)
+            .WithContext("source"));
+    LIFELINE_RETURN_IF_ERROR(
+        RequireApis(options_.target, target_admin_.get(), TopicConfigApis(), kWhy, kSkip)
+            .WithContext("target"));
+  }
+  return Status::Ok();
+}
+
 Status Mirror::Connect() {
   LIFELINE_RETURN_IF_ERROR(ValidateMirrorName(options_.name));
   try {
@@ -244,6 +273,7 @@ Status Mirror::Connect() {
   auto dst = Admin::Create(options_.target);
   if (!dst.ok()) return dst.status().WithContext("target");
   target_admin_ = std::move(dst).value();
+  LIFELINE_RETURN_IF_ERROR(RequireBrokerApis());
 
   ProducerOptions popts;
   popts.client_id = "lifeline-mirror-" + options_.name;

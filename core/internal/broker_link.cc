@@ -532,24 +532,34 @@ Millis BrokerLink::SetupTimeLeft() const {
   return std::max(Millis(0), std::chrono::duration_cast<Millis>(setup_deadline_ - Clock::now()));
 }
 
-// ApiVersions v0 (which every broker serves, also before authentication):
-// does the broker serve what the link is for?
-Status BrokerLink::CheckApiVersion(const ApiNeed& need) {
+// ApiVersions v0: every broker serves it, also before authentication.
+Result<std::map<int16_t, ApiRange>> BrokerLink::ServedApis(Millis timeout) {
   LIFELINE_ASSIGN_OR_RETURN(auto correlation, Send(kApiVersionsKey, 0, [](RequestWriter&) {}));
   Buffer buf;
-  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, SetupTimeLeft(), &buf));
+  LIFELINE_ASSIGN_OR_RETURN(auto body, Receive(correlation, timeout, &buf));
   ResponseReader r(body);
   const int16_t error = r.I16();
   const int32_t n = r.I32();
+  std::map<int16_t, ApiRange> out;
   for (int32_t i = 0; r.ok() && i < n; ++i) {
     const int16_t key = r.I16(), min = r.I16(), max = r.I16();
-    if (key != need.key) continue;
-    if (min <= need.version && need.version <= max) return Status::Ok();
-    return Error(fmt::format("serves {} v{}-v{}; lifeline speaks v{}{}{}", need.name, min, max,
-                             need.version, need.otherwise.empty() ? "" : " (",
-                             need.otherwise.empty() ? "" : fmt::format("{})", need.otherwise)));
+    out[key] = {min, max};
   }
-  return Error(fmt::format("ApiVersions answer without {} (error {})", need.name, error));
+  if (!r.ok()) return Error("a malformed ApiVersions response");
+  if (error != 0 && out.empty()) return Error(fmt::format("ApiVersions failed (error {})", error));
+  return out;
+}
+
+// Does the broker serve what the link is for?
+Status BrokerLink::CheckApiVersion(const ApiNeed& need) {
+  LIFELINE_ASSIGN_OR_RETURN(auto served, ServedApis(SetupTimeLeft()));
+  auto it = served.find(need.key);
+  if (it == served.end()) return Error(fmt::format("ApiVersions answer without {}", need.name));
+  const auto [min, max] = it->second;
+  if (min <= need.version && need.version <= max) return Status::Ok();
+  return Error(fmt::format("serves {} v{}-v{}; lifeline speaks v{}{}{}", need.name, min, max,
+                           need.version, need.otherwise.empty() ? "" : " (",
+                           need.otherwise.empty() ? "" : fmt::format("{})", need.otherwise)));
 }
 
 // One SaslAuthenticate v1 round: our bytes out, the broker's back.

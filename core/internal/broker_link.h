@@ -117,6 +117,11 @@ struct ApiNeed {
   std::string_view otherwise;  // e.g. "use --reader librdkafka"; may be empty
 };
 
+// The versions of one API a broker serves.
+struct ApiRange {
+  int16_t min = 0, max = 0;
+};
+
 // A connected (and, as configured, encrypted and authenticated) broker.
 class BrokerLink {
  public:
@@ -145,6 +150,9 @@ class BrokerLink {
   // The body of the response to `correlation` (the next one to arrive),
   // valid until the next Receive into `buf`.
   Result<std::string_view> Receive(int32_t correlation, Millis timeout, Buffer* buf);
+
+  // Every API the broker serves, by key (ApiVersions v0).
+  Result<std::map<int16_t, ApiRange>> ServedApis(Millis timeout);
 
   const std::string& name() const { return name_; }
   const BrokerAddress& address() const { return address_; }

@@ -117,6 +117,28 @@ TEST(DiagnoseClientError, AnOrdinaryOutageIsLeftToTheUsualHint) {
             "(none)");
 }
 
+// The line librdkafka 2.0.2 logged against Tansu 0.6 (issue 14).
+TEST(DiagnoseClientError, AnApiVersionsReplyWithTaggedFieldsNamesTheLibrdkafkaBug) {
+  const std::string line =
+      "127.0.0.1:15292/bootstrap: ApiVersionRequest failed: Local: Read underflow: probably due "
+      "to broker version < 0.10 (see api.version.request configuration) (after 0ms in state "
+      "APIVERSION_QUERY)";
+  const std::string d = Diagnose(line, Client("plaintext"));
+  ExpectHas(d, "127.0.0.1:15292 answered ApiVersions in a form librdkafka 2.0.2 cannot");
+  ExpectHas(d, "confluentinc/librdkafka#4278");
+  ExpectHas(d, "cannot be reached with this librdkafka");
+  ClientSecurity fixed = Client("plaintext");
+  fixed.librdkafka = "2.2.0";
+  EXPECT_EQ(Diagnose(line, fixed), "(none)");
+}
+
+TEST(HasApiVersionsTagBug, IsFixedFrom2_2_0) {
+  EXPECT_TRUE(HasApiVersionsTagBug("2.0.2"));
+  EXPECT_TRUE(HasApiVersionsTagBug("2.1.1"));
+  EXPECT_FALSE(HasApiVersionsTagBug("2.2.0"));
+  EXPECT_FALSE(HasApiVersionsTagBug("2.16.0"));
+}
+
 TEST(HasScramNonceBug, IsFixedFrom2_6_1) {
   EXPECT_TRUE(HasScramNonceBug("2.0.2"));
   EXPECT_TRUE(HasScramNonceBug("1.9.2"));

@@ -35,7 +35,8 @@ std::string After(std::string_view reason, std::string_view marker) {
 
 }  // namespace
 
-bool HasScramNonceBug(std::string_view version) {
+// Whether librdkafka `version` ("2.0.2") is older than major.minor.patch.
+bool OlderThan(std::string_view version, int major, int minor, int patch) {
   int parts[3] = {0, 0, 0};
   const char* p = version.data();
   const char* end = version.data() + version.size();
@@ -46,8 +47,14 @@ bool HasScramNonceBug(std::string_view version) {
     if (p == end || *p != '.') break;
     ++p;
   }
-  return parts[0] < 2 || (parts[0] == 2 && (parts[1] < 6 || (parts[1] == 6 && parts[2] < 1)));
+  if (parts[0] != major) return parts[0] < major;
+  if (parts[1] != minor) return parts[1] < minor;
+  return parts[2] < patch;
 }
+
+bool HasScramNonceBug(std::string_view version) { return OlderThan(version, 2, 6, 1); }
+
+bool HasApiVersionsTagBug(std::string_view version) { return OlderThan(version, 2, 2, 0); }
 
 std::optional<std::string> DiagnoseClientError(std::string_view reason,
                                                const ClientSecurity& client) {
@@ -113,6 +120,16 @@ std::optional<std::string> DiagnoseClientError(std::string_view reason,
     }
     return fmt::format("the TLS handshake with {} failed: {}", broker,
                        After(reason, "SSL handshake failed:"));
+  }
+  if (Has(reason, "ApiVersionRequest failed: Local: Read underflow") &&
+      HasApiVersionsTagBug(client.librdkafka)) {
+    return fmt::format(
+        "{} answered ApiVersions in a form librdkafka {} cannot parse: the reply carries tagged "
+        "fields, which librdkafka before 2.2 skips wrongly (confluentinc/librdkafka#4278; Tansu "
+        "0.6 answers so). No client setting gets past it (api.version.request=false with any "
+        "broker.version.fallback was measured not to, docs/compat.md): this platform cannot "
+        "be reached with this librdkafka",
+        broker, client.librdkafka);
   }
   if (Has(reason, "Disconnected while requesting ApiVersion") &&
       (client.protocol.empty() || client.protocol == "plaintext" ||

@@ -31,4 +31,8 @@ std::optional<std::string> DiagnoseClientError(std::string_view reason,
 // brokers refuse (librdkafka#4895, fixed in 2.6.1).
 bool HasScramNonceBug(std::string_view version);
 
+// True when librdkafka `version` cannot parse an ApiVersions reply that
+// carries tagged fields (librdkafka#4278, fixed in 2.2.0).
+bool HasApiVersionsTagBug(std::string_view version);
+
 }  // namespace lifeline::internal

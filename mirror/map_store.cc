@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "core/kafka.h"
+#include "core/signals.h"
 #include "core/topic_reader.h"
 
 namespace lifeline::mirror {
@@ -132,6 +135,59 @@ Status EnsureOffsetMapTopic(const ClientConfig& target) {
       Millis(15000), /*exists_ok=*/true);
 }
 
+namespace {
+
+constexpr Millis kOpenTransactionWait{10000};
+
+// Read committed, the map topic ends at its last stable offset, so a
+// transaction left open holds back every map saved after it: they would read
+// as absent (or old), and a mirror would copy again what it copied. An open
+// transaction shows as a high watermark past the end the read stopped at
+// (`ends`). One that ends, or moves on, within `wait` is a live mirror
+// committing (`*moved` is set: read again); one that does not is reported.
+Status AwaitOpenTransactions(const ClientConfig& target, Admin* admin,
+                             const std::map<Partition, PartitionExtent>& ends, Millis wait,
+                             bool* moved) {
+  std::unique_ptr<Consumer> uncommitted;  // lists high watermarks
+  for (const auto& [p, extent] : ends) {
+    const TopicPartition tp{Topic(kOffsetMapTopic), p};
+    if (!uncommitted) {
+      ConsumerOptions copts;
+      copts.read_committed = false;
+      copts.client_id = "lifeline-map-reader";
+      LIFELINE_ASSIGN_OR_RETURN(uncommitted, Consumer::Create(target, copts));
+    }
+    int64_t low = -1, high = -1;
+    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            uncommitted->handle(), kOffsetMapTopic, p.value(), &low, &high, 10000)) {
+      return KafkaError(fmt::format("high watermark of {} [{}]", kOffsetMapTopic, p.value()), err);
+    }
+    if (high <= extent.end.value()) continue;
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    for (;;) {
+      LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, Millis(10000)));
+      if (wm.high.value() > extent.end.value()) {
+        *moved = true;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline || Interrupted()) {
+        return Status::Infra(fmt::format(
+            "{} [{}]: a transaction has been open since offset {} (the log ends at {}) and did "
+            "not end within {} s, so maps saved after it cannot be read: another mirror "
+            "process is mid-commit, or died without ending it (Apache Kafka aborts it after the "
+            "producer's transaction.timeout.ms; a broker without EndTxn never does). Wait and "
+            "run again; a mirror started with that process's --name fences and aborts it",
+            kOffsetMapTopic, p.value(), extent.end.value(), high,
+            std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
+      }
+      std::this_thread::sleep_for(Millis(200));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name) {
   LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(target));
   LIFELINE_ASSIGN_OR_RETURN(auto topics, admin->ListTopics(Millis(10000)));
@@ -142,11 +198,23 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
   TopicReadOptions read;
   read.topic = kOffsetMapTopic;
   read.read_committed = true;
-  Status st = ReadTopic(target, read, [&](const Record& r) {
-    if (r.key && r.key->starts_with(want)) latest[*r.key] = r.value;
-    return Status::Ok();
-  });
-  if (!st.ok()) return st.WithContext("read " + std::string(kOffsetMapTopic));
+  for (int attempt = 0;; ++attempt) {
+    latest.clear();
+    std::map<Partition, PartitionExtent> ends;
+    Status st = ReadTopic(
+        target, read,
+        [&](const Record& r) {
+          if (r.key && r.key->starts_with(want)) latest[*r.key] = r.value;
+          return Status::Ok();
+        },
+        &ends);
+    if (!st.ok()) return st.WithContext("read " + std::string(kOffsetMapTopic));
+    if (attempt > 0) break;  // a transaction that moved on: this read is as good as any
+    bool moved = false;
+    LIFELINE_RETURN_IF_ERROR(
+        AwaitOpenTransactions(target, admin.get(), ends, kOpenTransactionWait, &moved));
+    if (!moved) break;
+  }
 
   // NAME/TOPIC/PARTITION/KIND[/N]; topic names cannot contain '/'.
   static const std::regex kKey(R"(([^/]+)/([^/]+)/(\d+)/(meta|run|gap)(?:/(\d+))?)");

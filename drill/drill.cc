@@ -111,8 +111,18 @@ class Runner {
       return st;
     }
     sampler_ = std::thread([this] { Sample(); });
-    for (size_t i = 0; i < ctx_.file.steps.size(); ++i)
-      RunStep(static_cast<int>(i + 1), ctx_.file.steps[i]);
+    std::string stopped_by;  // the failed step that stopped the drill
+    for (size_t i = 0; i < ctx_.file.steps.size(); ++i) {
+      const DrillStep& step = ctx_.file.steps[i];
+      if (!stopped_by.empty()) {
+        SkipStep(static_cast<int>(i + 1), step, stopped_by);
+        continue;
+      }
+      if (!RunStep(static_cast<int>(i + 1), step) && step.kind->stops_the_drill) {
+        stopped_by = fmt::format("step {} ({})", i + 1, step.name());
+        ctx_.Log(fmt::format("{} failed: the remaining steps are not run", stopped_by));
+      }
+    }
     stop_sampler_ = true;
     sampler_.join();
     auto mirror_end = ctx_.StopBackgroundMirror(SIGTERM, nullptr);
@@ -373,7 +383,24 @@ class Runner {
     }
   }
 
-  void RunStep(int index, const DrillStep& step) {
+  // Records a step not run because `stopped_by` failed (JUnit: skipped).
+  void SkipStep(int index, const DrillStep& step, const std::string& stopped_by) {
+    reports::StepResult r;
+    r.index = index;
+    r.kind = step.name();
+    r.title = step.kind->title(step);
+    r.started = ctx_.Elapsed();
+    r.passed = false;
+    r.skipped = true;
+    r.message = "not run: " + stopped_by + " failed";
+    r.evidence = "{}";
+    ctx_.Log(fmt::format("step {} {}: skipped — {}", index, r.title, r.message));
+    std::lock_guard lock(ctx_.mu);
+    ctx_.report.steps.push_back(std::move(r));
+  }
+
+  // Runs one step and records it; whether it passed.
+  bool RunStep(int index, const DrillStep& step) {
     reports::StepResult r;
     r.index = index;
     r.kind = step.name();
@@ -398,8 +425,10 @@ class Runner {
                                      : "ok",
                          r.message.empty() ? "" : " — " + r.message));
     r.evidence = evidence.dump(-1, ' ', false, Json::error_handler_t::replace);
+    const bool passed = r.passed;
     std::lock_guard lock(ctx_.mu);
     ctx_.report.steps.push_back(std::move(r));
+    return passed;
   }
 
  private:
@@ -444,7 +473,8 @@ std::string FormatDrillText(const DrillOutcome& o) {
                                 r.pass ? "PASS" : "FAIL", r.steps.size(), r.seconds, r.topic);
   for (const auto& s : r.steps) {
     out += fmt::format("  {:>2} {:<8} {}{}\n", s.index,
-                       !s.passed   ? "FAILED"
+                       s.skipped   ? "skipped"
+                       : !s.passed ? "FAILED"
                        : s.warning ? "warning"
                                    : "ok",
                        s.title, s.message.empty() ? "" : " — " + s.message);

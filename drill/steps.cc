@@ -1072,6 +1072,11 @@ std::vector<StepKind> MakeTable() {
                         {}}));
   t.push_back(Kind<AccessArgs, ParseAccess, TitleAccess, RunAccess>(
       "access", {{{"publisher", A::kPrincipal}}, {{"readers", A::kPrincipals}, {"on", A::kSide}}}));
+  for (StepKind& k : t) {
+    for (const char* moves : {"mirror", "groups_sync", "cutover", "failback", "fault"}) {
+      if (std::string_view(k.name) == moves) k.stops_the_drill = true;
+    }
+  }
   return t;
 }
 

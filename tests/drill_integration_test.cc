@@ -183,6 +183,35 @@ TEST_F(DrillIntegration, WrongExpectationExitsOneAndJUnitNamesTheStep) {
   EXPECT_EQ(Evidence()["steps"][5]["result"], "passed");
 }
 
+// A failed step that moves the clusters (here a failback with nothing cut
+// over) stops the drill: the later steps are not run and say why, JUnit
+// counts them as skipped, and every report and the manifest are written.
+TEST_F(DrillIntegration, AFailedCriticalStepSkipsTheRestAndStillWritesEveryReport) {
+  ASSERT_EQ(Drill(kSource + "/tests/drills/critical-failure.yaml", true), 1) << Log();
+  const auto ev = Evidence();
+  ASSERT_EQ(ev["steps"].size(), 5u) << ev["steps"].dump();
+  EXPECT_EQ(ev["steps"][0]["result"], "passed");
+  EXPECT_EQ(ev["steps"][1]["result"], "FAILED");
+  for (int i = 2; i < 5; ++i) {
+    EXPECT_EQ(ev["steps"][i]["result"], "skipped") << ev["steps"][i].dump();
+    EXPECT_EQ(ev["steps"][i]["message"], "not run: step 2 (failback) failed")
+        << ev["steps"][i].dump();
+  }
+  EXPECT_FALSE(ev["pass"].get<bool>());
+  const std::string junit = ReadFile((dir_ / "out/junit.xml").string());
+  EXPECT_NE(junit.find("tests=\"5\" failures=\"1\" skipped=\"3\""), std::string::npos) << junit;
+  for (const char* report : {"summary.md", "report.html", "junit.xml", "evidence.json"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "out" / report)) << report;
+  }
+  ExpectManifestCoversTheFolder();
+  const std::string log = ReadFile((dir_ / "out/drill.log").string());
+  EXPECT_NE(log.find("step 2 (failback) failed: the remaining steps are not run"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(Log().find("   3 skipped  deploy p 1.1.0 to global — not run"), std::string::npos)
+      << Log();
+}
+
 // Parses junit.xml with Chromium's XML parser (DOMParser, headless and
 // offline): [{testcase, message, type, text}] per <failure>, or
 // {"error": ...} when the XML is not well formed.

@@ -184,6 +184,11 @@ struct StepKind {
   Result<StepArgs> (*parse)(const StepInput& in);
   std::string (*title)(const DrillStep& step);
   Status (*run)(const DrillStep& step, StepRun& run);
+  // A failure leaves the clusters in a state the later steps do not expect
+  // (a cutover half done, a mirror that did not copy, a fault not injected):
+  // the drill stops there and marks the remaining steps not run. A failed
+  // check or a refused event does not stop it.
+  bool stops_the_drill = false;
 };
 
 // The table, in the order `unknown step` errors list the kinds.

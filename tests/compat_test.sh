@@ -16,12 +16,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 L=$(realpath "${1:?usage: $0 LIFELINE_BINARY PLATFORM}")
 PLATFORM=${2:?usage: $0 LIFELINE_BINARY kafka39|kfake}
 K=$root/scripts/kafka
-REF=${LIFELINE_SOURCE_BOOTSTRAP:-}
-if [[ -z $REF ]]; then
-  echo "FAIL: set LIFELINE_SOURCE_BOOTSTRAP (a plaintext Apache Kafka 4.1.1 cluster);" \
-    "scripts/test starts it, or by hand: scripts/kafka up source" >&2
-  exit 1
-fi
+# shellcheck source=lib/compat_cells.sh
+. "$root/tests/lib/compat_cells.sh"
+compat_require_reference
 
 case $PLATFORM in
   kafka39)
@@ -47,43 +44,8 @@ case $PLATFORM in
     ;;
 esac
 
-work=$(mktemp -d)
-failures=0
-results=$work/results.tsv
-: >"$results"
-cleanup() {
-  down >/dev/null 2>&1 || true
-  if [[ -n ${LIFELINE_COMPAT_RESULTS:-} ]]; then cp "$results" "$LIFELINE_COMPAT_RESULTS"; fi
-  if ((failures)); then echo "logs kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-cd "$work"
+compat_begin
 
-# cell OPERATION RESULT DETAIL: one matrix cell, printed and kept.
-cell() {
-  printf '%s\t%s\t%s\t%s\n' "$PLATFORM" "$1" "$2" "$3" >>"$results"
-  if [[ $2 == pass ]]; then printf 'ok   %s: %s\n' "$1" "$3"; else
-    printf 'FAIL %s: %s\n' "$1" "$3"
-    failures=$((failures + 1))
-  fi
-}
-# run OPERATION WANT_RC PATTERN OUTFILE -- ARGS...: lifeline ARGS (within
-# 300 s) must exit WANT_RC with output matching PATTERN.
-run() {
-  local what=$1 want=$2 pattern=$3 file=$4 got
-  shift 5
-  set +e
-  timeout -k 10 300 "$L" "$@" >"$file" 2>&1
-  got=$?
-  set -e
-  if [[ $got -ne $want ]]; then
-    cell "$what" fail "exit $got, wanted $want: $(grep -v '^%' "$file" | tail -n 2 | tr '\n\t' '  ')"
-  elif ! grep -Eq -- "$pattern" "$file"; then
-    cell "$what" fail "wanted /$pattern/ in: $(grep -v '^%' "$file" | tail -n 2 | tr '\n\t' '  ')"
-  else
-    cell "$what" pass "$(grep -Eo -- "$pattern" "$file" | head -n 1)"
-  fi
-}
 hash_of() { sed -n 's/.*state hash \([0-9a-f]\{32\}\).*/\1/p' "$1" | head -n 1; }
 # same_hash OPERATION FILE: FILE's state hash is the reference's.
 same_hash() {

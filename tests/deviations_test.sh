@@ -15,56 +15,17 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 L=$(realpath "${1:?usage: $0 LIFELINE_BINARY}")
-REF=${LIFELINE_SOURCE_BOOTSTRAP:-}
-if [[ -z $REF ]]; then
-  echo "FAIL: set LIFELINE_SOURCE_BOOTSTRAP (a plaintext Apache Kafka 4.1.1 cluster);" \
-    "scripts/test starts it, or by hand: scripts/kafka up source" >&2
-  exit 1
-fi
+# shellcheck source=lib/compat_cells.sh
+. "$root/tests/lib/compat_cells.sh"
+compat_require_reference
 KF=$root/scripts/kfake
 PLATFORM=deviant
 export LIFELINE_KFAKE_PORT_DEVENDS=${LIFELINE_KFAKE_PORT_DEVENDS:-15592}
 export LIFELINE_KFAKE_PORT_DEVCONFIGS=${LIFELINE_KFAKE_PORT_DEVCONFIGS:-15692}
 export LIFELINE_KFAKE_PORT_DEVNOTXN=${LIFELINE_KFAKE_PORT_DEVNOTXN:-15792}
 
-work=$(mktemp -d)
-failures=0
-results=$work/results.tsv
-: >"$results"
-cleanup() {
-  "$KF" down devends devconfigs devnotxn >/dev/null 2>&1 || true
-  if [[ -n ${LIFELINE_COMPAT_RESULTS:-} ]]; then cp "$results" "$LIFELINE_COMPAT_RESULTS"; fi
-  if ((failures)); then echo "logs kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-cd "$work"
-
-cell() {
-  printf '%s\t%s\t%s\t%s\n' "$PLATFORM" "$1" "$2" "$3" >>"$results"
-  if [[ $2 == pass || $2 == refused ]]; then printf 'ok   %s: %s: %s\n' "$1" "$2" "$3"; else
-    printf 'FAIL %s: %s\n' "$1" "$3"
-    failures=$((failures + 1))
-  fi
-}
-# run OPERATION WANT_RC PATTERN OUTFILE -- ARGS...: lifeline ARGS must exit
-# WANT_RC (3: a refusal) with output matching PATTERN.
-run() {
-  local what=$1 want=$2 pattern=$3 file=$4 got
-  shift 5
-  set +e
-  timeout -k 10 300 "$L" "$@" >"$file" 2>&1
-  got=$?
-  set -e
-  if [[ $got -ne $want ]]; then
-    cell "$what" fail "exit $got, wanted $want: $(grep -v '^%' "$file" | tail -n 2 | tr '\n\t' '  ')"
-  elif ! grep -Eq -- "$pattern" "$file"; then
-    cell "$what" fail "wanted /$pattern/ in: $(grep -v '^%' "$file" | tail -n 2 | tr '\n\t' '  ')"
-  elif ((want == 0)); then
-    cell "$what" pass "$(grep -Eo -- "$pattern" "$file" | head -n 1)"
-  else
-    cell "$what" refused "exit $got: $(grep -Eo -- "$pattern" "$file" | head -n 1)"
-  fi
-}
+down() { "$KF" down devends devconfigs devnotxn; }
+compat_begin
 
 t0=$SECONDS
 "$KF" up --deviate list-offsets-end devends >up.log 2>&1 &&

@@ -9,52 +9,23 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 L=$(realpath "${1:?usage: $0 LIFELINE_BINARY}")
-REF=${LIFELINE_SOURCE_BOOTSTRAP:-}
-if [[ -z $REF ]]; then
-  echo "FAIL: set LIFELINE_SOURCE_BOOTSTRAP (a plaintext Apache Kafka 4.1.1 cluster);" \
-    "scripts/test starts it, or by hand: scripts/kafka up source" >&2
-  exit 1
-fi
+# shellcheck source=lib/compat_cells.sh
+. "$root/tests/lib/compat_cells.sh"
+compat_require_reference
 TS=$root/scripts/tansu
 PLATFORM=tansu
 VERSION=$(. "$root/compat/versions.env" && echo "$TANSU_VERSION")
 export LIFELINE_TANSU_PORT_COMPATTANSU=${LIFELINE_TANSU_PORT_COMPATTANSU:-15292}
 
-work=$(mktemp -d)
-failures=0
-results=$work/results.tsv
-: >"$results"
-cleanup() {
-  "$TS" down compattansu >/dev/null 2>&1 || true
-  if [[ -n ${LIFELINE_COMPAT_RESULTS:-} ]]; then cp "$results" "$LIFELINE_COMPAT_RESULTS"; fi
-  if ((failures)); then echo "logs kept in $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-cd "$work"
+down() { "$TS" down compattansu; }
+compat_begin
 
-cell() {
-  printf '%s\t%s\t%s\t%s\n' "$PLATFORM" "$1" "$2" "$3" >>"$results"
-  if [[ $2 == pass || $2 == refused ]]; then printf 'ok   %s: %s: %s\n' "$1" "$2" "$3"; else
-    printf 'FAIL %s: %s\n' "$1" "$3"
-    failures=$((failures + 1))
-  fi
-}
 NAMED="answered ApiVersions in a form librdkafka [0-9.]+ cannot parse"
 # refused OPERATION OUTFILE -- ARGS...: lifeline ARGS must exit 3 naming it.
 refused() {
-  local what=$1 file=$2 got
+  local what=$1 file=$2
   shift 3
-  set +e
-  timeout -k 10 300 "$L" "$@" >"$file" 2>&1
-  got=$?
-  set -e
-  if [[ $got -ne 3 ]]; then
-    cell "$what" fail "exit $got, wanted 3: $(grep -v '^%' "$file" | tail -n 2 | tr '\n\t' '  ')"
-  elif ! grep -Eq -- "$NAMED" "$file"; then
-    cell "$what" fail "exit 3 without naming the cause: $(grep -v '^%' "$file" | tail -n 1)"
-  else
-    cell "$what" refused "exit 3: librdkafka#4278 (ApiVersions reply with tagged fields)"
-  fi
+  run "$what" 3 "$NAMED" "$file" -- "$@"
 }
 
 t0=$SECONDS

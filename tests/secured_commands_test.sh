@@ -263,7 +263,7 @@ sacl --add "${m[@]}" --operation Create --operation Read --operation Write --top
 # target: create, write and read the topics, the offset map, readers; the
 # exactly-once mirror's transactional id and group; the moved group.
 tacl --add "${m[@]}" --operation Create --operation Write --operation Read --topic "$TA" --topic "$TE"
-tacl --add "${m[@]}" --operation DescribeConfigs --topic "$TA"
+tacl --add "${m[@]}" --operation DescribeConfigs --topic "$TA" --topic "$TE"
 tacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
 tacl --add "${m[@]}" --operation Describe "${readers[@]}"
 tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$

@@ -5,18 +5,35 @@
 
 namespace lifeline::cli {
 
+namespace {
+
+// lifeline offsets repair: cut a map that no longer loads back to its
+// longest consistent prefix (mirror/internal/map_repair.h).
+Status RunRepair(const std::vector<std::string>& args) {
+  TwoClusterInputs clusters;
+  mirror::RepairOptions o;
+  po::options_description desc("offsets repair options");
+  AddTwoClusterOptions(&desc, &clusters);
+  desc.add_options()("name", po::value(&o.name)->default_value(o.name), "the mirror's name")(
+      "dry-run", po::bool_switch(&o.dry_run), "say what would change, write nothing");
+  po::variables_map vm;
+  auto parsed = ParseArgs(args, desc,
+                          "lifeline offsets repair --name NAME --source HOST:PORT --target "
+                          "HOST:PORT [--dry-run]",
+                          &vm);
+  if (!parsed.ok() || !*parsed) return parsed.status();
+  LIFELINE_ASSIGN_OR_RETURN(o.source, SideConfig(clusters, "source"));
+  LIFELINE_ASSIGN_OR_RETURN(o.target, SideConfig(clusters, "target"));
+  LIFELINE_ASSIGN_OR_RETURN(mirror::RepairReport report, mirror::RepairMaps(o));
+  for (const std::string& line : report.lines) std::printf("%s\n", line.c_str());
+  std::printf("mirror %s: %zu of %d partition map(s) %s\n", o.name.c_str(), report.lines.size(),
+              report.partitions,
+              o.dry_run ? "would be repaired (dry run: nothing written)" : "repaired");
+  return Status::Ok();
+}
+
 // lifeline offsets translate: exact target offsets from a mirror's map.
-Status RunOffsets(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] != "translate") {
-    if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-      std::printf(
-          "usage: lifeline offsets translate --name NAME (--target HOST:PORT | "
-          "--state-dir DIR) (--topic T --partition P --offset O | --group G --source "
-          "HOST:PORT)\n");
-      return Status::Ok();
-    }
-    return Status::Usage("expected `lifeline offsets translate ...` (see --help)");
-  }
+Status RunTranslate(const std::vector<std::string>& args) {
   TwoClusterInputs clusters;
   mirror::MapSource from;
   std::string name = "default";
@@ -33,8 +50,7 @@ Status RunOffsets(const std::vector<std::string>& args) {
       "offset", po::value(&offset), "source offset (a committed position: the next record)")(
       "group", po::value(&group), "translate every committed offset of this source group");
   po::variables_map vm;
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  auto parsed = ParseArgs(rest, desc,
+  auto parsed = ParseArgs(args, desc,
                           "lifeline offsets translate --name NAME --target HOST:PORT --topic T "
                           "--partition P --offset O",
                           &vm);
@@ -64,6 +80,25 @@ Status RunOffsets(const std::vector<std::string>& args) {
     return Status::CheckFailed(std::to_string(inexact) + " offset(s) cannot be translated exactly");
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+// lifeline offsets translate|repair.
+Status RunOffsets(const std::vector<std::string>& args) {
+  const std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+  if (!args.empty() && args[0] == "translate") return RunTranslate(rest);
+  if (!args.empty() && args[0] == "repair") return RunRepair(rest);
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::printf(
+        "usage: lifeline offsets translate --name NAME (--target HOST:PORT | --state-dir DIR) "
+        "(--topic T --partition P --offset O | --group G --source HOST:PORT)\n"
+        "       lifeline offsets repair --name NAME --source HOST:PORT --target HOST:PORT "
+        "[--dry-run]\n");
+    return Status::Ok();
+  }
+  return Status::Usage(
+      "expected `lifeline offsets translate ...` or `lifeline offsets repair ...` (see --help)");
 }
 
 }  // namespace lifeline::cli

@@ -13,9 +13,8 @@
 #include "core/topic_reader.h"
 
 namespace lifeline::mirror {
-namespace {
 
-std::string Prefix(const std::string& name, const TopicPartition& key) {
+std::string MapKeyPrefix(const std::string& name, const TopicPartition& key) {
   return fmt::format("{}/{}/{}/", name, key.topic.value(), key.partition.value());
 }
 
@@ -29,38 +28,38 @@ Record MapRecord(std::string key, std::optional<std::string> value) {
   return r;
 }
 
-struct Parts {
-  int64_t source_start = 0, progress = 0, target_next = 0;
-  bool has_meta = false;
-  std::map<int64_t, OffsetRun> runs;
-  std::map<int64_t, Gap> gaps;
-};
+std::vector<OffsetRun> VouchedRuns(const StoredParts& parts) {
+  std::vector<OffsetRun> runs;
+  for (const auto& [s, r] : parts.runs) {
+    OffsetRun run = r;
+    run.length = std::min(run.length, parts.progress - run.source_start);
+    if (run.length > 0) runs.push_back(run);
+  }
+  return runs;
+}
 
-Result<MapSet> Assemble(std::map<TopicPartition, Parts>& parts, const std::string& where) {
+namespace {
+
+// `repair_hint`: the way out, for maps read from the offset-map topic.
+Result<MapSet> Assemble(const StoredMaps& parts, const std::string& where,
+                        const std::string& repair_hint) {
   MapSet out;
-  for (auto& [key, p] : parts) {
+  for (const auto& [key, p] : parts) {
     if (!p.has_meta) {
       if (p.runs.empty() && p.gaps.empty()) continue;
-      return Status::Infra(fmt::format("{}: map of {} [{}] has runs but no progress record", where,
-                                       key.topic.value(), key.partition.value()));
-    }
-    // Runs are written before the progress that covers them: a run reaching
-    // past the progress a reader saw is a later update in flight; keep only
-    // what the progress vouches for.
-    std::vector<OffsetRun> runs;
-    for (auto& [s, r] : p.runs) {
-      OffsetRun run = r;
-      run.length = std::min(run.length, p.progress - run.source_start);
-      if (run.length > 0) runs.push_back(run);
+      return Status::Infra(fmt::format("{}: map of {} [{}] has runs but no progress record{}",
+                                       where, key.topic.value(), key.partition.value(),
+                                       repair_hint));
     }
     std::vector<Gap> gaps;
-    for (auto& [f, g] : p.gaps) gaps.push_back(g);
+    for (const auto& [f, g] : p.gaps) gaps.push_back(g);
     std::string error;
-    auto map = PartitionMap::FromParts(std::move(runs), std::move(gaps), p.source_start, p.progress,
+    auto map = PartitionMap::FromParts(VouchedRuns(p), std::move(gaps), p.source_start, p.progress,
                                        p.target_next, &error);
     if (!map) {
-      return Status::Infra(fmt::format("{}: map of {} [{}] is inconsistent: {}", where,
-                                       key.topic.value(), key.partition.value(), error));
+      return Status::Infra(fmt::format("{}: map of {} [{}] is inconsistent: {}{}", where,
+                                       key.topic.value(), key.partition.value(), error,
+                                       repair_hint));
     }
     out.emplace(key, std::move(*map));
   }
@@ -80,7 +79,7 @@ Status ValidateMirrorName(const std::string& name) {
 
 void MapEncoder::Encode(const TopicPartition& key, const PartitionMap& map,
                         std::vector<Record>* out) {
-  const std::string prefix = Prefix(name_, key);
+  const std::string prefix = MapKeyPrefix(name_, key);
   auto [it, fresh] = emitted_.try_emplace(key);
   const PartitionMap& before = it->second;
   std::map<int64_t, const OffsetRun*> old_runs;
@@ -188,10 +187,10 @@ Status AwaitOpenTransactions(const ClientConfig& target, Admin* admin,
 
 }  // namespace
 
-Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name) {
+Result<StoredMaps> ReadStoredMaps(const ClientConfig& target, const std::string& name) {
   LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(target));
   LIFELINE_ASSIGN_OR_RETURN(auto topics, admin->ListTopics(Millis(10000)));
-  if (!topics.count(kOffsetMapTopic)) return MapSet{};
+  if (!topics.count(kOffsetMapTopic)) return StoredMaps{};
 
   std::map<std::string, std::optional<std::string>> latest;
   const std::string want = name + "/";
@@ -218,7 +217,7 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
 
   // NAME/TOPIC/PARTITION/KIND[/N]; topic names cannot contain '/'.
   static const std::regex kKey(R"(([^/]+)/([^/]+)/(\d+)/(meta|run|gap)(?:/(\d+))?)");
-  std::map<TopicPartition, Parts> parts;
+  StoredMaps parts;
   for (const auto& [key, value] : latest) {
     std::smatch m;
     if (!std::regex_match(key, m, kKey) || m[1] != name) {
@@ -226,7 +225,7 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
     }
     if (!value) continue;  // removed
     TopicPartition pk{Topic(m[2]), Partition(std::stoi(m[3]))};
-    Parts& p = parts[pk];
+    StoredParts& p = parts[pk];
     try {
       auto v = nlohmann::json::parse(*value);
       if (m[4] == "meta") {
@@ -246,7 +245,16 @@ Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& 
           fmt::format("{}: bad value for '{}': {}", kOffsetMapTopic, key, e.what()));
     }
   }
-  return Assemble(parts, kOffsetMapTopic);
+  return parts;
+}
+
+Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name) {
+  LIFELINE_ASSIGN_OR_RETURN(StoredMaps parts, ReadStoredMaps(target, name));
+  return Assemble(parts, kOffsetMapTopic,
+                  fmt::format(". Stop every mirror process of {0}, then run `lifeline offsets "
+                              "repair --name {0}` with the same clusters (docs/mirror.md, "
+                              "\"Repairing a map\")",
+                              name));
 }
 
 Result<std::set<std::string>> MapNamesOnTopic(const ClientConfig& target) {
@@ -322,14 +330,14 @@ Status MapCache::Save(const MapSet& maps) {
 }
 
 Result<MapSet> MapCache::Load() {
-  std::map<TopicPartition, Parts> parts;
+  StoredMaps parts;
   LIFELINE_ASSIGN_OR_RETURN(
       auto meta,
       db_.Prepare("SELECT topic, partition, source_start, progress, target_next FROM meta"));
   for (;;) {
     LIFELINE_ASSIGN_OR_RETURN(auto row, meta.Step());
     if (!row) break;
-    Parts& p = parts[{Topic(meta.Text(0)), Partition(static_cast<int32_t>(meta.Int(1)))}];
+    StoredParts& p = parts[{Topic(meta.Text(0)), Partition(static_cast<int32_t>(meta.Int(1)))}];
     p.has_meta = true;
     p.source_start = meta.Int(2);
     p.progress = meta.Int(3);
@@ -352,7 +360,7 @@ Result<MapSet> MapCache::Load() {
     parts[{Topic(gaps.Text(0)), Partition(static_cast<int32_t>(gaps.Int(1)))}].gaps[gaps.Int(2)] = {
         gaps.Int(2), gaps.Int(3)};
   }
-  return Assemble(parts, db_.path());
+  return Assemble(parts, db_.path(), "");
 }
 
 }  // namespace lifeline::mirror

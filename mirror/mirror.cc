@@ -53,8 +53,6 @@ bool IsInternalTopic(const std::string& topic) {
   return topic.starts_with("__") || topic.starts_with("_lifeline.");
 }
 
-std::string GroupId(const std::string& name) { return "_lifeline.mirror." + name; }
-
 // A record sent and not yet acknowledged.
 struct InFlight {
   int64_t source_offset;
@@ -279,7 +277,7 @@ Status Mirror::Connect() {
   popts.client_id = "lifeline-mirror-" + options_.name;
   popts.linger_ms = 5;
   popts.report_topic = false;  // a delivery tag names the partition
-  if (options_.exactly_once) popts.transactional_id = "lifeline-mirror-" + options_.name;
+  if (options_.exactly_once) popts.transactional_id = MirrorTransactionalId(options_.name);
   ClientConfig pconfig = options_.target;
   // A failed record must never be followed by a delivered one: the map (and
   // the offset-map topic) may not have holes.
@@ -312,7 +310,7 @@ Status Mirror::Connect() {
   // to a second each time (measured: 0.85 s).
   copts.keep_fetching = true;
   if (group_mode()) {
-    copts.group_id = GroupId(options_.name);
+    copts.group_id = MirrorGroupId(options_.name);
     copts.on_rebalance = [this](bool assigned, const std::vector<TopicPartition>& partitions) {
       OnRebalance(assigned, partitions);
     };
@@ -561,7 +559,7 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
         if (g != group_progress.end() && g->second.value() != part.map.progress()) {
           return Status::Infra(fmt::format(
               "{} [{}]: offset map progress {} disagrees with group {} offset {}", topic, p,
-              part.map.progress(), GroupId(options_.name), g->second.value()));
+              part.map.progress(), MirrorGroupId(options_.name), g->second.value()));
         }
       } else if (!forward && target_high > part.map.target_next()) {
         // Delivered after the last saved progress: those records are sent again.
@@ -642,7 +640,8 @@ Status Mirror::Discover() {
       if (!maps.ok()) return maps.status().WithContext("target");
       stored = std::move(maps).value();
       if (options_.exactly_once) {
-        auto offsets = target_admin_->ListGroupOffsets(GroupId(options_.name), {}, kAdminTimeout);
+        auto offsets =
+            target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout);
         if (!offsets.ok()) return offsets.status().WithContext("target");
         group_progress = std::move(offsets).value();
       }
@@ -939,7 +938,7 @@ Status Mirror::Persist(bool flush) {
   }
   if (options_.exactly_once) {
     LIFELINE_RETURN_IF_ERROR(
-        producer_->SendOffsetsToTransaction(progress, GroupId(options_.name), kTxnTimeout));
+        producer_->SendOffsetsToTransaction(progress, MirrorGroupId(options_.name), kTxnTimeout));
     LIFELINE_RETURN_IF_ERROR(producer_->CommitTransaction(kTxnTimeout));
     txn_open_ = false;
   } else if (flush) {

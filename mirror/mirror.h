@@ -123,6 +123,27 @@ Result<MapSet> LoadMaps(const MapSource& from, const std::string& name);
 // (a forgotten or misspelt --name must not read as a divergence).
 Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name);
 
+// ------------------------------------------------------------- map repair
+
+// `lifeline offsets repair`: a map that no longer loads (two writers saved one
+// partition's map) is cut back to its longest consistent prefix; the rule is
+// in mirror/internal/map_repair.h. Refuses while a process of the mirror is
+// a member of its source group; fences an exactly-once process (its
+// transactional id) before reading, so nothing writes the map meanwhile.
+struct RepairOptions {
+  ClientConfig source;  // where the mirror's group shows running processes
+  ClientConfig target;  // where the map lives
+  std::string name = "default";
+  bool dry_run = false;
+};
+
+struct RepairReport {
+  int partitions = 0;              // partitions the mirror has maps of
+  std::vector<std::string> lines;  // one per partition repaired (or, dry run, to repair)
+};
+
+Result<RepairReport> RepairMaps(const RepairOptions& options);
+
 // ------------------------------------------------------ offset translation
 
 struct TranslatedOffset {

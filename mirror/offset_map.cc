@@ -1,5 +1,7 @@
 #include "mirror/internal/offset_map.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
 
@@ -110,14 +112,24 @@ std::optional<PartitionMap> PartitionMap::FromParts(std::vector<OffsetRun> runs,
     }
     if (i > 0 && (runs[i].source_start < runs[i - 1].source_end() ||
                   runs[i].target_start < runs[i - 1].target_end())) {
-      *error = "overlapping runs at source offset " + std::to_string(runs[i].source_start);
+      const OffsetRun& a = runs[i - 1];
+      const OffsetRun& b = runs[i];
+      *error = fmt::format(
+          "overlapping runs: source [{}, {}) at target [{}, {}) and source [{}, {}) at target "
+          "[{}, {}) (two writers saved this partition's map)",
+          a.source_start, a.source_end(), a.target_start, a.target_end(), b.source_start,
+          b.source_end(), b.target_start, b.target_end());
       return std::nullopt;
     }
   }
   if (!runs.empty() &&
       (runs.back().source_end() > progress || runs.back().target_end() > target_next ||
        runs.front().source_start < source_start)) {
-    *error = "runs extend outside the recorded start and progress";
+    *error = fmt::format(
+        "runs cover source [{}, {}) at target up to {}, outside the recorded start {}, "
+        "progress {} and target end {}",
+        runs.front().source_start, runs.back().source_end(), runs.back().target_end(), source_start,
+        progress, target_next);
     return std::nullopt;
   }
   PartitionMap map;

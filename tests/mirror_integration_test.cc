@@ -870,6 +870,99 @@ TEST_F(MirrorIntegration, CliTranslatesExactlyOrSaysNotYetMirroredWithExitOne) {
   EXPECT_NE(text.find("11: not yet mirrored (mirror progress 10)"), std::string::npos) << text;
 }
 
+// A second writer saved a run over records the first had mapped (what a
+// zombie mirror process did before fencing): every reader refuses the map,
+// naming both runs and the way out; `offsets repair` cuts it back so groups
+// move exactly again, and reports the copies left undescribed.
+TEST_F(MirrorIntegration, RepairCutsAMapTwoWritersSavedAndGroupsMoveExactlyAgain) {
+  const std::string topic = UniqueName("repair");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 20, "r");
+  const std::string name = UniqueName("m");
+  ASSERT_TRUE(mirror::Run(Options(topic, name)).ok());
+
+  // The second writer: copies of source 10..19 again at target 20..29, and
+  // its run and progress on the map topic.
+  std::vector<Record> again = testing::ReadBack(source_, topic, 0, 20);
+  ASSERT_EQ(again.size(), 20u);
+  auto producer = Producer::Create(target_, {});
+  ASSERT_TRUE(producer.ok());
+  for (size_t i = 10; i < 20; ++i) {
+    Record r = again[i];
+    r.partition = Partition(0);
+    ASSERT_TRUE((*producer)->Send(r).ok());
+  }
+  const std::string prefix = name + "/" + topic + "/0/";
+  for (auto [key, value] :
+       {std::pair<std::string, std::string>{prefix + "run/10",
+                                            R"({"target_start":20,"length":10})"},
+        {prefix + "meta", R"({"source_start":0,"progress":20,"target_next":30})"}}) {
+    Record r;
+    r.topic = Topic(mirror::kOffsetMapTopic);
+    r.key = key;
+    r.value = value;
+    ASSERT_TRUE((*producer)->Send(r).ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
+
+  const std::string log = state_dir_ + ".repair.log";
+  auto lifeline = [&](std::vector<std::string> args) { return WaitExit(Spawn(args, log)); };
+  const std::vector<std::string> translate5 = {
+      "offsets", "translate", "--name",      name, "--target", target_.bootstrap(),
+      "--topic", topic,       "--partition", "0",  "--offset", "5"};
+  const std::vector<std::string> repair = {"offsets",  "repair",           "--name",
+                                           name,       "--source",         source_.bootstrap(),
+                                           "--target", target_.bootstrap()};
+  EXPECT_EQ(lifeline(translate5), 3);
+  std::string text = ReadFile(log);
+  EXPECT_NE(text.find("map of " + topic +
+                      " [0] is inconsistent: overlapping runs: source [0, 20) "
+                      "at target [0, 20) and source [10, 20) at target [20, 30)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("lifeline offsets repair --name " + name), std::string::npos) << text;
+
+  std::vector<std::string> dry = repair;
+  dry.push_back("--dry-run");
+  EXPECT_EQ(lifeline(dry), 0);
+  EXPECT_EQ(lifeline(translate5), 3) << "a dry run wrote the map";
+  EXPECT_EQ(lifeline(repair), 0);
+  text = ReadFile(log);
+  EXPECT_NE(text.find(topic + " [0]: overlapping runs"), std::string::npos) << text;
+  EXPECT_NE(text.find("progress 20 -> 20, 1 run(s) dropped, target [20, 30) undescribed"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("1 of 1 partition map(s) would be repaired (dry run"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("1 of 1 partition map(s) repaired"), std::string::npos) << text;
+  EXPECT_EQ(lifeline(translate5), 0);
+  EXPECT_EQ(lifeline(repair), 0) << "a repaired map needs no repair";
+  EXPECT_NE(ReadFile(log).find("0 of 1 partition map(s) repaired"), std::string::npos);
+
+  // The mirror resumes from the cut; a group moved to any position at or
+  // after it reads exactly its unread records, and one before it reads the
+  // ten undescribed copies once more, as the repair said.
+  Produce(topic, 0, 5, "s");
+  ASSERT_TRUE(mirror::Run(Options(topic, name)).ok());
+  auto maps = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(maps.ok()) << maps.status().message();
+  const mirror::PartitionMap& map = maps->at({Topic(topic), Partition(0)});
+  std::vector<Copy> src = ReadPartition(source_, topic, 0);
+  std::vector<Copy> dst = ReadPartition(target_, topic, 0);
+  ASSERT_EQ(src.size(), 25u);
+  ASSERT_EQ(dst.size(), 35u);
+  for (int64_t c = 0; c <= 25; ++c) {
+    mirror::Translation t = map.Translate(Offset(c));
+    ASSERT_EQ(t.kind, mirror::Translation::Kind::kExact) << "C=" << c;
+    std::vector<Digest128> want = DigestsFrom(src, c);
+    if (c < 20) {
+      std::vector<Digest128> copies = DigestsFrom(src, 10);
+      want.insert(want.begin() + (20 - c), copies.begin(), copies.begin() + 10);
+    }
+    ASSERT_EQ(DigestsFrom(dst, t.target_offset.value()), want) << "C=" << c;
+  }
+}
+
 TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGroup) {
   const std::string topic = UniqueName("sigterm");
   ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());

@@ -29,6 +29,14 @@ namespace lifeline::mirror {
 // Mirror names become part of keys, group ids and file names.
 Status ValidateMirrorName(const std::string& name);
 
+// What a mirror of `name` is called on the clusters: its group (on the
+// source, shared by at-least-once processes; on the target, the
+// exactly-once progress) and its transactional id (exactly-once).
+inline std::string MirrorGroupId(const std::string& name) { return "_lifeline.mirror." + name; }
+inline std::string MirrorTransactionalId(const std::string& name) {
+  return "lifeline-mirror-" + name;
+}
+
 // Turns changes of one partition's map into offset-map topic records. Keeps
 // what it last emitted per partition so each call sends only the difference.
 class MapEncoder {
@@ -44,9 +52,33 @@ class MapEncoder {
   std::map<TopicPartition, PartitionMap> emitted_;
 };
 
-// Reads every map of mirror `name` from the target's offset-map topic
-// (read_committed). A missing topic means no maps yet.
+// One partition's map as stored, before its invariants are checked: the
+// latest record of each key (removed keys are absent).
+struct StoredParts {
+  int64_t source_start = 0, progress = 0, target_next = 0;
+  bool has_meta = false;
+  std::map<int64_t, OffsetRun> runs;  // by source start, lengths as stored
+  std::map<int64_t, Gap> gaps;        // by `from`
+};
+using StoredMaps = std::map<TopicPartition, StoredParts>;
+
+// Runs are written before the progress that covers them: a run reaching past
+// the progress a reader saw is a later update in flight. The runs the
+// progress vouches for, cut at it, in source order.
+std::vector<OffsetRun> VouchedRuns(const StoredParts& parts);
+
+// Reads the stored parts of mirror `name` from the target's offset-map topic
+// (read_committed), unchecked. A missing topic means no maps yet.
+Result<StoredMaps> ReadStoredMaps(const ClientConfig& target, const std::string& name);
+
+// ReadStoredMaps, checked: an inconsistent map is an error naming the
+// partition, what is wrong and the way out (`lifeline offsets repair`).
 Result<MapSet> LoadMapsFromTopic(const ClientConfig& target, const std::string& name);
+
+// The offset-map topic record setting `key` (NAME/TOPIC/PARTITION/...) to
+// `value`; nullopt removes the key.
+Record MapRecord(std::string key, std::optional<std::string> value);
+std::string MapKeyPrefix(const std::string& name, const TopicPartition& key);
 
 // The mirror names the target's offset-map topic holds maps for (empty when
 // the topic does not exist), to name them when a given name has none.

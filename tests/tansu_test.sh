@@ -4,8 +4,8 @@
 # cluster ($LIFELINE_SOURCE_BOOTSTRAP). librdkafka 2.0.2 cannot parse
 # Tansu 0.6's ApiVersions reply (librdkafka#4278), so every operation must
 # refuse with exit 3 naming that, never hang and never exit 0. Writes TSV
-# rows to $LIFELINE_COMPAT_RESULTS if set (scripts/compat). Not part of
-# scripts/test: building Tansu takes ~21 minutes (docs/compat.md).
+# rows to $LIFELINE_COMPAT_RESULTS if set (scripts/compat). CMake's
+# Compat.tansu; scripts/test builds Tansu first (docs/compat.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 L=$(realpath "${1:?usage: $0 LIFELINE_BINARY}")

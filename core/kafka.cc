@@ -621,6 +621,13 @@ Status Producer::InitTransactions(Millis timeout) {
   }
   return TxnError("init transactions", error);
 }
+bool Producer::Fenced() const {
+  char reason[256];
+  const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
+  return fatal == RD_KAFKA_RESP_ERR__FENCED || fatal == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+         fatal == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
 Status Producer::BeginTransaction() {
   return TxnError("begin transaction", rd_kafka_begin_transaction(rk_.get()));
 }

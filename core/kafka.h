@@ -151,6 +151,11 @@ class Producer {
   Status SendOffsetsToTransaction(const std::map<TopicPartition, Offset>& next_offsets,
                                   const std::string& group_id, Millis timeout);
 
+  // A newer producer with this transactional id took it over (its
+  // InitProducerId bumped the epoch): every later transaction of this one
+  // fails, and it can never write again.
+  bool Fenced() const;
+
   int64_t delivered() const { return delivered_; }
   int64_t failed() const { return failed_; }
   rd_kafka_t* handle() { return rk_.get(); }

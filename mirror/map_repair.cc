@@ -158,37 +158,49 @@ Result<RepairReport> RepairMaps(const RepairOptions& options) {
         "before repairing its map",
         options.name, running.members.size(), group, who));
   }
-  // An exactly-once process is in no group: taking its transactional id
-  // fences it and aborts what it left open.
-  std::unique_ptr<Producer> producer;
-  if (!options.dry_run) {
-    ProducerOptions popts;
-    popts.client_id = "lifeline-repair-" + options.name;
-    popts.transactional_id = MirrorTransactionalId(options.name);
-    LIFELINE_ASSIGN_OR_RETURN_CTX(producer, Producer::Create(options.target, popts), "target");
-    LIFELINE_RETURN_IF_ERROR(producer->InitTransactions(timeout).WithContext("target"));
-  }
-
+  // Which partitions have maps; then their writers are taken, which fences
+  // any process of the mirror still writing (one that left the group but
+  // lives on) and ends what a dead one left open, and the maps are read
+  // again, now final.
   LIFELINE_ASSIGN_OR_RETURN_CTX(StoredMaps stored, ReadStoredMaps(options.target, options.name),
                                 "target");
+  std::map<TopicPartition, std::unique_ptr<Producer>> writers;
+  if (!options.dry_run) {
+    std::vector<TopicPartition> partitions;
+    for (const auto& [key, parts] : stored) partitions.push_back(key);
+    ProducerOptions popts;
+    popts.client_id = "lifeline-repair-" + options.name;
+    LIFELINE_ASSIGN_OR_RETURN_CTX(
+        writers, OpenMapWriters(options.target, popts, options.name, partitions), "target");
+    LIFELINE_ASSIGN_OR_RETURN_CTX(stored, ReadStoredMaps(options.target, options.name), "target");
+  }
   LIFELINE_ASSIGN_OR_RETURN_CTX(auto target, Admin::Create(options.target), "target");
   RepairReport report;
   report.partitions = static_cast<int>(stored.size());
-  std::vector<Record> records;
+  std::map<TopicPartition, std::vector<Record>> records;
   for (const auto& [key, parts] : stored) {
     LIFELINE_ASSIGN_OR_RETURN_CTX(auto wm, target->Watermarks(key, timeout), "target");
     LIFELINE_ASSIGN_OR_RETURN(auto repair, PlanRepair(key, parts, wm.high.value()));
     if (!repair) continue;
     report.lines.push_back(Describe(*repair));
-    for (Record& r : RepairRecords(options.name, parts, *repair)) records.push_back(std::move(r));
+    records[key] = RepairRecords(options.name, parts, *repair);
   }
   if (options.dry_run || records.empty()) return report;
 
-  LIFELINE_RETURN_IF_ERROR(producer->BeginTransaction().WithContext("target"));
-  for (const Record& r : records) {
-    LIFELINE_RETURN_IF_ERROR(producer->Send(r).WithContext("target offset map"));
+  // Each partition's repair in one transaction of its writer.
+  for (const auto& [key, writes] : records) {
+    auto w = writers.find(key);
+    if (w == writers.end()) {
+      return Status::Infra(fmt::format("{} [{}]: a map appeared during the repair; run it again",
+                                       key.topic.value(), key.partition.value()));
+    }
+    Producer& producer = *w->second;
+    LIFELINE_RETURN_IF_ERROR(producer.BeginTransaction().WithContext("target"));
+    for (const Record& r : writes) {
+      LIFELINE_RETURN_IF_ERROR(producer.Send(r).WithContext("target offset map"));
+    }
+    LIFELINE_RETURN_IF_ERROR(producer.CommitTransaction(timeout).WithContext("target offset map"));
   }
-  LIFELINE_RETURN_IF_ERROR(producer->CommitTransaction(timeout).WithContext("target offset map"));
   // The proof: every map of the mirror loads now.
   LIFELINE_ASSIGN_OR_RETURN_CTX(MapSet loaded, LoadMapsFromTopic(options.target, options.name),
                                 "target, after the repair");

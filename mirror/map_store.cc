@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -13,6 +14,12 @@
 #include "core/topic_reader.h"
 
 namespace lifeline::mirror {
+
+namespace {
+// Waits out an earlier writer's open transaction, which the broker ends
+// once the new epoch is fenced in.
+constexpr Millis kWriterInitTimeout{60000};
+}  // namespace
 
 std::string MapKeyPrefix(const std::string& name, const TopicPartition& key) {
   return fmt::format("{}/{}/{}/", name, key.topic.value(), key.partition.value());
@@ -134,55 +141,106 @@ Status EnsureOffsetMapTopic(const ClientConfig& target) {
       Millis(15000), /*exists_ok=*/true);
 }
 
+Result<std::map<TopicPartition, std::unique_ptr<Producer>>> OpenMapWriters(
+    const ClientConfig& config, const ProducerOptions& options, const std::string& name,
+    const std::vector<TopicPartition>& partitions,
+    const std::function<void(const DeliveryReport&)>& on_delivery) {
+  // InitProducerId waits while the coordinator ends what an earlier writer
+  // left open: opened side by side, a takeover of many partitions costs
+  // one such wait, not one per partition. At most 16 at a time.
+  constexpr size_t kAtOnce = 16;
+  std::map<TopicPartition, std::unique_ptr<Producer>> out;
+  for (size_t from = 0; from < partitions.size(); from += kAtOnce) {
+    std::vector<std::future<Result<std::unique_ptr<Producer>>>> opening;
+    const size_t to = std::min(partitions.size(), from + kAtOnce);
+    for (size_t i = from; i < to; ++i) {
+      opening.push_back(
+          std::async(std::launch::async, [&, i]() -> Result<std::unique_ptr<Producer>> {
+            ProducerOptions popts = options;
+            popts.transactional_id = MirrorWriterId(name, partitions[i]);
+            LIFELINE_ASSIGN_OR_RETURN(auto producer, Producer::Create(config, popts, on_delivery));
+            LIFELINE_RETURN_IF_ERROR(producer->InitTransactions(kWriterInitTimeout));
+            return producer;
+          }));
+    }
+    Status first;
+    for (size_t i = from; i < to; ++i) {
+      auto opened = opening[i - from].get();
+      if (!opened.ok()) {
+        if (first.ok()) first = opened.status();
+        continue;
+      }
+      out.emplace(partitions[i], std::move(opened).value());
+    }
+    if (!first.ok()) return first;
+  }
+  return out;
+}
+
 namespace {
 
-constexpr Millis kOpenTransactionWait{10000};
+// Longer than a map transaction ever stays open while its writer lives, and
+// than librdkafka's default transaction.timeout.ms (60 s) after which the
+// broker aborts the transaction of a writer that died with no successor.
+constexpr Millis kOpenTransactionWait{75000};
 
-// Read committed, the map topic ends at its last stable offset, so a
-// transaction left open holds back every map saved after it: they would read
-// as absent (or old), and a mirror would copy again what it copied. An open
-// transaction shows as a high watermark past the end the read stopped at
-// (`ends`). One that ends, or moves on, within `wait` is a live mirror
-// committing (`*moved` is set: read again); one that does not is reported.
-Status AwaitOpenTransactions(const ClientConfig& target, Admin* admin,
-                             const std::map<Partition, PartitionExtent>& ends, Millis wait,
-                             bool* moved) {
-  std::unique_ptr<Consumer> uncommitted;  // lists high watermarks
-  for (const auto& [p, extent] : ends) {
+// Read committed, the map topic ends at its last stable offset, and a read
+// is complete only once that end reached the high watermark seen before the
+// read began (`heads`): every transaction that had written map records by
+// then has ended, so the read holds whatever they committed. (Stopping at
+// the last stable offset instead could miss records a writer committed
+// after another writer's still-open transaction.) Sets `*again` when a read
+// stopped short and the end has since moved past the head: read again.
+Status AwaitStableHeads(Admin* admin, const std::map<Partition, int64_t>& heads,
+                        const std::map<Partition, PartitionExtent>& ends, Millis wait,
+                        bool* again) {
+  for (const auto& [p, head] : heads) {
+    auto e = ends.find(p);
+    const int64_t end = e == ends.end() ? 0 : e->second.end.value();
+    if (end >= head) continue;
     const TopicPartition tp{Topic(kOffsetMapTopic), p};
-    if (!uncommitted) {
-      ConsumerOptions copts;
-      copts.read_committed = false;
-      copts.client_id = "lifeline-map-reader";
-      LIFELINE_ASSIGN_OR_RETURN(uncommitted, Consumer::Create(target, copts));
-    }
-    int64_t low = -1, high = -1;
-    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-            uncommitted->handle(), kOffsetMapTopic, p.value(), &low, &high, 10000)) {
-      return KafkaError(fmt::format("high watermark of {} [{}]", kOffsetMapTopic, p.value()), err);
-    }
-    if (high <= extent.end.value()) continue;
     const auto deadline = std::chrono::steady_clock::now() + wait;
     for (;;) {
       LIFELINE_ASSIGN_OR_RETURN(auto wm, admin->Watermarks(tp, Millis(10000)));
-      if (wm.high.value() > extent.end.value()) {
-        *moved = true;
+      if (wm.high.value() >= head) {
+        *again = true;
         break;
       }
       if (std::chrono::steady_clock::now() >= deadline || Interrupted()) {
         return Status::Infra(fmt::format(
             "{} [{}]: a transaction has been open since offset {} (the log ends at {}) and did "
-            "not end within {} s, so maps saved after it cannot be read: another mirror "
-            "process is mid-commit, or died without ending it (Apache Kafka aborts it after the "
+            "not end within {} s, so maps saved after it cannot be read: a mirror process is "
+            "mid-commit, or died without ending it (Apache Kafka aborts it after the "
             "producer's transaction.timeout.ms; a broker without EndTxn never does). Wait and "
-            "run again; a mirror started with that process's --name fences and aborts it",
-            kOffsetMapTopic, p.value(), extent.end.value(), high,
+            "run again; a mirror process of the same --name that takes the partition fences "
+            "and aborts it",
+            kOffsetMapTopic, p.value(), wm.high.value(), head,
             std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
       }
-      std::this_thread::sleep_for(Millis(200));
+      std::this_thread::sleep_for(Millis(100));
     }
   }
   return Status::Ok();
+}
+
+// The high watermark of each partition of the map topic (read uncommitted:
+// it counts records of open transactions).
+Result<std::map<Partition, int64_t>> MapTopicHeads(const ClientConfig& target, Admin* admin) {
+  LIFELINE_ASSIGN_OR_RETURN(int partitions, admin->PartitionCount(kOffsetMapTopic, Millis(10000)));
+  ConsumerOptions copts;
+  copts.read_committed = false;
+  copts.client_id = "lifeline-map-reader";
+  LIFELINE_ASSIGN_OR_RETURN(auto uncommitted, Consumer::Create(target, copts));
+  std::map<Partition, int64_t> heads;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t low = -1, high = -1;
+    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            uncommitted->handle(), kOffsetMapTopic, p, &low, &high, 10000)) {
+      return KafkaError(fmt::format("high watermark of {} [{}]", kOffsetMapTopic, p), err);
+    }
+    heads[Partition(p)] = high;
+  }
+  return heads;
 }
 
 }  // namespace
@@ -191,6 +249,7 @@ Result<StoredMaps> ReadStoredMaps(const ClientConfig& target, const std::string&
   LIFELINE_ASSIGN_OR_RETURN(auto admin, Admin::Create(target));
   LIFELINE_ASSIGN_OR_RETURN(auto topics, admin->ListTopics(Millis(10000)));
   if (!topics.count(kOffsetMapTopic)) return StoredMaps{};
+  LIFELINE_ASSIGN_OR_RETURN(auto heads, MapTopicHeads(target, admin.get()));
 
   std::map<std::string, std::optional<std::string>> latest;
   const std::string want = name + "/";
@@ -208,11 +267,11 @@ Result<StoredMaps> ReadStoredMaps(const ClientConfig& target, const std::string&
         },
         &ends);
     if (!st.ok()) return st.WithContext("read " + std::string(kOffsetMapTopic));
-    if (attempt > 0) break;  // a transaction that moved on: this read is as good as any
-    bool moved = false;
+    if (attempt > 0) break;  // began after the end passed every head
+    bool again = false;
     LIFELINE_RETURN_IF_ERROR(
-        AwaitOpenTransactions(target, admin.get(), ends, kOpenTransactionWait, &moved));
-    if (!moved) break;
+        AwaitStableHeads(admin.get(), heads, ends, kOpenTransactionWait, &again));
+    if (!again) break;
   }
 
   // NAME/TOPIC/PARTITION/KIND[/N]; topic names cannot contain '/'.

@@ -69,10 +69,25 @@ struct Part {
   // Those records in the order they were sent; the idempotent producer
   // acknowledges a partition's records in that order.
   std::deque<InFlight> sent;
-  rd_kafka_topic_t* target_topic = nullptr;  // the producer's handle
+  rd_kafka_topic_t* target_topic = nullptr;  // the record producer's handle
   bool touched = false;                      // changed since the last persist
+  // The partition's map writer (MirrorWriterId; map_store.h says how it
+  // fences). Exactly-once, it also writes the partition's records and
+  // progress, in the same transactions as its map.
+  std::unique_ptr<Producer> writer;
+  bool txn_open = false;
+  // Fenced: another process took the partition over. Nothing this process
+  // still has in flight for it counts.
+  bool lost = false;
   PartitionSummary summary;
 };
+
+// Delivery tags: a mirrored record's is its Part's address, a map record's
+// that address + 1 (Parts are aligned).
+uint64_t RecordTag(const Part& part) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&part));
+}
+uint64_t MapTag(const Part& part) { return RecordTag(part) + 1; }
 
 class Mirror {
  public:
@@ -94,7 +109,11 @@ class Mirror {
     AwaitFirstRebalance();
     shutting_down_ = true;
     if (consumer_) (void)consumer_->Close();
-    if (producer_ && txn_open_) (void)producer_->AbortTransaction(Millis(10000));
+    for (auto& [key, part] : parts_) {
+      if (part.writer && part.txn_open) (void)part.writer->AbortTransaction(Millis(10000));
+      part.writer.reset();
+    }
+    opened_writers_.clear();
     producer_.reset();
   }
 
@@ -113,8 +132,16 @@ class Mirror {
   Status Discover();
   Status Assign();
   // Group mode: processes with the same name share the source partitions
-  // through the consumer group _lifeline.mirror.NAME on the source.
-  bool group_mode() const { return !options_.exactly_once && !forward_; }
+  // through the consumer group _lifeline.mirror.NAME on the source. A
+  // reverse mirror runs as one process.
+  bool group_mode() const { return !forward_; }
+  // Fences the earlier writers of `partitions` and reads their maps afresh,
+  // in that order (map_store.h says why).
+  Status OpenWriters(const std::vector<TopicPartition>& partitions);
+  Producer& RecordProducer(Part& part) { return options_.exactly_once ? *part.writer : *producer_; }
+  Status SavePart(Part& part, const std::vector<Record>& records);
+  void DropLostParts();
+  Status RetakeOrphans();
   void OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions);
   void AwaitFirstRebalance();
   Status TakePartitions(const std::vector<TopicPartition>& partitions);
@@ -131,7 +158,9 @@ class Mirror {
   std::regex topics_re_;
   std::unique_ptr<Admin> source_admin_;
   std::unique_ptr<Admin> target_admin_;
-  std::unique_ptr<Producer> producer_;
+  std::unique_ptr<Producer> producer_;  // at-least-once: the records
+  ClientConfig writer_config_;          // the partitions' writers
+  ProducerOptions writer_options_;
   std::unique_ptr<Consumer> consumer_;
   std::optional<MapCache> cache_;
   std::future<Status> map_topic_;  // the offset-map topic exists on the target
@@ -155,15 +184,20 @@ class Mirror {
   };
   std::map<std::string, Unavailable> unavailable_;
   std::set<std::string> topics_;
+  // Writers opened for partitions not yet added (AddPartitions takes them).
+  std::map<TopicPartition, std::unique_ptr<Producer>> opened_writers_;
+  // Partitions this process was fenced out of, and when: if the group still
+  // assigns one to it long after, no other process took it (the broker
+  // aborted a transaction that outlived its timeout) and it is taken back.
+  std::map<TopicPartition, Clock::time_point> orphans_;
 
-  // A mirrored record's delivery tag is its Part's address; tag 0 marks
-  // offset-map records.
   int64_t sent_ = 0;  // records sent in this run
   int64_t sent_since_persist_ = 0;
-  bool txn_open_ = false;
   Status delivery_error_;
   rd_kafka_resp_err_t delivery_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // the first failed delivery's
   Status DeliveryFailure();
+  void PollProducers();
+  Status FlushRecords();
   Status CheckTargetKeptCopies();
 
   MirrorSummary summary_;
@@ -172,14 +206,24 @@ class Mirror {
 };
 
 void Mirror::OnDelivery(const DeliveryReport& dr) {
-  if (dr.tag == 0) {  // an offset-map record
-    if (dr.err && delivery_error_.ok()) {
+  const bool map_record = (dr.tag & 1) != 0;
+  Part* part = reinterpret_cast<Part*>(static_cast<uintptr_t>(dr.tag & ~uint64_t{1}));
+  if (map_record) {
+    // A fenced writer's map records never count: SavePart reports why.
+    if (dr.err && !part->lost && !part->writer->Fenced() && delivery_error_.ok()) {
       delivery_err_ = dr.err;
-      delivery_error_ = producer_->DeliveryError("write the offset map", dr.err, kOffsetMapTopic);
+      delivery_error_ =
+          part->writer->DeliveryError("write the offset map", dr.err, kOffsetMapTopic);
     }
     return;
   }
-  Part* part = reinterpret_cast<Part*>(static_cast<uintptr_t>(dr.tag));
+  if (part->lost && !part->sent.empty()) {
+    // Copies of a partition another process took over: that process's map
+    // does not describe them (possible duplicates, counted there).
+    part->sent.pop_front();
+    --part->in_flight;
+    return;
+  }
   if (part->sent.empty() || dr.where.partition != part->key.partition) {
     if (delivery_error_.ok()) {
       delivery_error_ = Status::Infra(fmt::format(
@@ -194,13 +238,17 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   --part->in_flight;
   part->touched = true;
   if (dr.err) {
+    if (options_.exactly_once && group_mode() && part->writer->Fenced()) {
+      part->lost = true;  // its transaction can never commit
+      return;
+    }
     // Nothing after this record may be mapped: the map would skip it.
     if (delivery_error_.ok()) {
       delivery_err_ = dr.err;
-      delivery_error_ =
-          producer_->DeliveryError(fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
-                                               part->key.partition.value(), f.source_offset),
-                                   dr.err, part->key.topic.value());
+      delivery_error_ = RecordProducer(*part).DeliveryError(
+          fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
+                      part->key.partition.value(), f.source_offset),
+          dr.err, part->key.topic.value());
     }
     return;
   }
@@ -216,6 +264,11 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
           map.target_next()));
     }
     return;
+  }
+  if (!options_.exactly_once && !forward_ && t > map.target_next()) {
+    // Another writer's records landed between two of ours: a process fenced
+    // out of this partition still delivering, counted here once.
+    part->summary.possible_duplicates += t - map.target_next();
   }
   map.Add(f.source_offset, t);
   PartitionSummary& s = part->summary;
@@ -277,7 +330,6 @@ Status Mirror::Connect() {
   popts.client_id = "lifeline-mirror-" + options_.name;
   popts.linger_ms = 5;
   popts.report_topic = false;  // a delivery tag names the partition
-  if (options_.exactly_once) popts.transactional_id = MirrorTransactionalId(options_.name);
   ClientConfig pconfig = options_.target;
   // A failed record must never be followed by a delivered one: the map (and
   // the offset-map topic) may not have holes.
@@ -291,12 +343,15 @@ Status Mirror::Connect() {
                       {"queue.buffering.max.kbytes", "16384"}}) {
     if (!pconfig.Get(k)) pconfig.Set(k, v);
   }
-  auto producer =
-      Producer::Create(pconfig, popts, [this](const DeliveryReport& dr) { OnDelivery(dr); });
-  if (!producer.ok()) return producer.status().WithContext("target");
-  producer_ = std::move(producer).value();
-  if (options_.exactly_once) {
-    LIFELINE_RETURN_IF_ERROR(producer_->InitTransactions(kTxnTimeout).WithContext("target"));
+  // Exactly-once, each partition's writer carries its records; otherwise
+  // one idempotent producer does, and the writers only the maps.
+  writer_options_ = popts;
+  writer_config_ = options_.exactly_once ? pconfig : options_.target;
+  if (!options_.exactly_once) {
+    auto producer =
+        Producer::Create(pconfig, popts, [this](const DeliveryReport& dr) { OnDelivery(dr); });
+    if (!producer.ok()) return producer.status().WithContext("target");
+    producer_ = std::move(producer).value();
   }
 
   ConsumerOptions copts;
@@ -587,8 +642,30 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
                                                 topic, p, gap.from, gap.to - 1));
       }
     }
+    auto w = opened_writers_.find(key);
+    if (w == opened_writers_.end()) {
+      return Status::Infra(
+          fmt::format("{} [{}]: added without its writer (a lifeline bug)", topic, p));
+    }
+    part.writer = std::move(w->second);
+    opened_writers_.erase(w);
     parts_.emplace(key, std::move(part));
   }
+  return Status::Ok();
+}
+
+Status Mirror::OpenWriters(const std::vector<TopicPartition>& partitions) {
+  std::vector<TopicPartition> missing;
+  for (const TopicPartition& tp : partitions) {
+    if (!opened_writers_.count(tp)) missing.push_back(tp);
+  }
+  if (missing.empty()) return Status::Ok();
+  LIFELINE_ASSIGN_OR_RETURN_CTX(
+      auto writers,
+      OpenMapWriters(writer_config_, writer_options_, options_.name, missing,
+                     [this](const DeliveryReport& dr) { OnDelivery(dr); }),
+      "target");
+  for (auto& [tp, w] : writers) opened_writers_[tp] = std::move(w);
   return Status::Ok();
 }
 
@@ -635,7 +712,13 @@ Status Mirror::Discover() {
       target_partitions_[topic] = src_partitions;
       continue;  // partitions arrive through the group
     }
+    std::vector<TopicPartition> adding;
+    for (int p = known; p < src_partitions; ++p) adding.push_back({Topic(topic), Partition(p)});
+    LIFELINE_RETURN_IF_ERROR(OpenWriters(adding));
     if (!loaded) {
+      // Fenced first, then read (map_store.h); a later topic of this scan
+      // is fenced after the read, which only a second process of a reverse
+      // mirror (not supported) could tell.
       auto maps = LoadMapsFromTopic(options_.target, options_.name);
       if (!maps.ok()) return maps.status().WithContext("target");
       stored = std::move(maps).value();
@@ -697,10 +780,26 @@ Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
   assigned_once_ = true;
   std::vector<std::pair<TopicPartition, Offset>> start;
   if (!partitions.empty()) {
+    // Fence every earlier writer of these partitions, then read their maps.
+    Status fenced = OpenWriters(partitions);
+    if (!fenced.ok()) {
+      (void)consumer_->IncrementalAssign({});
+      return fenced;
+    }
     auto stored = LoadMapsFromTopic(options_.target, options_.name);
     if (!stored.ok()) {
       (void)consumer_->IncrementalAssign({});
       return stored.status().WithContext("target");
+    }
+    std::map<TopicPartition, Offset> group_progress;
+    if (options_.exactly_once) {
+      auto offsets =
+          target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout);
+      if (!offsets.ok()) {
+        (void)consumer_->IncrementalAssign({});
+        return offsets.status().WithContext("target");
+      }
+      group_progress = std::move(offsets).value();
     }
     for (const TopicPartition& tp : partitions) {
       const std::string& topic = tp.topic.value();
@@ -712,8 +811,8 @@ Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
       if (tp.partition.value() >= target_partitions_[topic]) {
         LIFELINE_RETURN_IF_ERROR(Discover());
       }
-      LIFELINE_RETURN_IF_ERROR(
-          AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1, *stored, {}));
+      LIFELINE_RETURN_IF_ERROR(AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1,
+                                             *stored, group_progress));
       start.emplace_back(tp, Offset(parts_.at(tp).map.progress()));
     }
   }
@@ -738,6 +837,7 @@ Status Mirror::ReleasePartitions(const std::vector<TopicPartition>& partitions) 
     if (it == parts_.end()) continue;
     it->second.summary.runs = static_cast<int64_t>(it->second.map.runs().size());
     released_.push_back(it->second.summary);
+    it->second.writer.reset();
     parts_.erase(it);
   }
   Status unassigned = consumer_->IncrementalUnassign(partitions).WithContext("source");
@@ -847,29 +947,29 @@ Status Mirror::MirrorBatch(bool* idle) {
       auto it = parts_.find({Topic(rd_kafka_topic_name(m->rkt)), Partition(m->partition)});
       part = it == parts_.end() ? nullptr : &it->second;
     }
-    if (!part || m->offset < part->map.progress()) continue;
+    if (!part || part->lost || m->offset < part->map.progress()) continue;
     if (forward_) {
       bool from_target = false;
       LIFELINE_RETURN_IF_ERROR(MapFromForward(*part, m->offset, &from_target));
       if (from_target) continue;
     }
-    if (options_.exactly_once && !txn_open_) {
-      LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
-      txn_open_ = true;
+    if (options_.exactly_once && !part->txn_open) {
+      LIFELINE_RETURN_IF_ERROR(part->writer->BeginTransaction().WithContext("target"));
+      part->txn_open = true;
     }
-    if (!part->target_topic) part->target_topic = producer_->TopicHandle(part->key.topic.value());
+    Producer& out = RecordProducer(*part);
+    if (!part->target_topic) part->target_topic = out.TopicHandle(part->key.topic.value());
     part->sent.push_back({m->offset, MessageBytes(m.get())});
     ++part->in_flight;
     ++sent_;
     ++sent_since_persist_;
     // Same topic, partition, key, value, headers and timestamp, written as
     // CreateTime so a LogAppendTime source keeps its times.
-    LIFELINE_RETURN_IF_ERROR(producer_
-                                 ->Forward(m.get(), part->target_topic, part->key.partition.value(),
-                                           static_cast<uint64_t>(reinterpret_cast<uintptr_t>(part)))
-                                 .WithContext("target"));
+    LIFELINE_RETURN_IF_ERROR(
+        out.Forward(m.get(), part->target_topic, part->key.partition.value(), RecordTag(*part))
+            .WithContext("target"));
   }
-  producer_->Poll(Millis(0));  // serve delivery reports
+  PollProducers();  // serve delivery reports
   LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
   if (options_.max_records_per_second > 0) {
     // Sleep until the records sent so far fit the rate.
@@ -889,61 +989,155 @@ Status Mirror::MirrorBatch(bool* idle) {
 }
 
 // The first failed delivery. A transaction that failed (a partition it
-// may not add, a fenced producer) purges what it held: its own error, which
-// committing it returns, says why.
+// may not add) purges what it held: its own error, which committing it
+// returns, says why.
 Status Mirror::DeliveryFailure() {
   if (delivery_error_.ok()) return Status::Ok();
   const bool purged = delivery_err_ == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                       delivery_err_ == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
-  if (options_.exactly_once && txn_open_ && purged) {
-    Status why = producer_->CommitTransaction(Millis(5000));
-    if (!why.ok()) return why.WithContext("target: the transaction failed");
+  if (options_.exactly_once && purged) {
+    for (auto& [key, part] : parts_) {
+      if (!part.txn_open || part.lost) continue;
+      Status why = part.writer->CommitTransaction(Millis(5000));
+      part.txn_open = false;
+      if (!why.ok()) return why.WithContext("target: the transaction failed");
+    }
   }
   return delivery_error_;
 }
 
+void Mirror::PollProducers() {
+  if (producer_) producer_->Poll(Millis(0));
+  if (!options_.exactly_once) return;
+  for (auto& [key, part] : parts_) part.writer->Poll(Millis(0));
+}
+
+Status Mirror::FlushRecords() {
+  if (producer_) return producer_->Flush(kTxnTimeout).WithContext("target");
+  for (auto& [key, part] : parts_) {
+    if (part.lost || part.in_flight == 0) continue;
+    Status st = part.writer->Flush(kTxnTimeout);
+    if (!st.ok() && !part.lost) return st.WithContext("target");
+  }
+  return Status::Ok();
+}
+
+// One partition's map update in its writer's transaction: exactly-once,
+// with the records it describes (already in the transaction) and the
+// progress as an offset of the group _lifeline.mirror.NAME on the target.
+Status Mirror::SavePart(Part& part, const std::vector<Record>& records) {
+  Producer& w = *part.writer;
+  if (!part.txn_open) {
+    LIFELINE_RETURN_IF_ERROR(w.BeginTransaction());
+    part.txn_open = true;
+  }
+  for (const Record& r : records) {
+    LIFELINE_RETURN_IF_ERROR(w.Send(r, MapTag(part)).WithContext("target offset map"));
+  }
+  if (options_.exactly_once) {
+    LIFELINE_RETURN_IF_ERROR(w.SendOffsetsToTransaction({{part.key, Offset(part.map.progress())}},
+                                                        MirrorGroupId(options_.name), kTxnTimeout));
+  }
+  part.txn_open = false;
+  return w.CommitTransaction(kTxnTimeout).WithContext("target offset map");
+}
+
+// Parts this process was fenced out of: wait for what it still has in
+// flight for them (the deliveries point at the Part), then forget them.
+void Mirror::DropLostParts() {
+  for (auto it = parts_.begin(); it != parts_.end();) {
+    Part& part = it->second;
+    if (!part.lost) {
+      ++it;
+      continue;
+    }
+    if (part.in_flight > 0) {
+      // A fenced writer purges its queue; the idempotent one delivers.
+      (void)RecordProducer(part).Flush(kTxnTimeout);
+    }
+    part.writer->Poll(Millis(0));
+    if (part.in_flight > 0) {
+      ++it;  // still in flight: try again at the next save
+      continue;
+    }
+    summary_.warnings.push_back(fmt::format(
+        "{} [{}]: another process of mirror {} took this partition over and fenced this one "
+        "out; it stopped copying it",
+        part.key.topic.value(), part.key.partition.value(), options_.name));
+    part.summary.runs = static_cast<int64_t>(part.map.runs().size());
+    released_.push_back(part.summary);
+    orphans_[part.key] = Clock::now();
+    part.writer.reset();
+    it = parts_.erase(it);
+  }
+}
+
+// A partition this process was fenced out of but that the group still
+// assigns to it, long after a new owner would have taken it: the fence was
+// the broker aborting a transaction that outlived its timeout, not another
+// process. Take it back (which fences whoever else might hold it).
+Status Mirror::RetakeOrphans() {
+  if (orphans_.empty() || !group_mode()) return Status::Ok();
+  const auto grace = std::chrono::seconds(30);  // 3 session timeouts
+  std::vector<TopicPartition> due;
+  for (const auto& [tp, since] : orphans_) {
+    if (Clock::now() - since > grace) due.push_back(tp);
+  }
+  if (due.empty()) return Status::Ok();
+  for (const TopicPartition& tp : due) orphans_.erase(tp);
+  LIFELINE_ASSIGN_OR_RETURN_CTX(auto assigned, consumer_->Assignment(), "source");
+  std::vector<TopicPartition> retake;
+  for (const TopicPartition& tp : due) {
+    if (std::find(assigned.begin(), assigned.end(), tp) != assigned.end() && !parts_.count(tp)) {
+      retake.push_back(tp);
+    }
+  }
+  if (retake.empty()) return Status::Ok();
+  LIFELINE_RETURN_IF_ERROR(consumer_->IncrementalUnassign(retake).WithContext("source"));
+  return TakePartitions(retake);
+}
+
 // Makes what was delivered durable: maps extended by delivery reports (and
 // ends of partitions with nothing in flight) are written to the offset-map
-// topic and the local cache. At-least-once does not wait for records in
-// flight: the map only ever describes acknowledged records. Exactly-once
-// waits for them and commits records, map and group offsets together.
+// topic, each partition's through its writer, and to the local cache.
+// At-least-once does not wait for records in flight: the map only ever
+// describes acknowledged records. Exactly-once waits for them and commits
+// each partition's records, map and group offset together.
 Status Mirror::Persist(bool flush) {
-  if (options_.exactly_once && txn_open_) flush = true;
+  if (options_.exactly_once) {
+    for (const auto& [key, part] : parts_) flush = flush || part.txn_open;
+  }
   if (flush) {
     LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
-    LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target"));
+    LIFELINE_RETURN_IF_ERROR(FlushRecords());
   }
   LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
-  std::vector<Record> map_records;
   std::map<TopicPartition, Offset> progress;
   for (auto& [key, part] : parts_) {
+    if (part.lost) continue;
     if (part.pending_end >= 0 && part.in_flight == 0) {
       part.map.Advance(part.pending_end);
       part.pending_end = -1;
       part.touched = true;
     }
-    if (!part.touched) continue;
+    if (!part.touched && !part.txn_open) continue;
     part.touched = false;
-    encoder_.Encode(key, part.map, &map_records);
+    std::vector<Record> records;
+    encoder_.Encode(key, part.map, &records);
+    if (records.empty() && !part.txn_open) continue;
+    Status saved = SavePart(part, records);
+    if (!saved.ok()) {
+      if (group_mode() && part.writer->Fenced()) {
+        part.lost = true;  // DropLostParts says so
+        continue;
+      }
+      return saved;
+    }
     progress[key] = Offset(part.map.progress());
   }
   sent_since_persist_ = 0;
-  if (map_records.empty()) return Status::Ok();
-  if (options_.exactly_once && !txn_open_) {
-    LIFELINE_RETURN_IF_ERROR(producer_->BeginTransaction());
-    txn_open_ = true;
-  }
-  for (const Record& r : map_records) {
-    LIFELINE_RETURN_IF_ERROR(producer_->Send(r, 0).WithContext("target offset map"));
-  }
-  if (options_.exactly_once) {
-    LIFELINE_RETURN_IF_ERROR(
-        producer_->SendOffsetsToTransaction(progress, MirrorGroupId(options_.name), kTxnTimeout));
-    LIFELINE_RETURN_IF_ERROR(producer_->CommitTransaction(kTxnTimeout));
-    txn_open_ = false;
-  } else if (flush) {
-    LIFELINE_RETURN_IF_ERROR(producer_->Flush(kTxnTimeout).WithContext("target offset map"));
-  }
+  DropLostParts();
+  if (progress.empty()) return Status::Ok();
   if (group_mode()) {
     // Also on the source group, where lag monitoring looks; the map on the
     // target stays the authority.
@@ -1038,6 +1232,7 @@ Result<MirrorSummary> Mirror::Execute() {
     bool idle = false;
     LIFELINE_RETURN_IF_ERROR(MirrorBatch(&idle));
     LIFELINE_RETURN_IF_ERROR(rebalance_error_);
+    LIFELINE_RETURN_IF_ERROR(RetakeOrphans());
     const bool full = sent_since_persist_ >= static_cast<int64_t>(options_.batch_records);
     if (full || idle || Clock::now() - batch_started > Millis(500)) {
       LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/idle));

@@ -128,8 +128,9 @@ Result<MapSet> LoadRequiredMaps(const MapSource& from, const std::string& name);
 // `lifeline offsets repair`: a map that no longer loads (two writers saved one
 // partition's map) is cut back to its longest consistent prefix; the rule is
 // in mirror/internal/map_repair.h. Refuses while a process of the mirror is
-// a member of its source group; fences an exactly-once process (its
-// transactional id) before reading, so nothing writes the map meanwhile.
+// a member of its source group; takes every partition's map writer (which
+// fences any process still writing) before its final read, so nothing
+// writes the map meanwhile.
 struct RepairOptions {
   ClientConfig source;  // where the mirror's group shows running processes
   ClientConfig target;  // where the map lives

@@ -205,10 +205,10 @@ mpid=$!
 bg+=("$mpid")
 sleep 5
 coordinator=$("$K" tool "$TRI_NAME" org.apache.kafka.tools.TransactionsCommand describe \
-  --transactional-id "lifeline-mirror-$NB" 2>/dev/null | awk 'NR == 2 { print $1 }')
+  --transactional-id "lifeline-mirror-$NB/$B/0" 2>/dev/null | awk 'NR == 2 { print $1 }')
 if [[ $coordinator =~ ^[123]$ ]]; then
   victim=$coordinator
-  why="the transaction coordinator of lifeline-mirror-$NB"
+  why="the transaction coordinator of lifeline-mirror-$NB/$B/0 (partition 0's writer)"
 else
   victim=$(busiest_leader "$B")
   why="the leader of most target partitions (no coordinator found: '$coordinator')"

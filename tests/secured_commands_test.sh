@@ -255,18 +255,25 @@ readers=(--resource-pattern-type prefixed --group _lifeline.reader.)
 # readers; failback writes the topic and keeps its map there.
 sacl --add "${m[@]}" --operation Read --operation DescribeConfigs --topic "$TA" --topic "$TE"
 sacl --add "${m[@]}" --operation Read --topic "$TC"
-sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa$$
+sacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpa$$ --group _lifeline.mirror.lpe$$
 sacl --add "${m[@]}" --operation Describe "${readers[@]}"
 sacl --add "${m[@]}" --operation Describe --group "$G"
 sacl --add "${m[@]}" --operation Write --topic "$TA"
 sacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
+# The failback's map writers (one transactional id per partition).
+writers_rev=(--resource-pattern-type prefixed --transactional-id "lifeline-mirror-lpa$$.reverse/")
+sacl --add "${m[@]}" --operation Write "${writers_rev[@]}"
 # target: create, write and read the topics, the offset map, readers; the
-# exactly-once mirror's transactional id and group; the moved group.
+# mirrors' map writers (transactional ids lifeline-mirror-NAME/TOPIC/P), the
+# exactly-once progress group; the moved group.
+writers_a=(--resource-pattern-type prefixed --transactional-id "lifeline-mirror-lpa$$/")
+writers_e=(--resource-pattern-type prefixed --transactional-id "lifeline-mirror-lpe$$/")
 tacl --add "${m[@]}" --operation Create --operation Write --operation Read --topic "$TA" --topic "$TE"
 tacl --add "${m[@]}" --operation DescribeConfigs --topic "$TA" --topic "$TE"
 tacl --add "${m[@]}" --operation Create --operation Read --operation Write --topic _lifeline.offset-map
 tacl --add "${m[@]}" --operation Describe "${readers[@]}"
-tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$
+tacl --add "${m[@]}" --operation Write "${writers_a[@]}"
+tacl --add "${m[@]}" --operation Write "${writers_e[@]}"
 tacl --add "${m[@]}" --operation Read --group _lifeline.mirror.lpe$$ --group "$G"
 # Mirror lpa$$ also carries a topic User:mirror may see on neither side
 # (admin mirrors it): what User:mirror runs under that name must ask only
@@ -312,11 +319,11 @@ run "the mirror resumes once Write is back, and nothing is lost" 0 "mirror lpa$$
   mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
 run "verify records after the refusals: nothing lost" 0 "^PASS" -- \
   verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
-tacl --remove "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$
-run "exactly-once without Write on its transactional id names it" 3 \
-  "User:mirror is not allowed to Write transactional-id lifeline-mirror-lpe$$" -- \
+tacl --remove "${m[@]}" --operation Write "${writers_e[@]}"
+run "exactly-once without Write on its partitions' transactional ids names one" 3 \
+  "User:mirror is not allowed to Write transactional-id lifeline-mirror-lpe$$/$TE/[0-9]+" -- \
   mirror --source-config "$MS" --target-config "$MT" --topics "$TE" --name lpe$$ --exactly-once
-tacl --add "${m[@]}" --operation Write --transactional-id lifeline-mirror-lpe$$
+tacl --add "${m[@]}" --operation Write "${writers_e[@]}"
 tacl --remove "${m[@]}" --operation Write --topic "$TE"
 run "exactly-once without Write on the target topic says the transaction was refused it" 3 \
   "the transaction failed: .*Topic authorization failed" -- \
@@ -344,12 +351,15 @@ for t in "$TA" "$TE" "$TC"; do
   tacl --remove --topic "$t"
 done
 sacl --remove --group _lifeline.mirror.lpa$$
+sacl --remove --group _lifeline.mirror.lpe$$
+sacl --remove "${writers_rev[@]}"
 sacl --remove --group "$G"
 sacl --remove "${readers[@]}"
 sacl --remove --topic _lifeline.offset-map
 tacl --remove --topic _lifeline.offset-map
 tacl --remove "${readers[@]}"
-tacl --remove --transactional-id lifeline-mirror-lpe$$
+tacl --remove "${writers_a[@]}"
+tacl --remove "${writers_e[@]}"
 tacl --remove --group _lifeline.mirror.lpe$$
 tacl --remove --group "$G"
 leftover=$("$K" acl "$SRC" --list 2>&1; "$K" acl "$DST" --list 2>&1) || fail "kafka-acls --list"

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <compare>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,12 +32,35 @@ namespace lifeline::mirror {
 Status ValidateMirrorName(const std::string& name);
 
 // What a mirror of `name` is called on the clusters: its group (on the
-// source, shared by at-least-once processes; on the target, the
-// exactly-once progress) and its transactional id (exactly-once).
+// source, where its processes share the partitions; on the target, the
+// exactly-once progress) and the transactional ids of its map writers.
 inline std::string MirrorGroupId(const std::string& name) { return "_lifeline.mirror." + name; }
-inline std::string MirrorTransactionalId(const std::string& name) {
-  return "lifeline-mirror-" + name;
+inline std::string MirrorWriterIdPrefix(const std::string& name) {
+  return "lifeline-mirror-" + name + "/";
 }
+
+// Fencing. Every write to one source partition's map goes through that
+// partition's writer: a transactional producer whose id names the
+// partition (PREFIX TOPIC/PARTITION; names and topics cannot hold '/'), so
+// whichever process owns the partition, its writer has the same id. A
+// process that takes a partition opens its writer first: InitProducerId
+// bumps the id's epoch, which fences every earlier writer of that id (its
+// later transactions fail with PRODUCER_FENCED, whatever it believes about
+// its group membership) and ends the transaction it left open. Only then
+// does it read the map (LoadMapsFromTopic reads up to the high watermark
+// seen when it starts), so it sees everything the earlier owners
+// committed, and nothing they write afterwards can commit.
+inline std::string MirrorWriterId(const std::string& name, const TopicPartition& tp) {
+  return MirrorWriterIdPrefix(name) + tp.topic.value() + "/" + std::to_string(tp.partition.value());
+}
+
+// Opens (and fences with) the writers of `partitions`, at once: one
+// transactional producer each, on `config` (the target's), `options` with
+// the transactional id filled in. `on_delivery` is given to each.
+Result<std::map<TopicPartition, std::unique_ptr<Producer>>> OpenMapWriters(
+    const ClientConfig& config, const ProducerOptions& options, const std::string& name,
+    const std::vector<TopicPartition>& partitions,
+    const std::function<void(const DeliveryReport&)>& on_delivery = nullptr);
 
 // Turns changes of one partition's map into offset-map topic records. Keeps
 // what it last emitted per partition so each call sends only the difference.

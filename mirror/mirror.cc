@@ -752,7 +752,9 @@ Status Mirror::Assign() {
 
 void Mirror::OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions) {
   rebalanced_ = true;
-  if (shutting_down_) {
+  // Interrupted: the run is ending, and takes no new partitions (reading
+  // their maps would stop at the signal, and fail the run).
+  if (shutting_down_ || (assigned && Interrupted())) {
     (void)(assigned ? consumer_->IncrementalAssign({})
                     : consumer_->IncrementalUnassign(partitions));
     return;

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -1080,5 +1082,110 @@ INSTANTIATE_TEST_SUITE_P(Delivery, MirrorCrash, ::testing::Values(false, true),
                            return info.param ? "ExactlyOnce" : "AtLeastOnce";
                          });
 
+// The zombie case: a process paused past its session timeout while copying
+// (SIGSTOP) loses its partitions to another process of the same name, then
+// comes back (SIGCONT) and goes on writing what it had. Its partitions'
+// writers were fenced by the new owner, so nothing it writes reaches the
+// map: the map loads, maps every source record onto its copy, and (exactly
+// once) the target holds each record once for read_committed readers.
+class MirrorZombie : public MirrorIntegration,
+                     public ::testing::WithParamInterface<bool /*exactly_once*/> {};
+
+TEST_P(MirrorZombie, APausedProcessThatLostItsPartitionsCannotDamageTheMap) {
+  const bool eos = GetParam();
+  const std::string topic = UniqueName(eos ? "zombie-eos" : "zombie-alo");
+  constexpr int kPerPartition = 15000;
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, kPerPartition, "z");
+  Produce(topic, 1, kPerPartition, "w");
+  const std::string name = UniqueName("m");
+  auto args = [&](int i) {
+    std::vector<std::string> a = MirrorArgs(topic, name, state_dir_ + "-" + std::to_string(i));
+    a.insert(a.end(), {"--follow", "--batch", "500", "--max-records-per-second", "1200",
+                       "--summary-json", state_dir_ + "-" + std::to_string(i) + ".json"});
+    if (eos) a.emplace_back("--exactly-once");
+    return a;
+  };
+  auto progress = [&](int p) -> int64_t {
+    auto maps = mirror::LoadMapsFromTopic(target_, name);
+    if (!maps.ok()) return -1;
+    auto it = maps->find({Topic(topic), Partition(p)});
+    return it == maps->end() ? 0 : it->second.progress();
+  };
+  auto wait_for = [&](const std::function<bool()>& done, int seconds) {
+    for (int i = 0; i < seconds * 5; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(Millis(200));
+    }
+    return done();
+  };
+  const std::string log = state_dir_ + ".log";
+  pid_t zombie = Spawn(args(1), log);
+  ASSERT_TRUE(wait_for([&] { return progress(0) >= 1000 && progress(1) >= 1000; }, 60))
+      << "the first process saved no progress; see " << log;
+  kill(zombie, SIGSTOP);
+  const int64_t paused_at = std::min(progress(0), progress(1));
+  pid_t owner = Spawn(args(2), log);
+  // The new owner takes both partitions once the paused one's session (10 s)
+  // expires, and copies on from the saved progress.
+  const bool took_over = wait_for(
+      [&] { return progress(0) > paused_at + 2000 && progress(1) > paused_at + 2000; }, 90);
+  kill(zombie, SIGCONT);
+  ASSERT_TRUE(took_over) << "the second process never took over; see " << log;
+  ASSERT_TRUE(
+      wait_for([&] { return progress(0) == kPerPartition && progress(1) == kPerPartition; }, 180))
+      << "not caught up: " << progress(0) << ", " << progress(1) << "; see " << log;
+  kill(zombie, SIGTERM);
+  kill(owner, SIGTERM);
+  EXPECT_EQ(WaitExit(zombie), 0) << "see " << log;
+  EXPECT_EQ(WaitExit(owner), 0) << "see " << log;
+
+  auto maps = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(maps.ok()) << maps.status().message();
+  int64_t duplicates = 0;
+  for (int p = 0; p < 2; ++p) {
+    const mirror::PartitionMap& map = maps->at({Topic(topic), Partition(p)});
+    std::vector<Copy> src = ReadPartition(source_, topic, p);
+    std::vector<Copy> dst = ReadPartition(target_, topic, p);
+    ASSERT_EQ(src.size(), static_cast<size_t>(kPerPartition));
+    EXPECT_EQ(map.records(), kPerPartition) << "partition " << p;
+    std::map<int64_t, Digest128> at;
+    for (const Copy& c : dst) at[c.offset] = c.digest;
+    // Every mapping is true: a group moved anywhere reads the right record.
+    for (const mirror::OffsetRun& run : map.runs()) {
+      for (int64_t i = 0; i < run.length; ++i) {
+        auto it = at.find(run.target_start + i);
+        ASSERT_TRUE(it != at.end() && it->second == src[run.source_start + i].digest)
+            << "partition " << p << ": source " << run.source_start + i << " mapped onto "
+            << run.target_start + i << ", which holds another record";
+      }
+    }
+    if (eos) {
+      EXPECT_EQ(DigestsFrom(dst, 0), DigestsFrom(src, 0)) << "partition " << p;
+    } else {
+      duplicates += static_cast<int64_t>(dst.size() - src.size());
+    }
+  }
+  int64_t counted = 0;
+  std::string warnings;
+  for (int i = 1; i <= 2; ++i) {
+    nlohmann::json summary = ReadSummary(state_dir_ + "-" + std::to_string(i) + ".json");
+    ASSERT_TRUE(summary.is_object()) << "process " << i << " wrote no summary; see " << log;
+    for (const auto& part : summary["partitions"]) {
+      counted += part["possible_duplicates"].get<int64_t>();
+    }
+    warnings += summary["warnings"].dump() + "\n";
+  }
+  if (!eos) {
+    EXPECT_EQ(counted, duplicates) << warnings;
+  }
+  std::cout << "zombie test: " << duplicates << " duplicate(s) on the target, " << counted
+            << " counted; warnings: " << warnings;
+}
+
+INSTANTIATE_TEST_SUITE_P(Delivery, MirrorZombie, ::testing::Values(false, true),
+                         [](const auto& info) {
+                           return info.param ? "ExactlyOnce" : "AtLeastOnce";
+                         });
 }  // namespace
 }  // namespace lifeline

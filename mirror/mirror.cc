@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -79,6 +80,10 @@ struct Part {
   // Fenced: another process took the partition over. Nothing this process
   // still has in flight for it counts.
   bool lost = false;
+  // At-least-once: the save of this partition's map still running (the
+  // copy goes on meanwhile), and the progress it saves.
+  std::future<Status> saving;
+  int64_t saving_progress = -1;
   PartitionSummary summary;
 };
 
@@ -109,6 +114,7 @@ class Mirror {
     AwaitFirstRebalance();
     shutting_down_ = true;
     if (consumer_) (void)consumer_->Close();
+    AwaitSaves();
     for (auto& [key, part] : parts_) {
       if (part.writer && part.txn_open) (void)part.writer->AbortTransaction(Millis(10000));
       part.writer.reset();
@@ -139,7 +145,12 @@ class Mirror {
   // in that order (map_store.h says why).
   Status OpenWriters(const std::vector<TopicPartition>& partitions);
   Producer& RecordProducer(Part& part) { return options_.exactly_once ? *part.writer : *producer_; }
-  Status SavePart(Part& part, const std::vector<Record>& records);
+  // Runs on a thread of its own (Persist); touches only the part's writer
+  // and txn_open.
+  Status SavePart(Part& part, const std::vector<Record>& records, int64_t progress);
+  // Waits for the part's save still running; false if it was fenced.
+  Status AwaitSave(Part& part);
+  void AwaitSaves();
   void DropLostParts();
   Status RetakeOrphans();
   void OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions);
@@ -194,6 +205,7 @@ class Mirror {
   int64_t sent_ = 0;  // records sent in this run
   int64_t sent_since_persist_ = 0;
   Status delivery_error_;
+  std::mutex map_delivery_mu_;  // map records' reports come from saving threads
   rd_kafka_resp_err_t delivery_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // the first failed delivery's
   Status DeliveryFailure();
   void PollProducers();
@@ -209,7 +221,10 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   const bool map_record = (dr.tag & 1) != 0;
   Part* part = reinterpret_cast<Part*>(static_cast<uintptr_t>(dr.tag & ~uint64_t{1}));
   if (map_record) {
-    // A fenced writer's map records never count: SavePart reports why.
+    // Served on the thread that saves the partition (Persist saves several
+    // at once). A fenced writer's map records never count: SavePart
+    // reports why.
+    std::lock_guard lock(map_delivery_mu_);
     if (dr.err && !part->lost && !part->writer->Fenced() && delivery_error_.ok()) {
       delivery_err_ = dr.err;
       delivery_error_ =
@@ -1027,7 +1042,7 @@ Status Mirror::FlushRecords() {
 // One partition's map update in its writer's transaction: exactly-once,
 // with the records it describes (already in the transaction) and the
 // progress as an offset of the group _lifeline.mirror.NAME on the target.
-Status Mirror::SavePart(Part& part, const std::vector<Record>& records) {
+Status Mirror::SavePart(Part& part, const std::vector<Record>& records, int64_t progress) {
   Producer& w = *part.writer;
   if (!part.txn_open) {
     LIFELINE_RETURN_IF_ERROR(w.BeginTransaction());
@@ -1037,11 +1052,26 @@ Status Mirror::SavePart(Part& part, const std::vector<Record>& records) {
     LIFELINE_RETURN_IF_ERROR(w.Send(r, MapTag(part)).WithContext("target offset map"));
   }
   if (options_.exactly_once) {
-    LIFELINE_RETURN_IF_ERROR(w.SendOffsetsToTransaction({{part.key, Offset(part.map.progress())}},
+    LIFELINE_RETURN_IF_ERROR(w.SendOffsetsToTransaction({{part.key, Offset(progress)}},
                                                         MirrorGroupId(options_.name), kTxnTimeout));
   }
   part.txn_open = false;
   return w.CommitTransaction(kTxnTimeout).WithContext("target offset map");
+}
+
+Status Mirror::AwaitSave(Part& part) {
+  if (!part.saving.valid()) return Status::Ok();
+  Status st = part.saving.get();
+  part.saving_progress = -1;
+  if (!st.ok() && group_mode() && part.writer->Fenced()) {
+    part.lost = true;  // DropLostParts says so
+    return Status::Ok();
+  }
+  return st;
+}
+
+void Mirror::AwaitSaves() {
+  for (auto& [key, part] : parts_) (void)AwaitSave(part);
 }
 
 // Parts this process was fenced out of: wait for what it still has in
@@ -1115,8 +1145,28 @@ Status Mirror::Persist(bool flush) {
   }
   LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
   std::map<TopicPartition, Offset> progress;
+  // Each partition's save is its own transaction, on its own writer: they
+  // run side by side (a commit is a few round trips; one after another,
+  // many partitions would stall the copy). At-least-once, the copy does not
+  // wait for them either: a save still running is collected at a later
+  // persist, and its partition saved again only then.
+  Status failed;
+  auto collect = [&](Part& part) {
+    const int64_t saved_progress = part.saving_progress;
+    Status st = AwaitSave(part);
+    if (!st.ok() && failed.ok()) failed = st;
+    if (st.ok() && !part.lost && saved_progress >= 0) progress[part.key] = Offset(saved_progress);
+  };
+  const bool wait = flush || options_.exactly_once;
   for (auto& [key, part] : parts_) {
     if (part.lost) continue;
+    if (part.saving.valid()) {
+      if (!wait && part.saving.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        continue;  // still saving: this partition's changes go in the next save
+      }
+      collect(part);
+      if (part.lost) continue;
+    }
     if (part.pending_end >= 0 && part.in_flight == 0) {
       part.map.Advance(part.pending_end);
       part.pending_end = -1;
@@ -1127,16 +1177,18 @@ Status Mirror::Persist(bool flush) {
     std::vector<Record> records;
     encoder_.Encode(key, part.map, &records);
     if (records.empty() && !part.txn_open) continue;
-    Status saved = SavePart(part, records);
-    if (!saved.ok()) {
-      if (group_mode() && part.writer->Fenced()) {
-        part.lost = true;  // DropLostParts says so
-        continue;
-      }
-      return saved;
-    }
-    progress[key] = Offset(part.map.progress());
+    part.saving_progress = part.map.progress();
+    part.saving = std::async(std::launch::async,
+                             [this, &part, records = std::move(records), p = part.saving_progress] {
+                               return SavePart(part, records, p);
+                             });
   }
+  if (wait) {
+    for (auto& [key, part] : parts_) {
+      if (part.saving.valid()) collect(part);
+    }
+  }
+  LIFELINE_RETURN_IF_ERROR(failed);
   sent_since_persist_ = 0;
   DropLostParts();
   if (progress.empty()) return Status::Ok();

@@ -67,6 +67,9 @@ Status RunVerifyRecords(const std::vector<std::string>& args) {
       "records per chunk digest in the evidence (default 100000; with --against, the "
       "evidence's)")("limit", po::value(&o.report_limit)->default_value(o.report_limit),
                      "divergences listed per partition (all are counted)")(
+      "allow-duplicates", po::bool_switch(&o.allow_duplicates),
+      "at-least-once mirrors: target copies of a source record the map does not describe "
+      "(re-sends) are counted, not divergences")(
       "evidence", po::value(&evidence)->value_name("FILE"), "write the JSON evidence here")(
       "against", po::value(&o.against)->value_name("FILE"),
       "compare the side(s) given with stored evidence instead of with each other")(

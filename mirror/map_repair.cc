@@ -121,6 +121,7 @@ std::vector<Record> RepairRecords(const std::string& name, const StoredParts& pa
   nlohmann::ordered_json meta = {{"source_start", repair.repaired.source_start()},
                                  {"progress", repair.repaired.progress()},
                                  {"target_next", repair.repaired.target_next()}};
+  if (parts.possible_duplicates > 0) meta["possible_duplicates"] = parts.possible_duplicates;
   out.push_back(MapRecord(prefix + "meta", meta.dump()));
   return out;
 }

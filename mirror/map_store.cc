@@ -68,6 +68,7 @@ Result<MapSet> Assemble(const StoredMaps& parts, const std::string& where,
                                        key.topic.value(), key.partition.value(), error,
                                        repair_hint));
     }
+    map->CountPossibleDuplicates(p.possible_duplicates);
     out.emplace(key, std::move(*map));
   }
   return out;
@@ -117,10 +118,12 @@ void MapEncoder::Encode(const TopicPartition& key, const PartitionMap& map,
   }
   // Progress goes last: a reader that sees it also sees the runs it covers.
   if (fresh || before.progress() != map.progress() || before.target_next() != map.target_next() ||
-      before.source_start() != map.source_start()) {
+      before.source_start() != map.source_start() ||
+      before.possible_duplicates() != map.possible_duplicates()) {
     nlohmann::ordered_json meta = {{"source_start", map.source_start()},
                                    {"progress", map.progress()},
                                    {"target_next", map.target_next()}};
+    if (map.possible_duplicates() > 0) meta["possible_duplicates"] = map.possible_duplicates();
     out->push_back(MapRecord(prefix + "meta", meta.dump()));
   }
   it->second = map;
@@ -292,6 +295,7 @@ Result<StoredMaps> ReadStoredMaps(const ClientConfig& target, const std::string&
         p.source_start = v.at("source_start").get<int64_t>();
         p.progress = v.at("progress").get<int64_t>();
         p.target_next = v.at("target_next").get<int64_t>();
+        p.possible_duplicates = v.value("possible_duplicates", int64_t{0});
       } else if (m[4] == "run") {
         int64_t s = std::stoll(m[5]);
         p.runs[s] = {s, v.at("target_start").get<int64_t>(), v.at("length").get<int64_t>()};

@@ -284,6 +284,7 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
     // Another writer's records landed between two of ours: a process fenced
     // out of this partition still delivering, counted here once.
     part->summary.possible_duplicates += t - map.target_next();
+    map.CountPossibleDuplicates(t - map.target_next());
   }
   map.Add(f.source_offset, t);
   PartitionSummary& s = part->summary;
@@ -615,6 +616,7 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
         // before it saved any progress, or another writer. (A reverse
         // mirror's target holds the original records; they are expected.)
         part.summary.possible_duplicates = target_high - dst_wm->low.value();
+        part.map.CountPossibleDuplicates(part.summary.possible_duplicates);
         summary_.warnings.push_back(fmt::format(
             "target {} [{}] already holds {} record(s) that mirror {} has no map for; they are "
             "counted as possible duplicates",
@@ -634,6 +636,7 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
       } else if (!forward && target_high > part.map.target_next()) {
         // Delivered after the last saved progress: those records are sent again.
         part.summary.possible_duplicates = target_high - part.map.target_next();
+        part.map.CountPossibleDuplicates(part.summary.possible_duplicates);
       }
       // Whatever sits on the target past the saved map (duplicates, aborted
       // records, markers) is not part of it; new records land after it.

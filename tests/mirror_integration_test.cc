@@ -1473,14 +1473,26 @@ TEST_P(MirrorChaos, KillPauseJoinAndABrokerRestartLoseNothingAndMoveGroupsExactl
   }
   std::cout << "chaos result: " << duplicates << " duplicate(s) on the target, " << counted
             << " counted" << std::endl;
-  if (!eos) {
-    EXPECT_EQ(counted, duplicates) << "seed " << seed << "; see " << log;
+  // The summaries of the processes that ended count what each found; a
+  // killed one's count lives on in the map, which every owner adds to in
+  // the same transaction as the target end it counted up to.
+  int64_t in_map = 0;
+  for (const auto& [key, map] : *maps) {
+    if (key.topic.value() == topic) in_map += map.possible_duplicates();
   }
-  EXPECT_EQ(WaitExit(Spawn({"verify", "records", "--source", source_.bootstrap(), "--target",
-                            chaos_.bootstrap(), "--topics", topic, "--name", name},
-                           log)),
-            0)
-      << "see " << log;
+  std::cout << "chaos duplicates counted in the map: " << in_map << std::endl;
+  if (!eos) {
+    EXPECT_EQ(in_map, duplicates) << "seed " << seed << "; see " << log;
+    EXPECT_LE(counted, in_map) << "seed " << seed;
+  }
+  // At-least-once, the duplicates are copies the summaries counted.
+  std::vector<std::string> verify = {"verify",   "records",
+                                     "--source", source_.bootstrap(),
+                                     "--target", chaos_.bootstrap(),
+                                     "--topics", topic,
+                                     "--name",   name};
+  if (!eos) verify.emplace_back("--allow-duplicates");
+  EXPECT_EQ(WaitExit(Spawn(verify, log)), 0) << "see " << log;
 
   // Group by group: 20 groups at random positions in [0, end] (markers and
   // aborted records included) move and read exactly what they had not read.

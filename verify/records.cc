@@ -32,6 +32,7 @@ constexpr size_t kBatch = 4096;          // entries per queue batch
 constexpr size_t kQueueBatches = 16;     // batches a side may read ahead
 constexpr size_t kWindow = 1024;         // look-ahead of the content alignment
 constexpr size_t kRecentSource = 65536;  // source digests remembered for duplicates
+constexpr size_t kAheadTarget = 4096;    // extra target records held for a later original
 
 using Entry = RecordSummary;
 
@@ -240,6 +241,10 @@ class Comparator {
       RunByOffset(src, dst);
     }
     FlushPending(true);
+    for (const Entry& t : ahead_) {
+      Report({"extra", "", -1, -1, t.offset, "no source record maps here", ""});
+    }
+    ahead_.clear();
   }
 
  private:
@@ -273,6 +278,16 @@ class Comparator {
       recent_[recent_next_] = {e->digest, e->offset};
     }
     recent_next_ = (recent_next_ + 1) % kRecentSource;
+    for (auto it = ahead_.begin(); it != ahead_.end(); ++it) {
+      if (it->digest == e->digest) {
+        Report({"duplicated", "", -1, e->offset, it->offset,
+                fmt::format("a copy of source offset {}, written before the one the map describes",
+                            e->offset),
+                ""});
+        ahead_.erase(it);
+        break;
+      }
+    }
   }
   // The most recent source record with this digest, if it is still in the ring.
   std::optional<int64_t> RecentSource(const Digest128& d) const {
@@ -304,6 +319,11 @@ class Comparator {
     } else if (align_ == Align::kMap && map_ && map_->IsMirroredTarget(Offset(t.offset))) {
       Report({"extra", "", -1, -1, t.offset,
               "the map says this came from a source record that is no longer there", ""});
+    } else if (ahead_.size() < kAheadTarget) {
+      // Perhaps a copy of a source record still to come (an at-least-once
+      // process's copies that another process then copied again, and the
+      // map describes): decided when that record, or the end, is reached.
+      ahead_.push_back(t);
     } else {
       Report({"extra", "", -1, -1, t.offset, "no source record maps here", ""});
     }
@@ -464,6 +484,7 @@ class Comparator {
   std::vector<std::pair<Digest128, int64_t>> recent_;  // ring of (digest, source offset)
   size_t recent_next_ = 0;
   std::deque<Mismatch> pending_;
+  std::vector<Entry> ahead_;  // extra target records that may copy a later source record
 };
 
 // ------------------------------------------------------------ readable diff
@@ -906,8 +927,12 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   if (!failure.ok()) return failure;
   for (PartitionResult& r : vanished) results.push_back(std::move(r));
 
+  report.duplicates_allowed = o.allow_duplicates;
   for (PartitionResult& r : results) {
-    for (const auto& [kind, n] : r.counts) report.divergences += n;
+    for (const auto& [kind, n] : r.counts) {
+      if (kind == "duplicated") report.duplicates += n;
+      if (kind != "duplicated" || !o.allow_duplicates) report.divergences += n;
+    }
     if (!report.against && !r.divergences.empty()) AddDiff(o, &r.divergences.front());
   }
   report.partitions = std::move(results);
@@ -954,9 +979,13 @@ std::string FormatRecordsText(const RecordsReport& r) {
   }
   out += fmt::format(
       "{}: {} partition(s), {} records read in {:.2f} s ({:.0f} records/s), {} "
-      "divergence(s) (align: {}, reader: {}{})\n",
+      "divergence(s){} (align: {}, reader: {}{})\n",
       r.pass ? "PASS" : "FAIL", r.partitions.size(), r.records_read, r.seconds,
-      r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences, r.align, ReadersText(r),
+      r.seconds > 0 ? r.records_read / r.seconds : 0.0, r.divergences,
+      r.duplicates_allowed && r.duplicates > 0
+          ? fmt::format(", {} duplicate(s) allowed (--allow-duplicates)", r.duplicates)
+          : "",
+      r.align, ReadersText(r),
       r.against ? fmt::format(", against stored evidence made with align {} and chunks of {}",
                               r.align, r.chunk_records)
                 : "");
@@ -975,6 +1004,8 @@ nlohmann::ordered_json RecordsToJson(const RecordsReport& r) {
   j["mirror"] = r.mirror_name;
   j["against"] = r.against;
   j["divergences"] = r.divergences;
+  j["duplicates"] = r.duplicates;
+  j["duplicates_allowed"] = r.duplicates_allowed;
   j["records_read"] = r.records_read;
   j["seconds"] = r.seconds;
   auto side = [](const SideSummary& s) {

@@ -64,6 +64,11 @@ struct RecordsOptions {
   // with `against` the evidence's (a different explicit value is refused).
   int64_t chunk_records = 0;
   size_t report_limit = 20;  // divergences listed per partition (all are counted)
+  // Duplicated target records (copies of a source record of the same
+  // partition that the map does not describe: an at-least-once mirror's
+  // re-sends, which its summaries count) are listed and counted, but are not
+  // divergences.
+  bool allow_duplicates = false;
   // Stored evidence (a previous run's JSON) to compare each side read
   // against, chunk by chunk, instead of reading the other cluster.
   std::string against;
@@ -111,6 +116,8 @@ struct RecordsReport {
   bool against = false;
   std::vector<PartitionResult> partitions;
   int64_t divergences = 0;
+  int64_t duplicates = 0;  // duplicated target records (divergences unless allowed)
+  bool duplicates_allowed = false;
   bool pass = false;
   double seconds = 0;
   int64_t records_read = 0;  // both sides

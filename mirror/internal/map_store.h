@@ -4,7 +4,8 @@
 // translate --state-dir` reads).
 //
 // Topic records, all JSON values, keys "NAME/TOPIC/PARTITION/...":
-//   .../meta            {"source_start":S,"progress":P,"target_next":T}
+//   .../meta            {"source_start":S,"progress":P,"target_next":T
+//                        [,"possible_duplicates":D]}
 //   .../run/S_START     {"target_start":T,"length":N}   (null: run removed)
 //   .../gap/FROM        {"to":TO}                       (null: gap removed)
 // Later records for a key replace earlier ones, so compaction keeps a map.
@@ -81,6 +82,7 @@ class MapEncoder {
 // latest record of each key (removed keys are absent).
 struct StoredParts {
   int64_t source_start = 0, progress = 0, target_next = 0;
+  int64_t possible_duplicates = 0;
   bool has_meta = false;
   std::map<int64_t, OffsetRun> runs;  // by source start, lengths as stored
   std::map<int64_t, Gap> gaps;        // by `from`

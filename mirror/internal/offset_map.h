@@ -95,6 +95,12 @@ class PartitionMap {
   const std::vector<OffsetRun>& runs() const { return runs_; }
   const std::vector<Gap>& gaps() const { return gaps_; }
   int64_t records() const;  // mirrored records in all runs
+  // Target records below target_next() that the map does not describe (an
+  // at-least-once mirror's re-sends, or records another writer put there),
+  // as the mirror's processes counted them; saved with the map, so a count
+  // survives the process that made it.
+  int64_t possible_duplicates() const { return possible_duplicates_; }
+  void CountPossibleDuplicates(int64_t n) { possible_duplicates_ += n; }
   // Mirrored records at target offsets >= t.
   int64_t RecordsFromTarget(Offset t) const;
   // Where the copy of the first mapped record at source offset >= `source_low`
@@ -113,6 +119,7 @@ class PartitionMap {
   int64_t source_start_ = 0;
   int64_t progress_ = 0;
   int64_t target_next_ = 0;
+  int64_t possible_duplicates_ = 0;
 };
 
 }  // namespace lifeline::mirror

@@ -147,7 +147,7 @@ Status EnsureOffsetMapTopic(const ClientConfig& target) {
 Result<std::map<TopicPartition, std::unique_ptr<Producer>>> OpenMapWriters(
     const ClientConfig& config, const ProducerOptions& options, const std::string& name,
     const std::vector<TopicPartition>& partitions,
-    const std::function<void(const DeliveryReport&)>& on_delivery) {
+    const std::function<void(const DeliveryReport&)>& on_delivery, bool fenced) {
   // InitProducerId waits while the coordinator ends what an earlier writer
   // left open: opened side by side, a takeover of many partitions costs
   // one such wait, not one per partition. At most 16 at a time.
@@ -160,9 +160,9 @@ Result<std::map<TopicPartition, std::unique_ptr<Producer>>> OpenMapWriters(
       opening.push_back(
           std::async(std::launch::async, [&, i]() -> Result<std::unique_ptr<Producer>> {
             ProducerOptions popts = options;
-            popts.transactional_id = MirrorWriterId(name, partitions[i]);
+            if (fenced) popts.transactional_id = MirrorWriterId(name, partitions[i]);
             LIFELINE_ASSIGN_OR_RETURN(auto producer, Producer::Create(config, popts, on_delivery));
-            LIFELINE_RETURN_IF_ERROR(producer->InitTransactions(kWriterInitTimeout));
+            if (fenced) LIFELINE_RETURN_IF_ERROR(producer->InitTransactions(kWriterInitTimeout));
             return producer;
           }));
     }

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -80,10 +79,17 @@ struct Part {
   // Fenced: another process took the partition over. Nothing this process
   // still has in flight for it counts.
   bool lost = false;
+  bool closing = false;  // its writer is being destroyed (Mirror::CloseWriter)
   // At-least-once: the save of this partition's map still running (the
   // copy goes on meanwhile), and the progress it saves.
   std::future<Status> saving;
   int64_t saving_progress = -1;
+  // The map's possible-duplicates count as taken over, and in the save
+  // running: the summary counts what this process saved (a fenced save,
+  // whose jumps were the new owner's records, counts nothing).
+  int64_t dups_base = 0;
+  int64_t saving_dups = 0;
+  Status map_error;  // the first failed map record of the save running
   PartitionSummary summary;
 };
 
@@ -117,7 +123,7 @@ class Mirror {
     AwaitSaves();
     for (auto& [key, part] : parts_) {
       if (part.writer && part.txn_open) (void)part.writer->AbortTransaction(Millis(10000));
-      part.writer.reset();
+      CloseWriter(part);
     }
     opened_writers_.clear();
     producer_.reset();
@@ -152,10 +158,18 @@ class Mirror {
   Status AwaitSave(Part& part);
   void AwaitSaves();
   void DropLostParts();
+  // Destroys the part's writer (which flushes, serving its last reports).
+  void CloseWriter(Part& part) {
+    part.closing = true;
+    part.writer.reset();
+  }
   Status RetakeOrphans();
   void OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions);
   void AwaitFirstRebalance();
   Status TakePartitions(const std::vector<TopicPartition>& partitions);
+  // TakePartitions' work: the start position of each partition taken.
+  Status TakeInto(const std::vector<TopicPartition>& partitions,
+                  std::vector<std::pair<TopicPartition, Offset>>* start);
   Status ReleasePartitions(const std::vector<TopicPartition>& partitions);
   Status MirrorBatch(bool* idle);
   Status MapFromForward(Part& part, int64_t offset, bool* from_target);
@@ -171,6 +185,7 @@ class Mirror {
   std::unique_ptr<Admin> target_admin_;
   std::unique_ptr<Producer> producer_;  // at-least-once: the records
   ClientConfig writer_config_;          // the partitions' writers
+  bool fenced_ = true;                  // false: the target has no transactions
   ProducerOptions writer_options_;
   std::unique_ptr<Consumer> consumer_;
   std::optional<MapCache> cache_;
@@ -205,7 +220,7 @@ class Mirror {
   int64_t sent_ = 0;  // records sent in this run
   int64_t sent_since_persist_ = 0;
   Status delivery_error_;
-  std::mutex map_delivery_mu_;  // map records' reports come from saving threads
+  Part* failed_part_ = nullptr;  // whose record delivery_error_ is about
   rd_kafka_resp_err_t delivery_err_ = RD_KAFKA_RESP_ERR_NO_ERROR;  // the first failed delivery's
   Status DeliveryFailure();
   void PollProducers();
@@ -220,14 +235,20 @@ class Mirror {
 void Mirror::OnDelivery(const DeliveryReport& dr) {
   const bool map_record = (dr.tag & 1) != 0;
   Part* part = reinterpret_cast<Part*>(static_cast<uintptr_t>(dr.tag & ~uint64_t{1}));
+  // A writer being destroyed (CloseWriter) flushes, and what it reports
+  // then counts for nothing.
+  if (part->closing) {
+    if (!map_record && !part->sent.empty()) {
+      part->sent.pop_front();
+      --part->in_flight;
+    }
+    return;
+  }
   if (map_record) {
-    // Served on the thread that saves the partition (Persist saves several
-    // at once). A fenced writer's map records never count: SavePart
-    // reports why.
-    std::lock_guard lock(map_delivery_mu_);
-    if (dr.err && !part->lost && !part->writer->Fenced() && delivery_error_.ok()) {
-      delivery_err_ = dr.err;
-      delivery_error_ =
+    // Served on the thread that saves the partition (SavePart), which alone
+    // touches map_error; a fenced writer's failures say nothing new.
+    if (dr.err && !part->writer->Fenced() && part->map_error.ok()) {
+      part->map_error =
           part->writer->DeliveryError("write the offset map", dr.err, kOffsetMapTopic);
     }
     return;
@@ -260,6 +281,7 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
     // Nothing after this record may be mapped: the map would skip it.
     if (delivery_error_.ok()) {
       delivery_err_ = dr.err;
+      failed_part_ = part;
       delivery_error_ = RecordProducer(*part).DeliveryError(
           fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
                       part->key.partition.value(), f.source_offset),
@@ -283,7 +305,6 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (!options_.exactly_once && !forward_ && t > map.target_next()) {
     // Another writer's records landed between two of ours: a process fenced
     // out of this partition still delivering, counted here once.
-    part->summary.possible_duplicates += t - map.target_next();
     map.CountPossibleDuplicates(t - map.target_next());
   }
   map.Add(f.source_offset, t);
@@ -303,6 +324,19 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
 // found out halfway would leave a transaction open, or topics created with
 // defaults.
 Status Mirror::RequireBrokerApis() {
+  if (!options_.exactly_once) {
+    // The map writers fence with transactions; a target without them gets
+    // unfenced writers, which is safe with one process per name only.
+    Status txns = RequireApis(options_.target, target_admin_.get(), TransactionApis(),
+                              "fencing mirror processes", "");
+    if (!txns.ok()) {
+      fenced_ = false;
+      summary_.warnings.push_back(
+          "the target does not serve transactions, so the map writers cannot fence: run one "
+          "process of mirror " +
+          options_.name + " at a time (" + txns.message() + ")");
+    }
+  }
   if (options_.exactly_once) {
     LIFELINE_RETURN_IF_ERROR(
         RequireApis(
@@ -615,15 +649,15 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
         // Records the map does not describe: an earlier run that stopped
         // before it saved any progress, or another writer. (A reverse
         // mirror's target holds the original records; they are expected.)
-        part.summary.possible_duplicates = target_high - dst_wm->low.value();
-        part.map.CountPossibleDuplicates(part.summary.possible_duplicates);
+        part.map.CountPossibleDuplicates(target_high - dst_wm->low.value());
         summary_.warnings.push_back(fmt::format(
             "target {} [{}] already holds {} record(s) that mirror {} has no map for; they are "
             "counted as possible duplicates",
-            topic, p, part.summary.possible_duplicates, options_.name));
+            topic, p, target_high - dst_wm->low.value(), options_.name));
       }
     } else {
       part.map = it->second;
+      part.dups_base = part.map.possible_duplicates();
       encoder_.Reset(key, it->second);
       if (options_.exactly_once) {
         // The map and the group offsets are committed in one transaction.
@@ -635,8 +669,8 @@ Status Mirror::AddPartitions(const std::string& topic, int from, int to, const M
         }
       } else if (!forward && target_high > part.map.target_next()) {
         // Delivered after the last saved progress: those records are sent again.
-        part.summary.possible_duplicates = target_high - part.map.target_next();
-        part.map.CountPossibleDuplicates(part.summary.possible_duplicates);
+        part.map.CountPossibleDuplicates(target_high - part.map.target_next());
+        part.touched = true;  // the count is saved even if nothing follows
       }
       // Whatever sits on the target past the saved map (duplicates, aborted
       // records, markers) is not part of it; new records land after it.
@@ -678,11 +712,11 @@ Status Mirror::OpenWriters(const std::vector<TopicPartition>& partitions) {
     if (!opened_writers_.count(tp)) missing.push_back(tp);
   }
   if (missing.empty()) return Status::Ok();
-  LIFELINE_ASSIGN_OR_RETURN_CTX(
-      auto writers,
-      OpenMapWriters(writer_config_, writer_options_, options_.name, missing,
-                     [this](const DeliveryReport& dr) { OnDelivery(dr); }),
-      "target");
+  LIFELINE_ASSIGN_OR_RETURN_CTX(auto writers,
+                                OpenMapWriters(
+                                    writer_config_, writer_options_, options_.name, missing,
+                                    [this](const DeliveryReport& dr) { OnDelivery(dr); }, fenced_),
+                                "target");
   for (auto& [tp, w] : writers) opened_writers_[tp] = std::move(w);
   return Status::Ok();
 }
@@ -799,44 +833,43 @@ void Mirror::AwaitFirstRebalance() {
 Status Mirror::TakePartitions(const std::vector<TopicPartition>& partitions) {
   assigned_once_ = true;
   std::vector<std::pair<TopicPartition, Offset>> start;
-  if (!partitions.empty()) {
-    // Fence every earlier writer of these partitions, then read their maps.
-    Status fenced = OpenWriters(partitions);
-    if (!fenced.ok()) {
-      (void)consumer_->IncrementalAssign({});
-      return fenced;
-    }
-    auto stored = LoadMapsFromTopic(options_.target, options_.name);
-    if (!stored.ok()) {
-      (void)consumer_->IncrementalAssign({});
-      return stored.status().WithContext("target");
-    }
-    std::map<TopicPartition, Offset> group_progress;
-    if (options_.exactly_once) {
-      auto offsets =
-          target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout);
-      if (!offsets.ok()) {
-        (void)consumer_->IncrementalAssign({});
-        return offsets.status().WithContext("target");
-      }
-      group_progress = std::move(offsets).value();
-    }
-    for (const TopicPartition& tp : partitions) {
-      const std::string& topic = tp.topic.value();
-      if (!topics_.count(topic)) {
-        LIFELINE_RETURN_IF_ERROR(PrepareTopic(topic));
-        topics_.insert(topic);
-        summary_.topics.push_back(topic);
-      }
-      if (tp.partition.value() >= target_partitions_[topic]) {
-        LIFELINE_RETURN_IF_ERROR(Discover());
-      }
-      LIFELINE_RETURN_IF_ERROR(AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1,
-                                             *stored, group_progress));
-      start.emplace_back(tp, Offset(parts_.at(tp).map.progress()));
-    }
+  Status taken = TakeInto(partitions, &start);
+  // The assignment must be completed whatever happened (librdkafka waits
+  // for it, and a consumer left waiting never closes): on an error, with
+  // nothing; the error ends the run.
+  if (!taken.ok()) start.clear();
+  Status assigned = consumer_->IncrementalAssign(start).WithContext("source");
+  return taken.ok() ? assigned : taken;
+}
+
+Status Mirror::TakeInto(const std::vector<TopicPartition>& partitions,
+                        std::vector<std::pair<TopicPartition, Offset>>* start) {
+  if (partitions.empty()) return Status::Ok();
+  // Fence every earlier writer of these partitions, then read their maps.
+  LIFELINE_RETURN_IF_ERROR(OpenWriters(partitions));
+  LIFELINE_ASSIGN_OR_RETURN_CTX(MapSet stored, LoadMapsFromTopic(options_.target, options_.name),
+                                "target");
+  std::map<TopicPartition, Offset> group_progress;
+  if (options_.exactly_once) {
+    LIFELINE_ASSIGN_OR_RETURN_CTX(
+        group_progress,
+        target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout), "target");
   }
-  return consumer_->IncrementalAssign(start).WithContext("source");
+  for (const TopicPartition& tp : partitions) {
+    const std::string& topic = tp.topic.value();
+    if (!topics_.count(topic)) {
+      LIFELINE_RETURN_IF_ERROR(PrepareTopic(topic));
+      topics_.insert(topic);
+      summary_.topics.push_back(topic);
+    }
+    if (tp.partition.value() >= target_partitions_[topic]) {
+      LIFELINE_RETURN_IF_ERROR(Discover());
+    }
+    LIFELINE_RETURN_IF_ERROR(AddPartitions(topic, tp.partition.value(), tp.partition.value() + 1,
+                                           stored, group_progress));
+    start->emplace_back(tp, Offset(parts_.at(tp).map.progress()));
+  }
+  return Status::Ok();
 }
 
 // Partitions taken away: make everything delivered durable first, so the
@@ -857,7 +890,8 @@ Status Mirror::ReleasePartitions(const std::vector<TopicPartition>& partitions) 
     if (it == parts_.end()) continue;
     it->second.summary.runs = static_cast<int64_t>(it->second.map.runs().size());
     released_.push_back(it->second.summary);
-    it->second.writer.reset();
+    CloseWriter(it->second);
+    if (failed_part_ == &it->second) failed_part_ = nullptr;
     parts_.erase(it);
   }
   Status unassigned = consumer_->IncrementalUnassign(partitions).WithContext("source");
@@ -973,21 +1007,38 @@ Status Mirror::MirrorBatch(bool* idle) {
       LIFELINE_RETURN_IF_ERROR(MapFromForward(*part, m->offset, &from_target));
       if (from_target) continue;
     }
+    // Exactly-once, a writer fenced by a new owner refuses to begin or to
+    // take records: this process lost the partition (DropLostParts).
+    auto fenced = [&] { return options_.exactly_once && group_mode() && part->writer->Fenced(); };
     if (options_.exactly_once && !part->txn_open) {
-      LIFELINE_RETURN_IF_ERROR(part->writer->BeginTransaction().WithContext("target"));
+      Status begun = part->writer->BeginTransaction().WithContext("target");
+      if (!begun.ok() && fenced()) {
+        part->lost = true;
+        continue;
+      }
+      LIFELINE_RETURN_IF_ERROR(begun);
       part->txn_open = true;
     }
     Producer& out = RecordProducer(*part);
     if (!part->target_topic) part->target_topic = out.TopicHandle(part->key.topic.value());
     part->sent.push_back({m->offset, MessageBytes(m.get())});
     ++part->in_flight;
-    ++sent_;
-    ++sent_since_persist_;
     // Same topic, partition, key, value, headers and timestamp, written as
     // CreateTime so a LogAppendTime source keeps its times.
-    LIFELINE_RETURN_IF_ERROR(
+    Status forwarded =
         out.Forward(m.get(), part->target_topic, part->key.partition.value(), RecordTag(*part))
-            .WithContext("target"));
+            .WithContext("target");
+    if (!forwarded.ok()) {
+      part->sent.pop_back();  // never enqueued
+      --part->in_flight;
+      if (fenced()) {
+        part->lost = true;
+        continue;
+      }
+      return forwarded;
+    }
+    ++sent_;
+    ++sent_since_persist_;
   }
   PollProducers();  // serve delivery reports
   LIFELINE_RETURN_IF_ERROR(DeliveryFailure());
@@ -1015,13 +1066,13 @@ Status Mirror::DeliveryFailure() {
   if (delivery_error_.ok()) return Status::Ok();
   const bool purged = delivery_err_ == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                       delivery_err_ == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
-  if (options_.exactly_once && purged) {
-    for (auto& [key, part] : parts_) {
-      if (!part.txn_open || part.lost) continue;
-      Status why = part.writer->CommitTransaction(Millis(5000));
-      part.txn_open = false;
-      if (!why.ok()) return why.WithContext("target: the transaction failed");
-    }
+  // Only the failed partition's transaction: committing another would
+  // publish records without the map and progress that describe them.
+  Part* part = failed_part_;
+  if (options_.exactly_once && purged && part && part->txn_open && !part->lost) {
+    Status why = part->writer->CommitTransaction(Millis(5000));
+    part->txn_open = false;
+    if (!why.ok()) return why.WithContext("target: the transaction failed");
   }
   return delivery_error_;
 }
@@ -1047,6 +1098,14 @@ Status Mirror::FlushRecords() {
 // progress as an offset of the group _lifeline.mirror.NAME on the target.
 Status Mirror::SavePart(Part& part, const std::vector<Record>& records, int64_t progress) {
   Producer& w = *part.writer;
+  part.map_error = Status::Ok();
+  if (!fenced_) {
+    for (const Record& r : records) {
+      LIFELINE_RETURN_IF_ERROR(w.Send(r, MapTag(part)).WithContext("target offset map"));
+    }
+    Status flushed = w.Flush(kTxnTimeout).WithContext("target offset map");
+    return flushed.ok() || part.map_error.ok() ? flushed : part.map_error;
+  }
   if (!part.txn_open) {
     LIFELINE_RETURN_IF_ERROR(w.BeginTransaction());
     part.txn_open = true;
@@ -1059,7 +1118,9 @@ Status Mirror::SavePart(Part& part, const std::vector<Record>& records, int64_t 
                                                         MirrorGroupId(options_.name), kTxnTimeout));
   }
   part.txn_open = false;
-  return w.CommitTransaction(kTxnTimeout).WithContext("target offset map");
+  Status committed = w.CommitTransaction(kTxnTimeout).WithContext("target offset map");
+  if (!committed.ok() && !part.map_error.ok() && !w.Fenced()) return part.map_error;
+  return committed;
 }
 
 Status Mirror::AwaitSave(Part& part) {
@@ -1102,7 +1163,8 @@ void Mirror::DropLostParts() {
     part.summary.runs = static_cast<int64_t>(part.map.runs().size());
     released_.push_back(part.summary);
     orphans_[part.key] = Clock::now();
-    part.writer.reset();
+    CloseWriter(part);
+    if (failed_part_ == &part) failed_part_ = nullptr;
     it = parts_.erase(it);
   }
 }
@@ -1158,7 +1220,10 @@ Status Mirror::Persist(bool flush) {
     const int64_t saved_progress = part.saving_progress;
     Status st = AwaitSave(part);
     if (!st.ok() && failed.ok()) failed = st;
-    if (st.ok() && !part.lost && saved_progress >= 0) progress[part.key] = Offset(saved_progress);
+    if (st.ok() && !part.lost && saved_progress >= 0) {
+      progress[part.key] = Offset(saved_progress);
+      part.summary.possible_duplicates = part.saving_dups - part.dups_base;
+    }
   };
   const bool wait = flush || options_.exactly_once;
   for (auto& [key, part] : parts_) {
@@ -1181,6 +1246,7 @@ Status Mirror::Persist(bool flush) {
     encoder_.Encode(key, part.map, &records);
     if (records.empty() && !part.txn_open) continue;
     part.saving_progress = part.map.progress();
+    part.saving_dups = part.map.possible_duplicates();
     part.saving = std::async(std::launch::async,
                              [this, &part, records = std::move(records), p = part.saving_progress] {
                                return SavePart(part, records, p);

@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -63,6 +65,26 @@ std::vector<Digest128> DigestsFrom(const std::vector<Copy>& records, int64_t off
     if (c.offset >= offset) out.push_back(c.digest);
   }
   return out;
+}
+
+// Waits up to `seconds` for a process told to stop; one that has not
+// exited by then is SIGKILLed (-2): a stuck process fails the test, it does
+// not hang it.
+int WaitExitWithin(pid_t pid, int seconds) {
+  if (pid <= 0) return -1;
+  for (int i = 0; i < seconds * 10; ++i) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      if (WIFSIGNALED(status)) {
+        std::cout << "pid " << pid << " ended by signal " << WTERMSIG(status) << std::endl;
+      }
+      return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -2;
 }
 
 // A `--summary-json` file, or null when it is missing or unreadable.
@@ -1142,8 +1164,8 @@ TEST_P(MirrorZombie, APausedProcessThatLostItsPartitionsCannotDamageTheMap) {
       << "not caught up: " << progress(0) << ", " << progress(1) << "; see " << log;
   kill(zombie, SIGTERM);
   kill(owner, SIGTERM);
-  EXPECT_EQ(WaitExit(zombie), 0) << "see " << log;
-  EXPECT_EQ(WaitExit(owner), 0) << "see " << log;
+  EXPECT_EQ(WaitExitWithin(zombie, 90), 0) << "-2: still running 90 s after SIGTERM; see " << log;
+  EXPECT_EQ(WaitExitWithin(owner, 90), 0) << "-2: still running 90 s after SIGTERM; see " << log;
 
   auto maps = mirror::LoadMapsFromTopic(target_, name);
   ASSERT_TRUE(maps.ok()) << maps.status().message();
@@ -1224,6 +1246,21 @@ bool IsSubsequence(const std::vector<Digest128>& needle, const std::vector<Diges
     if (i < needle.size() && d == needle[i]) ++i;
   }
   return i == needle.size();
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+// A process's peak resident set (VmHWM), in MB; 0 when it cannot be read.
+int64_t PeakRssMb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) return std::atoll(line.c_str() + 6) / 1024;
+  }
+  return 0;
 }
 
 class MirrorChaos : public MirrorIntegration,
@@ -1339,52 +1376,108 @@ TEST_P(MirrorChaos, KillPauseJoinAndABrokerRestartLoseNothingAndMoveGroupsExactl
     }
     return c.empty() ? nullptr : c[rng() % c.size()];
   };
-  for (int i = 0; i < 3; ++i) start_one();
+  // LIFELINE_CHAOS_MINUTES > 0 makes this the soak (scripts/bench soak):
+  // rounds of the four faults until the time is up, with
+  // LIFELINE_CHAOS_PROCESSES processes (default 3).
+  const int minutes = EnvInt("LIFELINE_CHAOS_MINUTES", 0);
+  const int processes = std::max(2, EnvInt("LIFELINE_CHAOS_PROCESSES", 3));
+  for (int i = 0; i < processes; ++i) start_one();
 
-  // The faults, in a seeded order, 12 to 16 s apart after a start-up of 8
-  // to 12 s.
-  std::vector<std::string> faults = {"kill", "pause", "start", "restart"};
-  std::shuffle(faults.begin(), faults.end(), rng);
-  auto at = Clock::now() + std::chrono::seconds(8 + rng() % 5);
-  std::string happened;
-  for (const std::string& fault : faults) {
-    while (Clock::now() < at) {
+  // Each fault, and how long until the map showed every partition past the
+  // source's end at the moment of the fault (the time to recover).
+  struct Fault {
+    std::string kind;
+    Clock::time_point at;
+    std::map<int, int64_t> ends;
+    double recovered_s = -1;
+  };
+  std::vector<Fault> done_faults;
+  const auto began = Clock::now();
+  auto source_ends = [&] {
+    std::map<int, int64_t> e;
+    for (int p = 0; p < kPartitions; ++p) {
+      auto wm = source_admin_->Watermarks({Topic(topic), Partition(p)}, Millis(10000));
+      e[p] = wm.ok() ? wm->high.value() : std::numeric_limits<int64_t>::max();
+    }
+    return e;
+  };
+  auto last_check = Clock::now();
+  auto check_recoveries = [&] {
+    if (Clock::now() - last_check < Millis(500)) return;
+    last_check = Clock::now();
+    if (std::none_of(done_faults.begin(), done_faults.end(),
+                     [](const Fault& f) { return f.recovered_s < 0; })) {
+      return;
+    }
+    auto maps = mirror::LoadMapsFromTopic(chaos_, name);
+    if (!maps.ok()) return;
+    for (Fault& f : done_faults) {
+      if (f.recovered_s >= 0) continue;
+      bool all = true;
+      for (const auto& [p, end] : f.ends) {
+        auto it = maps->find({Topic(topic), Partition(p)});
+        all = all && it != maps->end() && it->second.progress() >= end;
+      }
+      if (all) f.recovered_s = std::chrono::duration<double>(Clock::now() - f.at).count();
+    }
+  };
+  auto wait_until = [&](Clock::time_point when) {
+    while (Clock::now() < when) {
       for (Proc& p : procs) {
         if (p.resume_at && Clock::now() >= *p.resume_at) {
           kill(p.pid, SIGCONT);
           p.resume_at.reset();
         }
       }
+      check_recoveries();
       std::this_thread::sleep_for(Millis(100));
     }
-    if (fault == "kill") {
-      Proc* p = pick(/*running_only=*/true);
-      if (p) {
-        kill(p->pid, SIGKILL);
-        WaitExit(p->pid);
-        p->alive = false;
-        happened += "kill -9 pid " + std::to_string(p->pid) + "; ";
+  };
+  int64_t peak_rss_mb = 0;
+  auto note_rss = [&](pid_t pid) { peak_rss_mb = std::max(peak_rss_mb, PeakRssMb(pid)); };
+
+  // The faults, in a seeded order, 12 to 16 s apart after a start-up of 8
+  // to 12 s.
+  auto at = Clock::now() + std::chrono::seconds(8 + rng() % 5);
+  const auto soak_end = began + std::chrono::minutes(minutes);
+  std::string happened;
+  do {
+    std::vector<std::string> faults = {"kill", "pause", "start", "restart"};
+    std::shuffle(faults.begin(), faults.end(), rng);
+    for (const std::string& fault : faults) {
+      wait_until(at);
+      Fault record{fault, Clock::now(), source_ends()};
+      if (fault == "kill") {
+        Proc* p = pick(/*running_only=*/true);
+        if (p) {
+          note_rss(p->pid);
+          kill(p->pid, SIGKILL);
+          WaitExit(p->pid);
+          p->alive = false;
+          happened += "kill -9 pid " + std::to_string(p->pid) + "; ";
+        }
+      } else if (fault == "pause") {
+        Proc* p = pick(/*running_only=*/true);
+        if (p) {
+          kill(p->pid, SIGSTOP);
+          p->resume_at = Clock::now() + std::chrono::seconds(14);  // past session.timeout.ms
+          happened += "SIGSTOP pid " + std::to_string(p->pid) + " for 14 s; ";
+        }
+      } else if (fault == "start") {
+        start_one();
+        happened += "started pid " + std::to_string(procs.back().pid) + "; ";
+      } else {
+        auto [src, sout] = Shell(kafka_ + " stop " + kCluster);
+        EXPECT_EQ(src, 0) << sout;
+        std::this_thread::sleep_for(Millis(1000));
+        auto [rrc, rout] = Shell(kafka_ + " start " + kCluster);
+        ASSERT_EQ(rrc, 0) << "the target broker did not start again on its data:\n" << rout;
+        happened += "target broker restarted; ";
       }
-    } else if (fault == "pause") {
-      Proc* p = pick(/*running_only=*/true);
-      if (p) {
-        kill(p->pid, SIGSTOP);
-        p->resume_at = Clock::now() + std::chrono::seconds(14);  // past session.timeout.ms
-        happened += "SIGSTOP pid " + std::to_string(p->pid) + " for 14 s; ";
-      }
-    } else if (fault == "start") {
-      start_one();
-      happened += "started pid " + std::to_string(procs.back().pid) + "; ";
-    } else {
-      auto [src, sout] = Shell(kafka_ + " stop " + kCluster);
-      EXPECT_EQ(src, 0) << sout;
-      std::this_thread::sleep_for(Millis(1000));
-      auto [rrc, rout] = Shell(kafka_ + " start " + kCluster);
-      ASSERT_EQ(rrc, 0) << "the target broker did not start again on its data:\n" << rout;
-      happened += "target broker restarted; ";
+      done_faults.push_back(std::move(record));
+      at = Clock::now() + std::chrono::seconds(12 + rng() % 5);
     }
-    at = Clock::now() + std::chrono::seconds(12 + rng() % 5);
-  }
+  } while (Clock::now() < soak_end);
   // Every paused process resumes, and the stream runs on a little.
   for (Proc& p : procs) {
     if (p.resume_at) {
@@ -1418,14 +1511,19 @@ TEST_P(MirrorChaos, KillPauseJoinAndABrokerRestartLoseNothingAndMoveGroupsExactl
   bool done = false;
   for (int i = 0; i < 900 && !done; ++i) {
     done = caught_up();
+    check_recoveries();
     if (!done) std::this_thread::sleep_for(Millis(200));
   }
   for (Proc& p : procs) {
-    if (p.alive) kill(p.pid, SIGTERM);
+    if (p.alive) {
+      note_rss(p.pid);
+      kill(p.pid, SIGTERM);
+    }
   }
   for (Proc& p : procs) {
     if (p.alive) {
-      EXPECT_EQ(WaitExit(p.pid), 0) << "pid " << p.pid << "; see " << log;
+      EXPECT_EQ(WaitExitWithin(p.pid, 90), 0)
+          << "pid " << p.pid << " (-2: still running 90 s after SIGTERM); see " << log;
     }
   }
   ASSERT_TRUE(done) << "the mirror never caught up (seed " << seed << "); see " << log;
@@ -1481,6 +1579,28 @@ TEST_P(MirrorChaos, KillPauseJoinAndABrokerRestartLoseNothingAndMoveGroupsExactl
     if (key.topic.value() == topic) in_map += map.possible_duplicates();
   }
   std::cout << "chaos duplicates counted in the map: " << in_map << std::endl;
+  nlohmann::ordered_json report = {
+      {"seed", seed},
+      {"delivery", eos ? "exactly-once" : "at-least-once"},
+      {"minutes", std::chrono::duration<double>(Clock::now() - began).count() / 60},
+      {"processes", processes},
+      {"records_committed", committed},
+      {"records_aborted", aborted},
+      {"duplicates_on_target", duplicates},
+      {"duplicates_in_map", in_map},
+      {"peak_rss_mb", peak_rss_mb},
+      {"faults", nlohmann::ordered_json::array()}};
+  for (const Fault& f : done_faults) {
+    report["faults"].push_back(
+        {{"kind", f.kind},
+         {"at_s", std::chrono::duration<double>(f.at - began).count()},
+         {"recovered_s", f.recovered_s < 0 ? nlohmann::ordered_json(nullptr)
+                                           : nlohmann::ordered_json(f.recovered_s)}});
+  }
+  std::cout << "chaos report: " << report.dump() << std::endl;
+  if (const char* path = std::getenv("LIFELINE_CHAOS_REPORT"); path && *path) {
+    std::ofstream(path) << report.dump(2) << "\n";
+  }
   if (!eos) {
     EXPECT_EQ(in_map, duplicates) << "seed " << seed << "; see " << log;
     EXPECT_LE(counted, in_map) << "seed " << seed;

@@ -255,6 +255,50 @@ TEST_F(VerifyIntegration, DuplicatedRecordNamesTheSourceRecordItCopies) {
   EXPECT_EQ(p.matched, kRecords);
 }
 
+// A process fenced out of a partition may leave its copies before the ones
+// its successor copied again and mapped: a copy ahead of its original is a
+// duplicate too. --allow-duplicates counts it without failing, and still
+// fails on a record no source record explains.
+TEST_F(VerifyIntegration, ACopyBeforeTheMappedOriginalIsDuplicatedAndMayBeAllowed) {
+  std::vector<Write> w = Faithful();
+  w.insert(w.begin() + 5, Write{SourceRecord(9), -1, false});  // ahead of source 9's copy
+  auto p = Damage(w);
+  EXPECT_EQ(p.counts, Counts({{"duplicated", 1}}));
+  ASSERT_EQ(p.divergences.size(), 1u);
+  EXPECT_EQ(p.divergences[0].source_offset, 9);
+  EXPECT_EQ(p.divergences[0].target_offset, 5);
+  EXPECT_EQ(p.matched, kRecords);
+
+  const std::string topic = UniqueName("verify.allow");
+  const std::string name = UniqueName("va").substr(0, 60);
+  ProduceSource(topic);
+  BuildTarget(topic, name, w, kRecords);
+  verify::RecordsOptions o;
+  o.source = source_;
+  o.target = target_;
+  o.topics = topic;
+  o.name = name;
+  o.allow_duplicates = true;
+  auto allowed = verify::VerifyRecords(o);
+  ASSERT_TRUE(allowed.ok()) << allowed.status().message();
+  EXPECT_TRUE(allowed->pass);
+  EXPECT_EQ(allowed->duplicates, 1);
+  EXPECT_EQ(allowed->divergences, 0);
+  EXPECT_NE(verify::FormatRecordsText(*allowed).find("1 duplicate(s) allowed"), std::string::npos);
+
+  std::vector<Write> extra = w;
+  extra.push_back(Write{SourceRecord(kRecords + 50), -1, false});  // born on the target
+  const std::string topic2 = UniqueName("verify.allow");
+  ProduceSource(topic2);
+  BuildTarget(topic2, name + "x", extra, kRecords);
+  o.topics = topic2;
+  o.name = name + "x";
+  auto refused = verify::VerifyRecords(o);
+  ASSERT_TRUE(refused.ok()) << refused.status().message();
+  EXPECT_FALSE(refused->pass);
+  EXPECT_EQ(refused->divergences, 1);
+}
+
 TEST_F(VerifyIntegration, SwappedRecordsAreReportedAsReorderedOnce) {
   std::vector<Write> w = Faithful();
   std::swap(w[15].record, w[16].record);

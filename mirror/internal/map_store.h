@@ -58,10 +58,12 @@ inline std::string MirrorWriterId(const std::string& name, const TopicPartition&
 // Opens (and fences with) the writers of `partitions`, at once: one
 // transactional producer each, on `config` (the target's), `options` with
 // the transactional id filled in. `on_delivery` is given to each.
+// `fenced` false (a target without transactions): idempotent producers,
+// which fence nothing.
 Result<std::map<TopicPartition, std::unique_ptr<Producer>>> OpenMapWriters(
     const ClientConfig& config, const ProducerOptions& options, const std::string& name,
     const std::vector<TopicPartition>& partitions,
-    const std::function<void(const DeliveryReport&)>& on_delivery = nullptr);
+    const std::function<void(const DeliveryReport&)>& on_delivery = nullptr, bool fenced = true);
 
 // Turns changes of one partition's map into offset-map topic records. Keeps
 // what it last emitted per partition so each call sends only the difference.

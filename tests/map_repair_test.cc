@@ -131,5 +131,35 @@ TEST(MapRepair, DescribeNamesTheProblemTheMoveAndTheUndescribedRange) {
   EXPECT_NE(line.find("target [100, 170) undescribed"), std::string::npos) << line;
 }
 
+// The possible-duplicates count travels with the map: the encoder writes
+// it into the meta record (and writes the meta again when only the count
+// moved), and a repair keeps it.
+TEST(MapStore, ThePossibleDuplicatesCountIsSavedInTheMetaAndKeptByARepair) {
+  MapEncoder encoder("eu");
+  PartitionMap map(0, 0);
+  map.Add(0, 0);
+  std::vector<Record> first;
+  encoder.Encode(kKey, map, &first);
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(*first.back().key, "eu/prompt.lifecycle/0/meta");
+  EXPECT_EQ(first.back().value->find("possible_duplicates"), std::string::npos)
+      << "no count, no field: " << *first.back().value;
+
+  map.CountPossibleDuplicates(7);
+  std::vector<Record> second;
+  encoder.Encode(kKey, map, &second);
+  ASSERT_EQ(second.size(), 1u) << "only the meta changed";
+  EXPECT_EQ(*second[0].value,
+            R"({"source_start":0,"progress":1,"target_next":1,"possible_duplicates":7})");
+
+  StoredParts p = TwoWriters();
+  p.possible_duplicates = 7;
+  auto plan = PlanRepair(kKey, p, 170);
+  ASSERT_TRUE(plan.ok() && plan->has_value());
+  std::vector<Record> repaired = RepairRecords("eu", p, **plan);
+  EXPECT_EQ(*repaired.back().value,
+            R"({"source_start":0,"progress":100,"target_next":170,"possible_duplicates":7})");
+}
+
 }  // namespace
 }  // namespace lifeline::mirror

@@ -38,7 +38,11 @@ TEST(KfakeMapTopic, ATransactionLeftOpenIsReportedNotReadAsNoMap) {
   // Another process opens a transaction on partition 0 and stops there.
   ProducerOptions stuck_opts;
   stuck_opts.transactional_id = testing::UniqueName("stuck");
-  auto stuck = Producer::Create(kfake, stuck_opts);
+  // Open for longer than a map load waits (75 s, past librdkafka's default
+  // transaction.timeout.ms of 60 s, after which the broker would end it).
+  ClientConfig stuck_config = kfake;
+  stuck_config.Set("transaction.timeout.ms", "300000");
+  auto stuck = Producer::Create(stuck_config, stuck_opts);
   ASSERT_TRUE(stuck.ok()) << stuck.status().message();
   ASSERT_TRUE((*stuck)->InitTransactions(Millis(30000)).ok());
   ASSERT_TRUE((*stuck)->BeginTransaction().ok());

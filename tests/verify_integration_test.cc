@@ -127,13 +127,15 @@ class VerifyIntegration : public testing::RealKafkaTest {
   }
 
   verify::RecordsReport Verify(const std::string& topic, const std::string& name,
-                               verify::Align align = verify::Align::kMap) {
+                               verify::Align align = verify::Align::kMap,
+                               bool allow_duplicates = false) {
     verify::RecordsOptions o;
     o.source = source_;
     o.target = target_;
     o.topics = topic;
     o.name = name;
     o.align = align;
+    o.allow_duplicates = allow_duplicates;
     o.chunk_records = 10;
     auto r = verify::VerifyRecords(o);
     EXPECT_TRUE(r.ok()) << r.status().message();
@@ -269,34 +271,25 @@ TEST_F(VerifyIntegration, ACopyBeforeTheMappedOriginalIsDuplicatedAndMayBeAllowe
   EXPECT_EQ(p.divergences[0].target_offset, 5);
   EXPECT_EQ(p.matched, kRecords);
 
-  const std::string topic = UniqueName("verify.allow");
-  const std::string name = UniqueName("va").substr(0, 60);
-  ProduceSource(topic);
-  BuildTarget(topic, name, w, kRecords);
-  verify::RecordsOptions o;
-  o.source = source_;
-  o.target = target_;
-  o.topics = topic;
-  o.name = name;
-  o.allow_duplicates = true;
-  auto allowed = verify::VerifyRecords(o);
-  ASSERT_TRUE(allowed.ok()) << allowed.status().message();
-  EXPECT_TRUE(allowed->pass);
-  EXPECT_EQ(allowed->duplicates, 1);
-  EXPECT_EQ(allowed->divergences, 0);
-  EXPECT_NE(verify::FormatRecordsText(*allowed).find("1 duplicate(s) allowed"), std::string::npos);
+  // The same target, and one with a record born on it, with duplicates allowed.
+  auto allowing = [&](const std::vector<Write>& writes) {
+    const std::string topic = UniqueName("verify.allow");
+    const std::string name = UniqueName("va").substr(0, 60);
+    ProduceSource(topic);
+    BuildTarget(topic, name, writes, kRecords);
+    return Verify(topic, name, verify::Align::kMap, /*allow_duplicates=*/true);
+  };
+  verify::RecordsReport allowed = allowing(w);
+  EXPECT_TRUE(allowed.pass);
+  EXPECT_EQ(allowed.duplicates, 1);
+  EXPECT_EQ(allowed.divergences, 0);
+  EXPECT_NE(verify::FormatRecordsText(allowed).find("1 duplicate(s) allowed"), std::string::npos);
 
   std::vector<Write> extra = w;
   extra.push_back(Write{SourceRecord(kRecords + 50), -1, false});  // born on the target
-  const std::string topic2 = UniqueName("verify.allow");
-  ProduceSource(topic2);
-  BuildTarget(topic2, name + "x", extra, kRecords);
-  o.topics = topic2;
-  o.name = name + "x";
-  auto refused = verify::VerifyRecords(o);
-  ASSERT_TRUE(refused.ok()) << refused.status().message();
-  EXPECT_FALSE(refused->pass);
-  EXPECT_EQ(refused->divergences, 1);
+  verify::RecordsReport refused = allowing(extra);
+  EXPECT_FALSE(refused.pass);
+  EXPECT_EQ(refused.divergences, 1);
 }
 
 TEST_F(VerifyIntegration, SwappedRecordsAreReportedAsReorderedOnce) {

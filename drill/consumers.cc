@@ -55,13 +55,16 @@ Status ReferenceConsumer::Start(const ClientConfig& cluster) {
     std::lock_guard lock(mu_);
     error_ = Status::Ok();
   }
-  // A join can stall (the embedded sandbox's coordinator sometimes holds a
-  // JoinGroup for minutes): give each attempt 10 s, three attempts.
+  // A join can stall: the embedded sandbox's coordinator holds every
+  // rejoin for session.timeout.ms less 1 s (9 s here) before it elects a
+  // leader, and a consumer whose first join saw no partitions yet (topic
+  // metadata still on its way) rejoins once. On a loaded machine that is
+  // past 10 s, so each attempt gets 30 s, three attempts.
   for (int attempt = 0; attempt < 3; ++attempt) {
     stop_ = false;
     running_ = true;
     thread_ = std::thread([this, cluster] { Loop(cluster); });
-    for (int i = 0; i < 100 && !assigned_ && running_; ++i) {
+    for (int i = 0; i < 300 && !assigned_ && running_; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (assigned_) return Status::Ok();
@@ -69,7 +72,7 @@ Status ReferenceConsumer::Start(const ClientConfig& cluster) {
   }
   Status e = error();
   return e.ok() ? Status::Infra(fmt::format("consumer {} (group {}) got no partitions of {} in "
-                                            "three 10 s attempts",
+                                            "three 30 s attempts",
                                             name_, group_, topic_))
                 : e;
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -21,6 +22,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/signals.h"
@@ -1284,9 +1286,23 @@ class MirrorChaos : public MirrorIntegration,
     chaos_ = testing::ConfigFor(address);
   }
   void TearDown() override {
+    if (HasFailure() && !log_.empty()) {
+      // The processes' own words, for a CI page that only keeps the test's
+      // output: the last lines that are not librdkafka's log.
+      std::istringstream in(ReadFile(log_));
+      std::deque<std::string> tail;
+      for (std::string line; std::getline(in, line);) {
+        if (line.empty() || line[0] == '%') continue;
+        tail.push_back(line);
+        if (tail.size() > 30) tail.pop_front();
+      }
+      std::cout << "the mirror processes' last lines (" << log_ << "):\n";
+      for (const std::string& line : tail) std::cout << "  " << line << "\n";
+    }
     if (up_) (void)Shell(kafka_ + " down " + kCluster);
   }
 
+  std::string log_;  // the processes' output, once the test names it
   std::string kafka_;
   bool up_ = false;
   ClientConfig chaos_;
@@ -1345,6 +1361,7 @@ TEST_P(MirrorChaos, KillPauseJoinAndABrokerRestartLoseNothingAndMoveGroupsExactl
   };
   std::vector<Proc> procs;
   const std::string log = state_dir_ + ".log";
+  log_ = log;
   auto start_one = [&] {
     const int i = static_cast<int>(procs.size());
     Proc p;

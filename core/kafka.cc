@@ -166,6 +166,19 @@ bool MayBeAConnectionProblem(rd_kafka_resp_err_t err) {
   }
 }
 
+// No answer in time: the cluster may be down for a moment.
+bool IsNoAnswer(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool IsTransient(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
@@ -276,11 +289,13 @@ Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string
   const std::string what = detail.empty() ? rd_kafka_err2str(err) : std::string(detail);
   if (MayBeAConnectionProblem(err)) {
     if (std::string cause = ConnectionProblems::Get().Recent(); !cause.empty()) {
+      // A diagnosed cause (credentials, TLS, a listener) does not go away.
       return Status::Infra(fmt::format("{}: {} ({}): {}", context, what, ErrName(err), cause));
     }
   }
   std::string msg = fmt::format("{}: {} ({}){}", context, what, ErrName(err), Hint(err));
   if (IsTransient(err)) return Status::Transient(std::move(msg));
+  if (IsNoAnswer(err)) return Status::Unreachable(std::move(msg));
   return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
 }
 

@@ -34,9 +34,18 @@ class [[nodiscard]] Status {
     s.transient_ = true;
     return s;
   }
+  // An infrastructure error where the cluster did not answer in time (no
+  // connection, a timeout): one that is known to have answered before may
+  // be back a moment later (a broker restarting).
+  static Status Unreachable(std::string msg) {
+    Status s(ExitCode::kInfrastructure, std::move(msg));
+    s.unreachable_ = true;
+    return s;
+  }
 
   bool ok() const { return code_ == ExitCode::kOk; }
   bool transient() const { return transient_; }
+  bool unreachable() const { return unreachable_; }
   ExitCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
@@ -45,6 +54,7 @@ class [[nodiscard]] Status {
     if (ok()) return *this;
     Status s(code_, std::string(context) + ": " + message_);
     s.transient_ = transient_;
+    s.unreachable_ = unreachable_;
     return s;
   }
 
@@ -56,6 +66,7 @@ class [[nodiscard]] Status {
   ExitCode code_ = ExitCode::kOk;
   std::string message_;
   bool transient_ = false;
+  bool unreachable_ = false;
 };
 
 template <typename T>

@@ -47,6 +47,22 @@ Result<WatermarkOffsets> WatermarksAcrossFailover(Admin& admin, const TopicParti
   }
 }
 
+// A request of a running mirror to a cluster that answered it before: while
+// the cluster does not answer (a broker restarting takes 10 to 20 s here),
+// the request is repeated, for up to kLeaderFailover; any other error, or a
+// longer silence, is the answer.
+template <typename T, typename Fn>
+Result<T> AcrossOutage(Fn request) {
+  const auto deadline = Clock::now() + kLeaderFailover;
+  for (;;) {
+    Result<T> result = request();
+    if (result.ok() || !result.status().unreachable() || Clock::now() > deadline || Interrupted()) {
+      return result;
+    }
+    std::this_thread::sleep_for(Millis(500));
+  }
+}
+
 // Topic configs that decide how the target keeps the records; copied when
 // lifeline creates a target topic, if the source sets them.
 bool IsInternalTopic(const std::string& topic) {
@@ -174,6 +190,17 @@ class Mirror {
   Status MirrorBatch(bool* idle);
   Status MapFromForward(Part& part, int64_t offset, bool* from_target);
   Status Persist(bool flush);
+  // The shared maps, and exactly-once the progress group's offsets, read
+  // from the target across a short outage (AcrossOutage).
+  Result<MapSet> LoadMaps() {
+    return AcrossOutage<MapSet>([&] { return LoadMapsFromTopic(options_.target, options_.name); });
+  }
+  Result<std::map<TopicPartition, Offset>> ListMirrorGroupOffsets() {
+    return AcrossOutage<std::map<TopicPartition, Offset>>([&] {
+      return target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout);
+    });
+  }
+  bool CountForeignTail();
   Result<bool> CaughtUp();
   void ReportProgress(bool force);
   void OnDelivery(const DeliveryReport& dr);
@@ -771,12 +798,11 @@ Status Mirror::Discover() {
       // Fenced first, then read (map_store.h); a later topic of this scan
       // is fenced after the read, which only a second process of a reverse
       // mirror (not supported) could tell.
-      auto maps = LoadMapsFromTopic(options_.target, options_.name);
+      auto maps = LoadMaps();
       if (!maps.ok()) return maps.status().WithContext("target");
       stored = std::move(maps).value();
       if (options_.exactly_once) {
-        auto offsets =
-            target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout);
+        auto offsets = ListMirrorGroupOffsets();
         if (!offsets.ok()) return offsets.status().WithContext("target");
         group_progress = std::move(offsets).value();
       }
@@ -847,13 +873,10 @@ Status Mirror::TakeInto(const std::vector<TopicPartition>& partitions,
   if (partitions.empty()) return Status::Ok();
   // Fence every earlier writer of these partitions, then read their maps.
   LIFELINE_RETURN_IF_ERROR(OpenWriters(partitions));
-  LIFELINE_ASSIGN_OR_RETURN_CTX(MapSet stored, LoadMapsFromTopic(options_.target, options_.name),
-                                "target");
+  LIFELINE_ASSIGN_OR_RETURN_CTX(MapSet stored, LoadMaps(), "target");
   std::map<TopicPartition, Offset> group_progress;
   if (options_.exactly_once) {
-    LIFELINE_ASSIGN_OR_RETURN_CTX(
-        group_progress,
-        target_admin_->ListGroupOffsets(MirrorGroupId(options_.name), {}, kAdminTimeout), "target");
+    LIFELINE_ASSIGN_OR_RETURN_CTX(group_progress, ListMirrorGroupOffsets(), "target");
   }
   for (const TopicPartition& tp : partitions) {
     const std::string& topic = tp.topic.value();
@@ -911,7 +934,7 @@ Result<bool> Mirror::CaughtUp() {
   // (or between owners): ask the shared map, twice a second at most.
   if (Clock::now() - last_global_check_ < Millis(500)) return false;
   last_global_check_ = Clock::now();
-  auto maps = LoadMapsFromTopic(options_.target, options_.name);
+  auto maps = LoadMaps();
   if (!maps.ok()) return maps.status().WithContext("target");
   for (const auto& [key, stop_at] : global_stop_at_) {
     auto it = maps->find(key);
@@ -1271,6 +1294,48 @@ Status Mirror::Persist(bool flush) {
   return cache_->Save(snapshot);
 }
 
+// At-least-once, with everything this process sent acknowledged and saved:
+// target records past the last copy its map describes are another writer's
+// (a process fenced out of the partition whose copies landed after ours, an
+// earlier run's). They are counted as possible duplicates and put behind the
+// map's target end, so a group moved to the end of the source does not read
+// them. The next owner counts what lands later, when it takes over, so a
+// partition whose end cannot be read now is only warned about. True if any
+// partition changed (it needs saving). Stopping on SIGINT / SIGTERM, each
+// end is asked for once, within 5 s, the interrupt held back meanwhile (the
+// readers give up at once when interrupted).
+bool Mirror::CountForeignTail() {
+  if (options_.exactly_once || forward_) return false;  // markers lie there
+  const bool stopping = Interrupted();
+  if (stopping) ClearInterrupted();
+  bool changed = false;
+  for (auto& [key, part] : parts_) {
+    if (part.lost || part.in_flight > 0 || part.saving.valid()) continue;
+    auto wm = stopping ? target_admin_->Watermarks(key, Millis(5000))
+                       : AcrossOutage<WatermarkOffsets>(
+                             [&] { return WatermarksAcrossFailover(*target_admin_, key); });
+    if (!wm.ok()) {
+      summary_.warnings.push_back(fmt::format(
+          "target {} [{}]: could not look past the last copy ({}); the next owner counts what "
+          "lies there",
+          key.topic.value(), key.partition.value(), wm.status().message()));
+      continue;
+    }
+    const int64_t high = wm->high.value();
+    if (high <= part.map.target_next()) continue;
+    summary_.warnings.push_back(fmt::format(
+        "target {} [{}] holds {} record(s) after the last copy mirror {} describes (another "
+        "writer's: a fenced process still delivering?); they are counted as possible duplicates",
+        key.topic.value(), key.partition.value(), high - part.map.target_next(), options_.name));
+    part.map.CountPossibleDuplicates(high - part.map.target_next());
+    part.map.RewindTo(part.map.progress(), high);
+    part.touched = true;
+    changed = true;
+  }
+  if (stopping) RequestInterrupt();
+  return changed;
+}
+
 void Mirror::ReportProgress(bool force) {
   if (!progress_fn_) return;
   auto now = Clock::now();
@@ -1297,7 +1362,7 @@ void Mirror::ReportProgress(bool force) {
 Status Mirror::CheckTargetKeptCopies() {
   // The saved maps, not parts_: a caught-up partition is never assigned,
   // and in a group only this process's partitions are in parts_.
-  auto stored = LoadMapsFromTopic(options_.target, options_.name);
+  auto stored = LoadMaps();
   if (!stored.ok()) return stored.status().WithContext("target");
   for (const auto& [key, map] : *stored) {
     if (map.runs().empty() || !topics_.count(key.topic.value())) continue;
@@ -1366,6 +1431,7 @@ Result<MirrorSummary> Mirror::Execute() {
       last_rescan = Clock::now();
       const size_t before = parts_.size();
       LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
+      if (CountForeignTail()) LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
       LIFELINE_RETURN_IF_ERROR(Discover());
       if (group_mode() || parts_.size() != before) LIFELINE_RETURN_IF_ERROR(Assign());
     }
@@ -1374,6 +1440,7 @@ Result<MirrorSummary> Mirror::Execute() {
   // Interrupted or caught up: make everything read so far durable, then
   // leave the group (which revokes, and so persists, once more).
   LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
+  if (CountForeignTail()) LIFELINE_RETURN_IF_ERROR(Persist(/*flush=*/true));
   AwaitFirstRebalance();
   (void)consumer_->Close();
   LIFELINE_RETURN_IF_ERROR(rebalance_error_);

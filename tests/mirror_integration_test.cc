@@ -1038,6 +1038,70 @@ TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGr
   EXPECT_NE(text.find(topic + " [1] 20 -> 20"), std::string::npos) << text;
 }
 
+// A fenced process's copies can land after the new owner's last one: past
+// the end its map describes, where nobody taking the partition over would
+// ever count them. The owner counts them when it stops, and moves its map's
+// target end past them, so a group caught up at the source's end does not
+// read them on the target.
+TEST_F(MirrorIntegration, CountsForeignCopiesPastItsLastOneAndMovesCaughtUpGroupsPastThem) {
+  const std::string topic = UniqueName("tail");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 1, -1, {}}, Millis(15000)).ok());
+  Produce(topic, 0, 20, "a");
+  const std::string name = UniqueName("m");
+  const std::string log = state_dir_ + ".tail.log";
+  const std::string summary = state_dir_ + ".tail.json";
+  std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
+  args.insert(args.end(), {"--follow", "--summary-json", summary});
+  pid_t pid = Spawn(args, log);
+  bool copied = false;
+  for (int i = 0; i < 300 && !copied; ++i) {
+    std::this_thread::sleep_for(Millis(100));
+    auto maps = mirror::LoadMapsFromTopic(target_, name);
+    copied = maps.ok() && maps->count({Topic(topic), Partition(0)}) &&
+             maps->at({Topic(topic), Partition(0)}).progress() == 20;
+  }
+  // Source records 17 to 19 copied again by "another writer", after the
+  // owner's twenty: what a fenced process still delivering leaves.
+  {
+    std::vector<Record> src = testing::ReadBack(source_, topic, 0, 20);
+    ASSERT_EQ(src.size(), 20u);
+    auto foreign = Producer::Create(target_, {});
+    ASSERT_TRUE(foreign.ok());
+    for (int i = 17; i < 20; ++i) {
+      Record r = src[i];
+      r.offset = Offset(-1);
+      ASSERT_TRUE((*foreign)->Send(r).ok());
+    }
+    ASSERT_TRUE((*foreign)->Flush(Millis(15000)).ok());
+  }
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitExit(pid), 0) << "see " << log;
+  ASSERT_TRUE(copied) << "see " << log;
+
+  nlohmann::json saved = ReadSummary(summary);
+  ASSERT_TRUE(saved.is_object()) << "no summary after SIGTERM; see " << log;
+  EXPECT_EQ(saved["partitions"][0]["possible_duplicates"], 3) << saved.dump();
+  auto maps = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(maps.ok()) << maps.status().message();
+  const mirror::PartitionMap& map = maps->at({Topic(topic), Partition(0)});
+  EXPECT_EQ(map.possible_duplicates(), 3);
+  EXPECT_EQ(map.target_next(), 23);
+  // A group at the source's end lands past the three; one inside the copy
+  // is where it was.
+  mirror::Translation end = map.Translate(Offset(20));
+  EXPECT_EQ(end.kind, mirror::Translation::Kind::kExact);
+  EXPECT_EQ(end.target_offset, Offset(23));
+  EXPECT_EQ(map.Translate(Offset(7)).target_offset, Offset(7));
+  // And verify counts the same three on its own.
+  const std::string vlog = state_dir_ + ".tail.verify.log";
+  EXPECT_EQ(
+      WaitExit(Spawn({"verify", "records", "--source", source_.bootstrap(), "--target",
+                      target_.bootstrap(), "--topics", topic, "--name", name, "--allow-duplicates"},
+                     vlog)),
+      0)
+      << ReadFile(vlog);
+}
+
 class MirrorCrash : public MirrorIntegration,
                     public ::testing::WithParamInterface<bool /*exactly_once*/> {};
 
@@ -1287,16 +1351,16 @@ class MirrorChaos : public MirrorIntegration,
   }
   void TearDown() override {
     if (HasFailure() && !log_.empty()) {
-      // The processes' own words, for a CI page that only keeps the test's
-      // output: the last lines that are not librdkafka's log.
+      // The processes' errors and warnings, for a CI page that only keeps
+      // the test's output (the log is on the machine that ran it).
       std::istringstream in(ReadFile(log_));
       std::deque<std::string> tail;
       for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] == '%') continue;
+        if (!line.starts_with("lifeline ") && !line.starts_with("warning:")) continue;
         tail.push_back(line);
         if (tail.size() > 30) tail.pop_front();
       }
-      std::cout << "the mirror processes' last lines (" << log_ << "):\n";
+      std::cout << "the last errors and warnings in " << log_ << ":\n";
       for (const std::string& line : tail) std::cout << "  " << line << "\n";
     }
     if (up_) (void)Shell(kafka_ + " down " + kCluster);

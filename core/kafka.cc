@@ -647,12 +647,16 @@ Status Producer::BeginTransaction() {
   return TxnError("begin transaction", rd_kafka_begin_transaction(rk_.get()));
 }
 Status Producer::CommitTransaction(Millis timeout) {
-  return TxnError("commit transaction",
-                  rd_kafka_commit_transaction(rk_.get(), static_cast<int>(timeout.count())));
+  rd_kafka_error_t* error =
+      rd_kafka_commit_transaction(rk_.get(), static_cast<int>(timeout.count()));
+  abort_required_ = error && rd_kafka_error_txn_requires_abort(error);
+  return TxnError("commit transaction", error);
 }
 Status Producer::AbortTransaction(Millis timeout) {
-  return TxnError("abort transaction",
-                  rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout.count())));
+  rd_kafka_error_t* error =
+      rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout.count()));
+  if (!error) abort_required_ = false;
+  return TxnError("abort transaction", error);
 }
 
 Status Producer::SendOffsetsToTransaction(const std::map<TopicPartition, Offset>& next_offsets,
@@ -675,6 +679,7 @@ Status Producer::SendOffsetsToTransaction(const std::map<TopicPartition, Offset>
     rd_kafka_error_destroy(error);
     return refused;
   }
+  if (error && rd_kafka_error_txn_requires_abort(error)) abort_required_ = true;
   return TxnError(context, error);
 }
 

@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -155,6 +156,10 @@ class Producer {
   // InitProducerId bumped the epoch): every later transaction of this one
   // fails, and it can never write again.
   bool Fenced() const;
+  // The last commit or offsets send failed and said the transaction must be
+  // aborted (a failed delivery in it, a sequence the broker lost): after
+  // AbortTransaction the producer can begin another.
+  bool AbortRequired() const { return abort_required_; }
 
   int64_t delivered() const { return delivered_; }
   int64_t failed() const { return failed_; }
@@ -182,6 +187,7 @@ class Producer {
   std::function<void(const DeliveryReport&)> on_delivery_;
   int64_t delivered_ = 0;
   int64_t failed_ = 0;
+  std::atomic<bool> abort_required_{false};
   std::string first_failure_;
   // The first failure's error and topic; a purge (what librdkafka does to
   // the queue after a fatal error) gives way to the error behind it.

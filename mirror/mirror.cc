@@ -96,6 +96,13 @@ struct Part {
   // still has in flight for it counts.
   bool lost = false;
   bool closing = false;  // its writer is being destroyed (Mirror::CloseWriter)
+  // Exactly-once: its transaction failed (a delivery in it, or its commit);
+  // why, and what it held that the summary counted. RedoFailedTransactions
+  // aborts it and takes the partition again from the committed progress.
+  bool redo = false;
+  Status txn_error;
+  int64_t uncommitted_records = 0;
+  int64_t uncommitted_bytes = 0;
   // At-least-once: the save of this partition's map still running (the
   // copy goes on meanwhile), and the progress it saves.
   std::future<Status> saving;
@@ -180,6 +187,7 @@ class Mirror {
     part.writer.reset();
   }
   Status RetakeOrphans();
+  Status RedoFailedTransactions();
   void OnRebalance(bool assigned, const std::vector<TopicPartition>& partitions);
   void AwaitFirstRebalance();
   Status TakePartitions(const std::vector<TopicPartition>& partitions);
@@ -243,6 +251,9 @@ class Mirror {
   // assigns one to it long after, no other process took it (the broker
   // aborted a transaction that outlived its timeout) and it is taken back.
   std::map<TopicPartition, Clock::time_point> orphans_;
+  // Exactly-once: failed transactions redone per partition since its last
+  // commit; past kMaxRedos the failure is not one that goes away.
+  std::map<TopicPartition, int> redos_;
 
   int64_t sent_ = 0;  // records sent in this run
   int64_t sent_since_persist_ = 0;
@@ -280,9 +291,10 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
     }
     return;
   }
-  if (part->lost && !part->sent.empty()) {
+  if ((part->lost || part->redo) && !part->sent.empty()) {
     // Copies of a partition another process took over: that process's map
-    // does not describe them (possible duplicates, counted there).
+    // does not describe them (possible duplicates, counted there). Or of a
+    // transaction that failed: aborted, they are copied again.
     part->sent.pop_front();
     --part->in_flight;
     return;
@@ -303,6 +315,16 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   if (dr.err) {
     if (options_.exactly_once && group_mode() && part->writer->Fenced()) {
       part->lost = true;  // its transaction can never commit
+      return;
+    }
+    if (options_.exactly_once && group_mode()) {
+      // The transaction holding the record failed; nothing in it is mapped
+      // (RedoFailedTransactions).
+      part->redo = true;
+      part->txn_error = RecordProducer(*part).DeliveryError(
+          fmt::format("deliver {} [{}] offset {}", part->key.topic.value(),
+                      part->key.partition.value(), f.source_offset),
+          dr.err, part->key.topic.value());
       return;
     }
     // Nothing after this record may be mapped: the map would skip it.
@@ -345,6 +367,8 @@ void Mirror::OnDelivery(const DeliveryReport& dr) {
   s.bytes += f.bytes;
   summary_.records++;
   summary_.bytes += f.bytes;
+  part->uncommitted_records++;
+  part->uncommitted_bytes += f.bytes;
 }
 
 // Before any work, what the options need of each side's brokers: a run that
@@ -1024,7 +1048,7 @@ Status Mirror::MirrorBatch(bool* idle) {
       auto it = parts_.find({Topic(rd_kafka_topic_name(m->rkt)), Partition(m->partition)});
       part = it == parts_.end() ? nullptr : &it->second;
     }
-    if (!part || part->lost || m->offset < part->map.progress()) continue;
+    if (!part || part->lost || part->redo || m->offset < part->map.progress()) continue;
     if (forward_) {
       bool from_target = false;
       LIFELINE_RETURN_IF_ERROR(MapFromForward(*part, m->offset, &from_target));
@@ -1109,7 +1133,7 @@ void Mirror::PollProducers() {
 Status Mirror::FlushRecords() {
   if (producer_) return producer_->Flush(kTxnTimeout).WithContext("target");
   for (auto& [key, part] : parts_) {
-    if (part.lost || part.in_flight == 0) continue;
+    if (part.lost || part.redo || part.in_flight == 0) continue;
     Status st = part.writer->Flush(kTxnTimeout);
     if (!st.ok() && !part.lost) return st.WithContext("target");
   }
@@ -1153,6 +1177,15 @@ Status Mirror::AwaitSave(Part& part) {
   if (!st.ok() && group_mode() && part.writer->Fenced()) {
     part.lost = true;  // DropLostParts says so
     return Status::Ok();
+  }
+  if (!st.ok() && options_.exactly_once && group_mode() && part.writer->AbortRequired()) {
+    part.redo = true;  // RedoFailedTransactions
+    part.txn_error = st;
+    return Status::Ok();
+  }
+  if (st.ok()) {
+    part.uncommitted_records = part.uncommitted_bytes = 0;
+    redos_.erase(part.key);
   }
   return st;
 }
@@ -1217,6 +1250,68 @@ Status Mirror::RetakeOrphans() {
   return TakePartitions(retake);
 }
 
+// Exactly-once: a partition whose transaction failed in a way an abort
+// clears (a broker restarting lost a sequence, a delivery timed out) is
+// aborted, forgotten and taken again like a partition that arrives from the
+// group: its writer fenced and opened afresh, its map read from the target,
+// its copy resumed from the committed progress. Nothing it held was
+// visible, so nothing is copied twice. The same partition failing
+// kMaxRedos times without a commit in between ends the run with the error.
+Status Mirror::RedoFailedTransactions() {
+  constexpr int kMaxRedos = 5;
+  std::vector<TopicPartition> redo;
+  for (auto& [key, part] : parts_) {
+    if (!part.redo || part.lost || part.saving.valid()) continue;
+    Producer& w = *part.writer;
+    Status why = part.txn_error;
+    if (part.txn_open) {
+      // Its commit says why the transaction failed, and whether an abort
+      // clears it.
+      Status committed = w.CommitTransaction(Millis(5000));
+      part.txn_open = false;
+      if (committed.ok()) return why;  // a failed record, yet committed: stop
+      why = committed.WithContext(why.message());
+    }
+    if (w.Fenced()) {
+      part.lost = true;  // DropLostParts
+      continue;
+    }
+    if (!w.AbortRequired()) {
+      return why.WithContext(
+          fmt::format("target: {} [{}]", key.topic.value(), key.partition.value()));
+    }
+    if (++redos_[key] > kMaxRedos) {
+      return why.WithContext(fmt::format(
+          "target: {} [{}]: its transaction failed {} times in a row, each aborted and copied "
+          "again",
+          key.topic.value(), key.partition.value(), redos_[key]));
+    }
+    LIFELINE_RETURN_IF_ERROR(w.AbortTransaction(kTxnTimeout).WithContext("target"));
+    (void)w.Flush(kTxnTimeout);  // the purged records' reports: nothing in flight
+    summary_.records -= part.uncommitted_records;
+    summary_.bytes -= part.uncommitted_bytes;
+    part.summary.records -= part.uncommitted_records;
+    part.summary.bytes -= part.uncommitted_bytes;
+    summary_.warnings.push_back(fmt::format(
+        "{} [{}]: a transaction failed ({}); it was aborted, and the partition is copied again "
+        "from its last committed progress",
+        key.topic.value(), key.partition.value(), why.message()));
+    redo.push_back(key);
+  }
+  DropLostParts();
+  if (redo.empty()) return Status::Ok();
+  for (const TopicPartition& tp : redo) {
+    Part& part = parts_.at(tp);
+    part.summary.runs = static_cast<int64_t>(part.map.runs().size());
+    released_.push_back(part.summary);
+    CloseWriter(part);
+    if (failed_part_ == &part) failed_part_ = nullptr;
+    parts_.erase(tp);
+  }
+  LIFELINE_RETURN_IF_ERROR(consumer_->IncrementalUnassign(redo).WithContext("source"));
+  return TakePartitions(redo);
+}
+
 // Makes what was delivered durable: maps extended by delivery reports (and
 // ends of partitions with nothing in flight) are written to the offset-map
 // topic, each partition's through its writer, and to the local cache.
@@ -1243,14 +1338,14 @@ Status Mirror::Persist(bool flush) {
     const int64_t saved_progress = part.saving_progress;
     Status st = AwaitSave(part);
     if (!st.ok() && failed.ok()) failed = st;
-    if (st.ok() && !part.lost && saved_progress >= 0) {
+    if (st.ok() && !part.lost && !part.redo && saved_progress >= 0) {
       progress[part.key] = Offset(saved_progress);
       part.summary.possible_duplicates = part.saving_dups - part.dups_base;
     }
   };
   const bool wait = flush || options_.exactly_once;
   for (auto& [key, part] : parts_) {
-    if (part.lost) continue;
+    if (part.lost || part.redo) continue;
     if (part.saving.valid()) {
       if (!wait && part.saving.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
         continue;  // still saving: this partition's changes go in the next save
@@ -1420,6 +1515,7 @@ Result<MirrorSummary> Mirror::Execute() {
     bool idle = false;
     LIFELINE_RETURN_IF_ERROR(MirrorBatch(&idle));
     LIFELINE_RETURN_IF_ERROR(rebalance_error_);
+    LIFELINE_RETURN_IF_ERROR(RedoFailedTransactions());
     LIFELINE_RETURN_IF_ERROR(RetakeOrphans());
     const bool full = sent_since_persist_ >= static_cast<int64_t>(options_.batch_records);
     if (full || idle || Clock::now() - batch_started > Millis(500)) {

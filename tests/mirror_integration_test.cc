@@ -1102,6 +1102,47 @@ TEST_F(MirrorIntegration, CountsForeignCopiesPastItsLastOneAndMovesCaughtUpGroup
       << ReadFile(vlog);
 }
 
+// Exactly-once, a transaction that fails (here: a record the target topic
+// refuses as too large) is aborted and its partition taken again from the
+// committed progress; one that keeps failing ends the run after a bounded
+// number of tries, with nothing of it visible and the other partitions
+// copied exactly once.
+TEST_F(MirrorIntegration, ExactlyOnceAbortsAFailedTransactionRedoesItAndGivesUpBoundedly) {
+  const std::string topic = UniqueName("redo");
+  ASSERT_TRUE(source_admin_->CreateTopic({topic, 2, -1, {}}, Millis(15000)).ok());
+  ASSERT_TRUE(
+      target_admin_->CreateTopic({topic, 2, -1, {{"max.message.bytes", "50000"}}}, Millis(15000))
+          .ok());
+  Produce(topic, 0, 10, "a");
+  Produce(topic, 1, 10, "b");
+  {
+    auto producer = Producer::Create(source_, {});
+    ASSERT_TRUE(producer.ok());
+    Record big;
+    big.topic = Topic(topic);
+    big.partition = Partition(1);
+    big.value = std::string(100000, 'x');
+    ASSERT_TRUE((*producer)->Send(big).ok());
+    ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
+  }
+  const std::string name = UniqueName("m");
+  const std::string log = state_dir_ + ".redo.log";
+  std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
+  args.push_back("--exactly-once");
+  EXPECT_EQ(WaitExitWithin(Spawn(args, log), 120), 3) << ReadFile(log);
+  const std::string text = ReadFile(log);
+  EXPECT_NE(text.find(topic + " [1]: its transaction failed 6 times in a row"), std::string::npos)
+      << text;
+  // Partition 0 exactly once; nothing of partition 1's aborted tries.
+  EXPECT_EQ(DigestsFrom(ReadPartition(target_, topic, 0), 0),
+            DigestsFrom(ReadPartition(source_, topic, 0), 0));
+  EXPECT_TRUE(ReadPartition(target_, topic, 1).empty());
+  auto maps = mirror::LoadMapsFromTopic(target_, name);
+  ASSERT_TRUE(maps.ok()) << maps.status().message();
+  EXPECT_EQ(maps->at({Topic(topic), Partition(0)}).progress(), 10);
+  EXPECT_EQ(maps->at({Topic(topic), Partition(1)}).progress(), 0);
+}
+
 class MirrorCrash : public MirrorIntegration,
                     public ::testing::WithParamInterface<bool /*exactly_once*/> {};
 

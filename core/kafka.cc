@@ -650,12 +650,14 @@ Status Producer::CommitTransaction(Millis timeout) {
   rd_kafka_error_t* error =
       rd_kafka_commit_transaction(rk_.get(), static_cast<int>(timeout.count()));
   abort_required_ = error && rd_kafka_error_txn_requires_abort(error);
+  if (error) last_txn_error_ = rd_kafka_error_code(error);
   return TxnError("commit transaction", error);
 }
 Status Producer::AbortTransaction(Millis timeout) {
   rd_kafka_error_t* error =
       rd_kafka_abort_transaction(rk_.get(), static_cast<int>(timeout.count()));
   if (!error) abort_required_ = false;
+  if (error) last_txn_error_ = rd_kafka_error_code(error);
   return TxnError("abort transaction", error);
 }
 
@@ -680,6 +682,7 @@ Status Producer::SendOffsetsToTransaction(const std::map<TopicPartition, Offset>
     return refused;
   }
   if (error && rd_kafka_error_txn_requires_abort(error)) abort_required_ = true;
+  if (error) last_txn_error_ = rd_kafka_error_code(error);
   return TxnError(context, error);
 }
 

@@ -160,6 +160,8 @@ class Producer {
   // aborted (a failed delivery in it, a sequence the broker lost): after
   // AbortTransaction the producer can begin another.
   bool AbortRequired() const { return abort_required_; }
+  // The code of the last failed commit, offsets send or abort.
+  rd_kafka_resp_err_t LastTxnError() const { return last_txn_error_; }
 
   int64_t delivered() const { return delivered_; }
   int64_t failed() const { return failed_; }
@@ -188,6 +190,7 @@ class Producer {
   int64_t delivered_ = 0;
   int64_t failed_ = 0;
   std::atomic<bool> abort_required_{false};
+  std::atomic<rd_kafka_resp_err_t> last_txn_error_{RD_KAFKA_RESP_ERR_NO_ERROR};
   std::string first_failure_;
   // The first failure's error and topic; a purge (what librdkafka does to
   // the queue after a fatal error) gives way to the error behind it.

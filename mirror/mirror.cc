@@ -63,6 +63,14 @@ Result<T> AcrossOutage(Fn request) {
   }
 }
 
+// Refusals: the principal lacks an ACL the transaction needs.
+bool RefusedByAcl(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+         err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+}
+
 // Topic configs that decide how the target keeps the records; copied when
 // lifeline creates a target topic, if the source sets them.
 bool IsInternalTopic(const std::string& topic) {
@@ -1270,23 +1278,25 @@ Status Mirror::RedoFailedTransactions() {
       Status committed = w.CommitTransaction(Millis(5000));
       part.txn_open = false;
       if (committed.ok()) return why;  // a failed record, yet committed: stop
-      why = committed.WithContext(why.message());
+      why = committed;
     }
     if (w.Fenced()) {
       part.lost = true;  // DropLostParts
       continue;
     }
-    if (!w.AbortRequired()) {
-      return why.WithContext(
-          fmt::format("target: {} [{}]", key.topic.value(), key.partition.value()));
-    }
+    const std::string failed = fmt::format("target: {} [{}]: the transaction failed",
+                                           key.topic.value(), key.partition.value());
+    // A refusal does not go away by trying again.
+    if (!w.AbortRequired() || RefusedByAcl(w.LastTxnError())) return why.WithContext(failed);
     if (++redos_[key] > kMaxRedos) {
       return why.WithContext(fmt::format(
           "target: {} [{}]: its transaction failed {} times in a row, each aborted and copied "
           "again",
           key.topic.value(), key.partition.value(), redos_[key]));
     }
-    LIFELINE_RETURN_IF_ERROR(w.AbortTransaction(kTxnTimeout).WithContext("target"));
+    if (Status aborted = w.AbortTransaction(kTxnTimeout); !aborted.ok()) {
+      return why.WithContext(failed + " (and then its abort: " + aborted.message() + ")");
+    }
     (void)w.Flush(kTxnTimeout);  // the purged records' reports: nothing in flight
     summary_.records -= part.uncommitted_records;
     summary_.bytes -= part.uncommitted_bytes;

@@ -165,6 +165,24 @@ class MirrorIntegration : public testing::RealKafkaTest {
             state_dir};
   }
 
+  // Waits up to 30 s for the map `name` on the target to show each listed
+  // partition of `topic` at its progress; false if it never did.
+  bool AwaitMapProgress(const std::string& name, const std::string& topic,
+                        const std::map<int32_t, int64_t>& progress) {
+    for (int i = 0; i < 300; ++i) {
+      std::this_thread::sleep_for(Millis(100));
+      auto maps = mirror::LoadMapsFromTopic(target_, name);
+      if (!maps.ok()) continue;
+      bool all = true;
+      for (const auto& [p, want] : progress) {
+        auto it = maps->find({Topic(topic), Partition(p)});
+        all = all && it != maps->end() && it->second.progress() == want;
+      }
+      if (all) return true;
+    }
+    return false;
+  }
+
   mirror::GroupSyncOptions SyncOptions(const std::string& name, const std::string& group) {
     mirror::GroupSyncOptions o;
     o.source = source_;
@@ -1005,15 +1023,7 @@ TEST_F(MirrorIntegration, CliFollowExitsZeroOnSigtermAfterSavingAndTranslatesAGr
   std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
   args.insert(args.end(), {"--follow", "--summary-json", summary});
   pid_t pid = Spawn(args, log);
-  bool copied = false;
-  for (int i = 0; i < 300 && !copied; ++i) {
-    std::this_thread::sleep_for(Millis(100));
-    auto maps = mirror::LoadMapsFromTopic(target_, name);
-    copied = maps.ok() && maps->count({Topic(topic), Partition(0)}) &&
-             maps->count({Topic(topic), Partition(1)}) &&
-             maps->at({Topic(topic), Partition(0)}).progress() == 20 &&
-             maps->at({Topic(topic), Partition(1)}).progress() == 20;
-  }
+  const bool copied = AwaitMapProgress(name, topic, {{0, 20}, {1, 20}});
   kill(pid, SIGTERM);
   EXPECT_EQ(WaitExit(pid), 0) << "see " << log;
   ASSERT_TRUE(copied) << "see " << log;
@@ -1053,13 +1063,7 @@ TEST_F(MirrorIntegration, CountsForeignCopiesPastItsLastOneAndMovesCaughtUpGroup
   std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
   args.insert(args.end(), {"--follow", "--summary-json", summary});
   pid_t pid = Spawn(args, log);
-  bool copied = false;
-  for (int i = 0; i < 300 && !copied; ++i) {
-    std::this_thread::sleep_for(Millis(100));
-    auto maps = mirror::LoadMapsFromTopic(target_, name);
-    copied = maps.ok() && maps->count({Topic(topic), Partition(0)}) &&
-             maps->at({Topic(topic), Partition(0)}).progress() == 20;
-  }
+  const bool copied = AwaitMapProgress(name, topic, {{0, 20}});
   // Source records 17 to 19 copied again by "another writer", after the
   // owner's twenty: what a fenced process still delivering leaves.
   {

@@ -1422,9 +1422,9 @@ bool Mirror::CountForeignTail() {
     if (!wm.ok()) {
       summary_.warnings.push_back(fmt::format(
           "target {} [{}]: could not look past the last copy ({}); the next owner counts what "
-          "lies there",
+          "lies there; the other partitions are looked at next time",
           key.topic.value(), key.partition.value(), wm.status().message()));
-      continue;
+      break;  // one outage: no 60 s wait per partition
     }
     const int64_t high = wm->high.value();
     if (high <= part.map.target_next()) continue;

@@ -544,6 +544,12 @@ bool Producer::RetryProduce(rd_kafka_resp_err_t err, const std::string& topic,
     rd_kafka_poll(rk_.get(), 100);
     return true;
   }
+  // A transactional producer refuses records once its transaction failed
+  // (a delivery in it did): the transaction must be aborted.
+  if (err == RD_KAFKA_RESP_ERR__STATE && rd_kafka_conf(rk_.get()) &&
+      !ConfValue(rd_kafka_conf(rk_.get()), "transactional.id").empty()) {
+    abort_required_ = true;
+  }
   char reason[512];
   if (rd_kafka_resp_err_t fatal = err == RD_KAFKA_RESP_ERR__FATAL
                                       ? rd_kafka_fatal_error(rk_.get(), reason, sizeof reason)

@@ -157,7 +157,8 @@ class Producer {
   // fails, and it can never write again.
   bool Fenced() const;
   // The last commit or offsets send failed and said the transaction must be
-  // aborted (a failed delivery in it, a sequence the broker lost): after
+  // aborted (a failed delivery in it, a sequence the broker lost), or a
+  // record was refused because the transaction had failed: after
   // AbortTransaction the producer can begin another.
   bool AbortRequired() const { return abort_required_; }
   // The code of the last failed commit, offsets send or abort.

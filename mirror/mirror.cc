@@ -1090,6 +1090,14 @@ Status Mirror::MirrorBatch(bool* idle) {
         part->lost = true;
         continue;
       }
+      if (options_.exactly_once && group_mode() && part->writer->AbortRequired()) {
+        // A transaction that already failed (a record's delivery did, its
+        // report not served yet) refuses more records: RedoFailedTransactions
+        // commits to learn why.
+        part->redo = true;
+        if (part->txn_error.ok()) part->txn_error = forwarded;
+        continue;
+      }
       return forwarded;
     }
     ++sent_;

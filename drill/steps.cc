@@ -1015,6 +1015,12 @@ StepKind Kind(const char* name, ArgSpec args, const char* scalar_arg = nullptr) 
   };
 }
 
+// A kind whose failure stops the drill (StepKind::stops_the_drill).
+StepKind StopsTheDrill(StepKind kind) {
+  kind.stops_the_drill = true;
+  return kind;
+}
+
 std::vector<StepKind> MakeTable() {
   using A = Arg;
   std::vector<StepKind> t;
@@ -1039,18 +1045,20 @@ std::vector<StepKind> MakeTable() {
       "expect_lag", {{{"consumer", A::kConsumer}, {"max", A::kCount}}, {}}));
   t.push_back(Kind<ReplayArgs, ParseReplay, NoTitle<ReplayArgs>, RunReplay>(
       "replay", {{{"into", A::kSandbox}}, {{"from", A::kSide}}}));
-  t.push_back(Kind<MirrorRunArgs, ParseMirror, NoTitle<MirrorRunArgs>, RunMirror>(
+  t.push_back(StopsTheDrill(Kind<MirrorRunArgs, ParseMirror, NoTitle<MirrorRunArgs>, RunMirror>(
       "mirror",
-      {{}, {{"until", A::kUntil}, {"background", A::kBool}, {"exactly_once", A::kBool}}}));
-  t.push_back(Kind<GroupsSyncArgs, NoArgs<GroupsSyncArgs>, NoTitle<GroupsSyncArgs>, RunGroupsSync>(
-      "groups_sync", {}));
+      {{}, {{"until", A::kUntil}, {"background", A::kBool}, {"exactly_once", A::kBool}}})));
+  t.push_back(StopsTheDrill(
+      Kind<GroupsSyncArgs, NoArgs<GroupsSyncArgs>, NoTitle<GroupsSyncArgs>, RunGroupsSync>(
+          "groups_sync", {})));
+  t.push_back(StopsTheDrill(
+      Kind<CutoverArgs, NoArgs<CutoverArgs>, NoTitle<CutoverArgs>, RunCutover>("cutover", {})));
   t.push_back(
-      Kind<CutoverArgs, NoArgs<CutoverArgs>, NoTitle<CutoverArgs>, RunCutover>("cutover", {}));
-  t.push_back(
-      Kind<FailbackArgs, NoArgs<FailbackArgs>, NoTitle<FailbackArgs>, RunFailback>("failback", {}));
+      StopsTheDrill(Kind<FailbackArgs, NoArgs<FailbackArgs>, NoTitle<FailbackArgs>, RunFailback>(
+          "failback", {})));
   t.push_back(Kind<VerifyArgs, ParseVerify, NoTitle<VerifyArgs>, RunVerify>(
       "verify", {{}, {{"records", A::kBool}, {"state", A::kSandboxPair}, {"groups", A::kBool}}}));
-  t.push_back(Kind<FaultArgs, ParseFault, NoTitle<FaultArgs>, RunFault>(
+  t.push_back(StopsTheDrill(Kind<FaultArgs, ParseFault, NoTitle<FaultArgs>, RunFault>(
       "fault", {{},
                 {{"stop", A::kRunConsumers},
                  {"start", A::kRunConsumers},
@@ -1059,7 +1067,7 @@ std::vector<StepKind> MakeTable() {
                  {"kill", A::kMirror},
                  {"restart", A::kMirror},
                  {"stop_broker", A::kSide},
-                 {"start_broker", A::kSide}}}));
+                 {"start_broker", A::kSide}}})));
   t.push_back(Kind<SleepArgs, ParseSleep, NoTitle<SleepArgs>, RunSleep>(
       "sleep", {{{"for", A::kDuration}}, {}}, "for"));
   t.push_back(Kind<TraceArgs, ParseTrace, NoTitle<TraceArgs>, RunTrace>(
@@ -1072,11 +1080,6 @@ std::vector<StepKind> MakeTable() {
                         {}}));
   t.push_back(Kind<AccessArgs, ParseAccess, TitleAccess, RunAccess>(
       "access", {{{"publisher", A::kPrincipal}}, {{"readers", A::kPrincipals}, {"on", A::kSide}}}));
-  for (StepKind& k : t) {
-    for (const char* moves : {"mirror", "groups_sync", "cutover", "failback", "fault"}) {
-      if (std::string_view(k.name) == moves) k.stops_the_drill = true;
-    }
-  }
   return t;
 }
 

@@ -233,6 +233,17 @@ TEST(DrillFile, EveryStepKindHasOneRowInTheTable) {
   EXPECT_EQ(FindStepKind("teleport"), nullptr);
 }
 
+// The steps that change the clusters stop the drill when they fail; checks
+// and events do not.
+TEST(DrillFile, OnlyTheStepsThatMoveThingsStopTheDrill) {
+  std::set<std::string> stopping;
+  for (const StepKind& k : StepKinds()) {
+    if (k.stops_the_drill) stopping.insert(k.name);
+  }
+  EXPECT_EQ(stopping,
+            (std::set<std::string>{"cutover", "failback", "fault", "groups_sync", "mirror"}));
+}
+
 // Principals are declared with their client property files; the access step
 // names them, and its readers default to the consumers' own principals.
 TEST(DrillFile, AccessStepNamesDeclaredPrincipals) {

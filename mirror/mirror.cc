@@ -427,12 +427,8 @@ Status Mirror::Connect() {
     return Status::Usage(fmt::format("--topics '{}' is not a valid regular expression: {}",
                                      options_.topics, e.what()));
   }
-  auto src = Admin::Create(options_.source);
-  if (!src.ok()) return src.status().WithContext("source");
-  source_admin_ = std::move(src).value();
-  auto dst = Admin::Create(options_.target);
-  if (!dst.ok()) return dst.status().WithContext("target");
-  target_admin_ = std::move(dst).value();
+  LIFELINE_ASSIGN_OR_RETURN_CTX(source_admin_, Admin::Create(options_.source), "source");
+  LIFELINE_ASSIGN_OR_RETURN_CTX(target_admin_, Admin::Create(options_.target), "target");
   LIFELINE_RETURN_IF_ERROR(RequireBrokerApis());
 
   ProducerOptions popts;
@@ -491,9 +487,7 @@ Status Mirror::Connect() {
                       {"topic.metadata.refresh.interval.ms", refresh}}) {
     if (!cconfig.Get(k)) cconfig.Set(k, v);
   }
-  auto consumer = Consumer::Create(cconfig, copts);
-  if (!consumer.ok()) return consumer.status().WithContext("source");
-  consumer_ = std::move(consumer).value();
+  LIFELINE_ASSIGN_OR_RETURN_CTX(consumer_, Consumer::Create(cconfig, copts), "source");
 
   return Status::Ok();
 }
@@ -834,9 +828,7 @@ Status Mirror::Discover() {
       if (!maps.ok()) return maps.status().WithContext("target");
       stored = std::move(maps).value();
       if (options_.exactly_once) {
-        auto offsets = ListMirrorGroupOffsets();
-        if (!offsets.ok()) return offsets.status().WithContext("target");
-        group_progress = std::move(offsets).value();
+        LIFELINE_ASSIGN_OR_RETURN_CTX(group_progress, ListMirrorGroupOffsets(), "target");
       }
       loaded = true;
     }

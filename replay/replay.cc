@@ -141,9 +141,8 @@ Status ResolveRange(Admin& admin, const ReplayOptions& o, int partitions, TopicR
     from_time = std::move(r).value();
   }
   if (o.until.time) {
-    auto r = admin.OffsetsForTime(all, *o.until.time, kAdminTimeout);
-    if (!r.ok()) return r.status().WithContext("source --until-time");
-    until_time = std::move(r).value();
+    LIFELINE_ASSIGN_OR_RETURN_CTX(
+        until_time, admin.OffsetsForTime(all, *o.until.time, kAdminTimeout), "source --until-time");
   }
   for (const TopicPartition& tp : all) {
     auto wm = admin.Watermarks(tp, kAdminTimeout);

@@ -748,17 +748,14 @@ Result<RecordsReport> VerifyRecords(const RecordsOptions& o) {
   if (!admin.ok()) return admin.status().WithContext(have_source ? "source" : "target");
   std::unique_ptr<Admin> target_admin;
   if (have_target) {
-    auto t = Admin::Create(o.target);
-    if (!t.ok()) return t.status().WithContext("target");
-    target_admin = std::move(t).value();
+    LIFELINE_ASSIGN_OR_RETURN_CTX(target_admin, Admin::Create(o.target), "target");
   }
   LIFELINE_ASSIGN_OR_RETURN(auto topics, (*admin)->ListTopics(kAdminTimeout));
   mirror::MapSet maps;
   if (o.align == Align::kMap && !report.against) {
     mirror::MapSource from{o.target, o.state_dir};
-    auto loaded = mirror::LoadRequiredMaps(from, o.name);
-    if (!loaded.ok()) return loaded.status().WithContext("offset map of mirror " + o.name);
-    maps = std::move(loaded).value();
+    LIFELINE_ASSIGN_OR_RETURN_CTX(maps, mirror::LoadRequiredMaps(from, o.name),
+                                  "offset map of mirror " + o.name);
   }
 
   // Whether the user bounded partition p's range on that end.

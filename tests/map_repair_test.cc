@@ -8,7 +8,7 @@ namespace {
 const TopicPartition kKey{Topic("prompt.lifecycle"), Partition(0)};
 
 StoredParts Parts(int64_t source_start, int64_t progress, int64_t target_next,
-                  std::vector<OffsetRun> runs, std::vector<Gap> gaps = {}) {
+                  const std::vector<OffsetRun>& runs, const std::vector<Gap>& gaps = {}) {
   StoredParts p;
   p.has_meta = true;
   p.source_start = source_start;

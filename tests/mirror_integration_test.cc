@@ -955,7 +955,7 @@ TEST_F(MirrorIntegration, RepairCutsAMapTwoWritersSavedAndGroupsMoveExactlyAgain
   ASSERT_TRUE((*producer)->Flush(Millis(15000)).ok());
 
   const std::string log = state_dir_ + ".repair.log";
-  auto lifeline = [&](std::vector<std::string> args) { return WaitExit(Spawn(args, log)); };
+  auto lifeline = [&](const std::vector<std::string>& args) { return WaitExit(Spawn(args, log)); };
   const std::vector<std::string> translate5 = {
       "offsets", "translate", "--name",      name, "--target", target_.bootstrap(),
       "--topic", topic,       "--partition", "0",  "--offset", "5"};
@@ -972,7 +972,7 @@ TEST_F(MirrorIntegration, RepairCutsAMapTwoWritersSavedAndGroupsMoveExactlyAgain
   EXPECT_NE(text.find("lifeline offsets repair --name " + name), std::string::npos) << text;
 
   std::vector<std::string> dry = repair;
-  dry.push_back("--dry-run");
+  dry.emplace_back("--dry-run");
   EXPECT_EQ(lifeline(dry), 0);
   EXPECT_EQ(lifeline(translate5), 3) << "a dry run wrote the map";
   EXPECT_EQ(lifeline(repair), 0);
@@ -1132,7 +1132,7 @@ TEST_F(MirrorIntegration, ExactlyOnceAbortsAFailedTransactionRedoesItAndGivesUpB
   const std::string name = UniqueName("m");
   const std::string log = state_dir_ + ".redo.log";
   std::vector<std::string> args = MirrorArgs(topic, name, state_dir_);
-  args.push_back("--exactly-once");
+  args.emplace_back("--exactly-once");
   EXPECT_EQ(WaitExitWithin(Spawn(args, log), 120), 3) << ReadFile(log);
   const std::string text = ReadFile(log);
   EXPECT_NE(text.find(topic + " [1]: its transaction failed 6 times in a row"), std::string::npos)

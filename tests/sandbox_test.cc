@@ -1,10 +1,14 @@
 #include "core/sandbox.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "core/kafka.h"
+#include "core/topic_reader.h"
 #include "tests/test_support.h"
 
 namespace lifeline {
@@ -187,6 +191,85 @@ TEST_F(EmbeddedWatermarks, AnUnknownGroupHasNoCommittedOffsets) {
                                   Millis(10000));
   ASSERT_TRUE(offsets.ok()) << offsets.status().message();
   EXPECT_TRUE(offsets->empty());
+}
+
+// lifeline's own Fetch reader (ReaderBackend::kRaw) against the mock, whose
+// Fetch answers carry the errors of a leader move: each costs a metadata
+// refresh and another try, and no record is lost or read twice.
+class EmbeddedRawReader : public EmbeddedWatermarks {
+ protected:
+  static constexpr int kFetch = 1, kPartitions = 3, kPerPartition = 20;
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(Start(kPartitions));
+    auto producer = Producer::Create(testing::ConfigFor(source_->bootstrap()), {});
+    ASSERT_TRUE(producer.ok()) << producer.status().message();
+    for (int i = 0; i < kPartitions * kPerPartition; ++i) {
+      Record r;
+      r.topic = Topic("prompt.lifecycle");
+      r.partition = Partition(i % kPartitions);
+      r.value = std::to_string(i);
+      ASSERT_TRUE((*producer)->Send(r).ok());
+    }
+    ASSERT_TRUE((*producer)->Flush(Millis(10000)).ok());
+  }
+  // Every record read, as "partition/offset", and the read's status.
+  Status Read(std::vector<std::string>* seen, Millis idle = Millis(10000)) {
+    TopicReadOptions options;
+    options.topic = "prompt.lifecycle";
+    options.read_committed = false;  // the mock writes no transaction markers
+    options.backend = ReaderBackend::kRaw;
+    options.idle_timeout = idle;
+    return ReadTopic(testing::ConfigFor(source_->bootstrap()), options, [&](const Record& r) {
+      seen->push_back(fmt::format("{}/{}", r.partition.value(), r.offset.value()));
+      return Status::Ok();
+    });
+  }
+  static std::vector<std::string> Everything() {
+    std::vector<std::string> all;
+    for (int p = 0; p < kPartitions; ++p) {
+      for (int o = 0; o < kPerPartition; ++o) all.push_back(fmt::format("{}/{}", p, o));
+    }
+    return all;
+  }
+};
+
+TEST_F(EmbeddedRawReader, RetriesTheFetchErrorsOfALeaderMoveAndLosesNothing) {
+  // NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
+  // OFFSET_NOT_AVAILABLE.
+  for (int error : {6, 74, 75, 78}) {
+    source_->FailRequests(kFetch, error, 3);
+    std::vector<std::string> seen;
+    Status st = Read(&seen);
+    ASSERT_TRUE(st.ok()) << "error " << error << ": " << st.message();
+    EXPECT_EQ(seen, Everything()) << "error " << error;
+  }
+}
+
+// A leader that never comes back ends the read once nothing moved for the
+// idle timeout, naming the partition, the offset and the broker's answer.
+TEST_F(EmbeddedRawReader, GivesUpOnALeaderThatNeverComesBackNamingTheError) {
+  source_->FailRequests(kFetch, kNotLeader, 100000);
+  std::vector<std::string> seen;
+  Status st = Read(&seen, Millis(2000));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ExitCode::kInfrastructure) << st.message();
+  EXPECT_NE(st.message().find("prompt.lifecycle [0] at offset 0"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("Not leader for partition"), std::string::npos) << st.message();
+  EXPECT_TRUE(seen.empty());
+}
+
+// An error no retry cures (CORRUPT_MESSAGE, librdkafka's INVALID_MSG) ends
+// the read at once, naming where.
+TEST_F(EmbeddedRawReader, EndsAtAnErrorNoRetryCures) {
+  source_->FailRequests(kFetch, 2, 1);
+  std::vector<std::string> seen;
+  Status st = Read(&seen);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), ExitCode::kInfrastructure) << st.message();
+  EXPECT_NE(st.message().find("prompt.lifecycle [0] at offset 0"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("INVALID_MSG"), std::string::npos) << st.message();
 }
 
 TEST(EmbeddedSandbox, RefusesADuplicateClusterName) {

@@ -40,9 +40,13 @@ Result<PartitionData> ParseFetch(std::string_view body, const TopicPartition& tp
   const int16_t error = r.I16();
   r.I32();  // session_id: none, we send full fetches
   if (r.ok() && error != 0) {
-    const auto err = static_cast<rd_kafka_resp_err_t>(error);
-    return Status::Infra(fmt::format("{}: Fetch failed: {} ({})", broker, rd_kafka_err2str(err),
-                                     rd_kafka_err2name(err)));
+    // An error for the whole response is the partition's too (the one asked
+    // for): the caller decides, as for a partition's own, whether a
+    // refreshed leader and another try can cure it (librdkafka's mock
+    // answers a leader move this way).
+    PartitionData d;
+    d.error = error;
+    return d;
   }
   std::optional<PartitionData> found;
   const int32_t topics = r.I32();

@@ -299,7 +299,6 @@ Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string
   return IsUsageError(err) ? Status::Usage(std::move(msg)) : Status::Infra(std::move(msg));
 }
 
-namespace {
 bool IsAuthorizationError(rd_kafka_resp_err_t err) {
   switch (err) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
@@ -313,6 +312,7 @@ bool IsAuthorizationError(rd_kafka_resp_err_t err) {
   }
 }
 
+namespace {
 // The principal a broker sees for `rk`: User:<sasl.username> with SASL; on
 // other listeners the broker derives it (TLS client certificate, or
 // ANONYMOUS), so it is named by its listener.

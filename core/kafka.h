@@ -62,6 +62,10 @@ using KafkaTopic = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 // for errors that mean the request itself was wrong (exit code 2).
 Status KafkaError(std::string_view context, rd_kafka_resp_err_t err, std::string_view detail = "");
 
+// The broker refused for lack of an ACL (topic, group, cluster,
+// transactional id or delegation token authorization failed).
+bool IsAuthorizationError(rd_kafka_resp_err_t err);
+
 // The ACL a request needs: an operation (Read, Write, Create, Describe,
 // DescribeConfigs, ...) on a resource (topic, group, transactional-id,
 // cluster) named `name`.

@@ -63,14 +63,6 @@ Result<T> AcrossOutage(Fn request) {
   }
 }
 
-// Refusals: the principal lacks an ACL the transaction needs.
-bool RefusedByAcl(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-         err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
-         err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
-         err == RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
-}
-
 // Topic configs that decide how the target keeps the records; copied when
 // lifeline creates a target topic, if the source sets them.
 bool IsInternalTopic(const std::string& topic) {
@@ -1287,7 +1279,8 @@ Status Mirror::RedoFailedTransactions() {
     const std::string failed = fmt::format("target: {} [{}]: the transaction failed",
                                            key.topic.value(), key.partition.value());
     // A refusal does not go away by trying again.
-    if (!w.AbortRequired() || RefusedByAcl(w.LastTxnError())) return why.WithContext(failed);
+    if (!w.AbortRequired() || IsAuthorizationError(w.LastTxnError()))
+      return why.WithContext(failed);
     if (++redos_[key] > kMaxRedos) {
       return why.WithContext(fmt::format(
           "target: {} [{}]: its transaction failed {} times in a row, each aborted and copied "

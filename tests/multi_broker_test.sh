@@ -8,11 +8,14 @@
 #      killed and a target leader moved: nothing lost, nothing duplicated;
 #   3. groups sync of a group committed on each source: verify groups PASS,
 #      and FAIL once the target group is moved off by one;
-#   4. replay from tri while a broker is killed mid-read (a fetch quota slows
-#      the read so the kill lands inside it), and one started right after the
-#      kill: the same state hash as with every broker up;
+#   4. replay and verify records (both readers) from tri while a broker is
+#      killed mid-read and a leader moves (a fetch quota slows the reads so
+#      the faults land inside them), and a replay started right after the
+#      kill: the same state hash as with every broker up, the same verdict;
 #   5. a drill that stops one target broker of three: the cluster rides
-#      through and keeps everything.
+#      through and keeps everything;
+#   6. a drill on tri as the source while, from outside, the leader of its
+#      records is SIGKILLed and leadership moves: the drill passes.
 #   tests/multi_broker_test.sh LIFELINE_BINARY
 # Needs $LIFELINE_SOURCE_BOOTSTRAP / $LIFELINE_TARGET_BOOTSTRAP (the plain
 # source and target clusters scripts/test starts). Starts its own 3-broker
@@ -174,22 +177,30 @@ on_target=$(count "$DST" "$A")
 [[ $on_target -eq $((n_a + dup_a)) ]] &&
   pass "case 1: target holds $on_target records = $n_a + $dup_a possible duplicate(s) the mirror reported" ||
   fail "case 1: target holds $on_target records, wanted $n_a + $dup_a reported duplicate(s)"
-for reader in raw librdkafka; do
-  set +e
-  LL 180 "$L" verify records --source "$TRI" --target "$DST" --topics "$A" --name "$NA" \
-    --reader "$reader" --evidence "verify-a-$reader.json" >"verify-a-$reader.log" 2>&1
-  rc=$?
-  set -e
+# verify_a CASE READER RC: the verdict of verify records of $A (exit RC,
+# evidence verify-a-READER.json): PASS without duplicates, or exactly the
+# duplicates the mirror reported and nothing else wrong.
+verify_a() {
+  local what=$1 reader=$2 rc=$3 found
   found=$([[ -s verify-a-$reader.json ]] && divergences "verify-a-$reader.json" || echo "no evidence")
   if [[ $dup_a -eq 0 ]]; then
-    [[ $rc -eq 0 && $found == none ]] && pass "case 1: verify records --reader $reader PASS (no duplicates)" ||
-      fail "case 1: verify records --reader $reader: exit $rc, $found: $(grep -v '^%' "verify-a-$reader.log" | tail -n 2)"
+    [[ $rc -eq 0 && $found == none ]] && pass "$what: verify records --reader $reader PASS (no duplicates)" ||
+      fail "$what: verify records --reader $reader: exit $rc, $found: $(grep -v '^%' "verify-a-$reader.log" | tail -n 2)"
   else
     # Re-sent records are reported as duplicated, and nothing else is wrong.
     [[ $rc -eq 1 && $found == "duplicated=$dup_a" ]] &&
-      pass "case 1: verify records --reader $reader reports exactly the $dup_a duplicate(s), nothing missing" ||
-      fail "case 1: verify records --reader $reader: exit $rc, $found (the mirror reported $dup_a duplicate(s))"
+      pass "$what: verify records --reader $reader reports exactly the $dup_a duplicate(s), nothing missing" ||
+      fail "$what: verify records --reader $reader: exit $rc, $found (the mirror reported $dup_a duplicate(s))"
   fi
+}
+verify_a_args=(verify records --source "$TRI" --target "$DST" --topics "$A" --name "$NA")
+for reader in raw librdkafka; do
+  set +e
+  LL 180 "$L" "${verify_a_args[@]}" --reader "$reader" --evidence "verify-a-$reader.json" \
+    >"verify-a-$reader.log" 2>&1
+  rc=$?
+  set -e
+  verify_a "case 1" "$reader" "$rc"
 done
 note "case 1 took $(elapsed "$t1") s; $dup_a duplicate(s)"
 
@@ -274,22 +285,48 @@ check "case 4: replay with every broker up" 0 "state hash [0-9a-f]{32}" replay-u
 hash_up=$(grep -Eo 'state hash [0-9a-f]{32}' replay-up.log | awk '{ print $3 }' || true)
 # A fetch quota makes the broker throttle every reader, so the read takes
 # seconds instead of a fraction of one, and the kill lands inside it.
-"$K" tool "$TRI_NAME" configs --alter --add-config consumer_byte_rate=200000 --entity-type clients \
+"$K" tool "$TRI_NAME" configs --alter --add-config consumer_byte_rate=100000 --entity-type clients \
   --entity-default >quota.log 2>&1 || fail "case 4: set a fetch quota on $TRI_NAME"
 LL 240 "$L" replay --from "$TRI" --topic "$A" --into down.db >replay-down.log 2>&1 &
 rpid=$!
 bg+=("$rpid")
+declare -A vpid
+for reader in raw librdkafka; do
+  rm -f "verify-a-$reader.json"
+  LL 240 "$L" "${verify_a_args[@]}" --reader "$reader" --evidence "verify-a-$reader.json" \
+    >"verify-a-$reader.log" 2>&1 &
+  vpid[$reader]=$!
+  bg+=("$!")
+done
 sleep 4
 victim=$(busiest_leader "$A")
 "$K" kill "$TRI_NAME" "$victim" >fault-r.log 2>&1 || fail "case 4: kill broker $victim"
 alive "$rpid" && pass "case 4: broker $victim (leads most partitions of $A) SIGKILLed while replay reads" ||
   fail "case 4: the replay ended before the kill: $(grep -v '^%' replay-down.log | tail -n 2)"
+alive "${vpid[raw]}" && alive "${vpid[librdkafka]}" &&
+  pass "case 4: ... and while verify records reads with both readers" ||
+  fail "case 4: a verify ended before the kill: $(grep -v '^%' verify-a-*.log | tail -n 2)"
 # A replay that starts now asks for watermarks while the metadata still
 # names the dead broker as a leader (it is fenced some 9 s later):
 # librdkafka's own watermark query hung there for minutes, past its timeout.
 LL 120 "$L" replay --from "$TRI" --topic "$A" --into fresh.db >replay-fresh.log 2>&1 &
 fpid=$!
 bg+=("$fpid")
+# As in a rolling restart, the broker comes back and a partition's
+# leadership moves to it, the reads still throttled. (With a replica down,
+# a leader move that reorders the replicas waits for it: the reassignment
+# completes only with every replica in sync.)
+"$K" start "$TRI_NAME" "$victim" >>fault-r.log 2>&1 || fail "case 4: broker $victim starts again"
+read -r mp ml < <(leaders "$A" | awk -v v="$victim" '$2 != v' | head -n 1) || true
+tf=$SECONDS
+if [[ -n $mp ]] && timeout 90 "$K" leader "$TRI_NAME" "$A" "$mp" "$victim" >>fault-r.log 2>&1; then
+  note "case 4: leader of $A-$mp moved from broker $ml to $victim in $(elapsed "$tf") s"
+else
+  fail "case 4: leader of $A-$mp from broker $ml to $victim: $(tail -n 2 fault-r.log)"
+fi
+alive "$rpid" && alive "${vpid[raw]}" && alive "${vpid[librdkafka]}" &&
+  pass "case 4: broker $victim back and $A-$mp moved from broker $ml to it while replay and both verifies read" ||
+  fail "case 4: a read ended before the leader move (lower the quota): $(grep -v '^%' replay-down.log verify-a-*.log | tail -n 2)"
 "$K" tool "$TRI_NAME" configs --alter --delete-config consumer_byte_rate --entity-type clients \
   --entity-default >>quota.log 2>&1 || fail "case 4: remove the fetch quota"
 set +e
@@ -309,7 +346,13 @@ hash_fresh=$(grep -Eo 'state hash [0-9a-f]{32}' replay-fresh.log | awk '{ print 
 [[ $rc -eq 0 && $hash_fresh == "$hash_up" ]] &&
   pass "case 4: a replay started right after the kill completes with the same state hash" ||
   fail "case 4: replay started right after the kill: exit $rc, hash '$hash_fresh': $(grep -v '^%' replay-fresh.log | tail -n 3)"
-"$K" start "$TRI_NAME" "$victim" >>fault-r.log 2>&1 || fail "case 4: broker $victim starts again"
+for reader in raw librdkafka; do
+  set +e
+  wait "${vpid[$reader]}"
+  rc=$?
+  set -e
+  verify_a "case 4 (a broker killed, a leader moved)" "$reader" "$rc"
+done
 note "case 4 took $(elapsed "$t4") s"
 
 # --- 5. the drill's broker fault on a 3-broker target ----------------------
@@ -335,6 +378,63 @@ else
   fail "case 5: the evidence does not show a one-broker outage the cluster rode through"
 fi
 note "case 5 took $(elapsed "$t5") s"
+
+# --- 6. a drill on tri while its leader is SIGKILLed and leadership moves ---
+# The drill (tests/drills/leader-faults.yaml) sleeps 90 s after its deploys,
+# and the faults land then: the leader of its records is SIGKILLed, the
+# partition fails over, the broker starts again and leads it again. Its
+# rollback, consumers, replay, mirror and verify follow and must pass.
+t6=$SECONDS
+LIFELINE_KAFKA_SCRIPT=$K LL 400 "$L" drill "$root/tests/drills/leader-faults.yaml" \
+  --source "$TRI" --target "$DST" --out drill6 >drill6.log 2>&1 &
+dpid=$!
+bg+=("$dpid")
+# The drill's topic, prompt.lifecycle.RUNID, once its deploys are on it.
+topic6="" part6=""
+for ((i = 0; i < 60; i++)); do
+  topic6=$("$K" tool "$TRI_NAME" topics --list 2>/dev/null | grep -E '^prompt\.lifecycle\.[0-9]+$' | head -n 1 || true)
+  [[ -n $topic6 ]] && part6=$(kcat -b "$TRI" -C -t "$topic6" -o beginning -e -q -f '%p\n' 2>/dev/null | sort -u | head -n 1)
+  [[ -z $part6 ]] || break
+  sleep 1
+done
+if [[ -z $part6 ]]; then
+  fail "case 6: the drill's topic has no records on $TRI_NAME: $(grep -v '^%' drill6.log | tail -n 3)"
+else
+  victim=$(leaders "$topic6" | awk -v p="$part6" '$1 == p { print $2 }')
+  "$K" kill "$TRI_NAME" "$victim" >fault-6.log 2>&1 || fail "case 6: kill broker $victim"
+  alive "$dpid" && pass "case 6: broker $victim (leader of $topic6-$part6, the drill's records) SIGKILLed during the drill" ||
+    fail "case 6: the drill ended before the kill: $(grep -v '^%' drill6.log | tail -n 3)"
+  # Once the controller has given the partition a new leader, the broker
+  # comes back and the leadership moves back to it, as a rolling restart
+  # does.
+  ml=$victim
+  for ((i = 0; i < 30; i++)); do
+    ml=$(leaders "$topic6" | awk -v p="$part6" '$1 == p { print $2 }')
+    [[ $ml =~ ^[123]$ && $ml != "$victim" ]] && break
+    sleep 1
+  done
+  [[ $ml =~ ^[123]$ && $ml != "$victim" ]] &&
+    pass "case 6: $topic6-$part6 failed over from broker $victim to $ml during the drill" ||
+    fail "case 6: $topic6-$part6 has no new leader 30 s after broker $victim's SIGKILL (leader '$ml')"
+  "$K" start "$TRI_NAME" "$victim" >>fault-6.log 2>&1 || fail "case 6: broker $victim starts again"
+  if timeout 90 "$K" leader "$TRI_NAME" "$topic6" "$part6" "$victim" >>fault-6.log 2>&1; then
+    note "case 6: kill, failover, restart and move back done $(elapsed "$t6") s into the drill"
+    alive "$dpid" && pass "case 6: broker $victim back and leading $topic6-$part6 again, during the drill" ||
+      fail "case 6: the drill ended before the leader move (lengthen its sleep)"
+  else
+    fail "case 6: leader of $topic6-$part6 back to broker $victim: $(tail -n 2 fault-6.log)"
+  fi
+fi
+set +e
+wait "$dpid"
+rc=$?
+set -e
+[[ $rc -eq 0 ]] && pass "case 6: the drill passes with its leader killed and leadership moved" ||
+  fail "case 6: drill exit $rc: $(grep -v '^%' drill6.log | grep -E 'FAILED|error' | head -n 3)"
+grep -Eq '^ +[0-9]+ ok +verify .*records: 0 divergence' drill6.log &&
+  pass "case 6: the drill's verify found no divergence" ||
+  fail "case 6: the drill's verify: $(grep -E ' verify ' drill6.log | head -n 1)"
+note "case 6 took $(elapsed "$t6") s"
 
 "$K" tool target topics --delete --topic "$A" >/dev/null 2>&1 || true
 "$K" tool source topics --delete --topic "$B" >/dev/null 2>&1 || true

@@ -43,16 +43,20 @@ fail() {
   failures=$((failures + 1))
 }
 # run DESCRIPTION WANT_RC PATTERN -- ARGS...: runs lifeline ARGS; its exit
-# code must be WANT_RC and its output (stdout and stderr) match PATTERN.
+# code must be WANT_RC and its output (stdout and stderr) match PATTERN, and
+# it must end within $limit seconds (a hang detector, not a speed claim).
+limit=900
 run() {
   local what=$1 want=$2 pattern=$3 got text
   shift 4
   set +e
-  text=$("$L" "$@" 2>&1)
+  text=$(timeout --kill-after=10 "$limit" "$L" "$@" 2>&1)
   got=$?
   set -e
   printf '%s\n' "$text" >>"$out"
-  if [[ $got -ne $want ]]; then
+  if [[ $got -eq 124 || $got -eq 137 ]]; then
+    fail "$what: still running after $limit s: $(grep -v '^%' <<<"$text" | tail -n 3)"
+  elif [[ $got -ne $want ]]; then
     fail "$what: exit $got, wanted $want: $(grep -v '^%' <<<"$text" | tail -n 3)"
   elif ! grep -Eq -- "$pattern" <<<"$text"; then
     fail "$what: wanted /$pattern/ in: $(grep -v '^%' <<<"$text" | tail -n 3)"
@@ -116,6 +120,9 @@ run "drill on the secured pair (migration, cutover, failback)" 0 "readiness scor
   --source-config "$A" --target-config "$B" --out drill-out
 
 # --- misconfigurations: their own cause and fix, exit 3 ---------------------
+# Each within the usual bound of a request (about 10 s, docs/security.md):
+# a minute here means it hung.
+limit=60
 run "a wrong password names the user and the settings" 3 \
   "refused the SASL login of user 'admin'.*check sasl.username and sasl.password" -- \
   scan --config "$A" -X sasl.password=not-the-password --topic "$T"
@@ -137,9 +144,11 @@ run "an unsupported JAAS login module is a usage error naming the supported ones
   "OAuthBearerLoginModule is not supported.*ScramLoginModule.*PlainLoginModule" -- \
   scan -b "$SRC_BOOT" -X 'sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;' \
   --topic "$T"
+limit=900
 
 # --- least privilege: exactly the ACLs docs/security.md lists ---------------
 acl() { "$K" acl "$SRC" "$@" --force >/dev/null 2>&1 || fail "kafka-acls $*"; }
+dacl() { "$K" acl "$DST" "$@" --force >/dev/null 2>&1 || fail "kafka-acls $DST $*"; }
 R=$("$K" client-config "$SRC" reader)
 P=$("$K" client-config "$SRC" publisher)
 reader_group=(--resource-pattern-type prefixed --group _lifeline.reader.)
@@ -149,6 +158,23 @@ run "scan as reader: Read on the topic (lifeline's own reader uses no group)" 0 
   scan --config "$R" --topic "$T"
 run "replay as reader, the same ACL" 0 "state hash [0-9a-f]{32}" -- \
   replay --config "$R" --topic "$T" --into reader.db
+# A kafka:// sandbox on the other cluster, written by its publisher: Create
+# and Write on the sandbox topic and its quarantine, Write on the
+# transactional id of its one transaction.
+PD=$("$K" client-config "$DST" publisher)
+S=$T.lp-sandbox
+sandbox_writer=(--allow-principal User:publisher --operation Create --operation Write)
+dacl --add "${sandbox_writer[@]}" --topic "$S" --topic "$S.quarantine"
+dacl --add --allow-principal User:publisher --operation Write --transactional-id "lifeline-replay-$S"
+run "replay into kafka:// as reader (source) and publisher (sandbox), exactly those ACLs" 0 \
+  "sandbox topic: [0-9]+ valid event" -- \
+  replay --config "$R" --into-config "$PD" --topic "$T" --into "kafka://$DST_BOOT/$S"
+dacl --add "${sandbox_writer[@]}" --topic "$S.2" --topic "$S.2.quarantine"
+run "replay into kafka:// without Write on its transactional id names it" 3 \
+  "User:publisher is not allowed to Write transactional-id lifeline-replay-$S.2" -- \
+  replay --config "$R" --into-config "$PD" --topic "$T" --into "kafka://$DST_BOOT/$S.2"
+for t in "$S" "$S.quarantine" "$S.2" "$S.2.quarantine"; do dacl --remove --topic "$t"; done
+dacl --remove --transactional-id "lifeline-replay-$S"
 run "generate as publisher into an existing topic: Write on it" 0 "generated [0-9]+ records" -- \
   generate --config "$P" --topic "$T" --prompts 2 --versions 2 --seed 9
 run "reader may not publish (generate is refused Write)" 3 \
@@ -172,6 +198,14 @@ acl --add --allow-principal User:reader --operation Describe --topic "$T"
 run "scan with Describe but not Read on the topic names Read" 3 \
   "User:reader is not allowed to Read topic $T.*--operation Read --topic '$T'" -- \
   scan --config "$R" --topic "$T"
+run "replay with Describe but not Read on the topic names Read" 3 \
+  "User:reader is not allowed to Read topic $T.*--operation Read --topic '$T'" -- \
+  replay --config "$R" --topic "$T" --into refused.db
+if [[ ! -e refused.db ]] && ! compgen -G 'refused.db*' >/dev/null; then
+  pass "the refused replay left no sandbox file, whole or partial"
+else
+  fail "the refused replay left: $(ls refused.db* 2>&1)"
+fi
 acl --remove --allow-principal User:publisher --operation Write --topic "$T"
 run "generate without Write names Describe first (the broker hides the topic)" 3 \
   "User:publisher is not allowed to Describe topic $T" -- \
@@ -229,7 +263,7 @@ fi
 acl --remove "${lifecycle[@]}"
 acl --remove --resource-pattern-type prefixed --group release-controller.
 acl --remove --resource-pattern-type prefixed --group audit.
-leftover=$("$K" acl "$SRC" --list 2>&1) || fail "kafka-acls --list"
+leftover=$("$K" acl "$SRC" --list 2>&1; "$K" acl "$DST" --list 2>&1) || fail "kafka-acls --list"
 [[ -z $leftover ]] && pass "every ACL this test granted is removed" ||
   fail "ACLs left behind: $leftover"
 
@@ -300,6 +334,21 @@ run "verify groups as User:mirror" 0 "^PASS" -- \
   verify groups --source-config "$MS" --target-config "$MT" --name lpa$$ --groups "$G"
 run "offsets translate as User:mirror" 0 "$TA \[0\] 1 -> 1" -- \
   offsets translate --name lpa$$ --target-config "$MT" --topic "$TA" --partition 0 --offset 1
+tacl --remove "${m[@]}" --operation Read --topic "$TA"
+run "verify records without Read on the target topic names it" 3 \
+  "User:mirror is not allowed to Read topic $TA" -- \
+  verify records --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$
+tacl --add "${m[@]}" --operation Read --topic "$TA"
+sacl --remove "${m[@]}" --operation Describe --group "$G"
+run "verify groups without Describe on the source group names it" 3 \
+  "User:mirror is not allowed to Describe group $G" -- \
+  verify groups --source-config "$MS" --target-config "$MT" --name lpa$$ --groups "$G"
+sacl --add "${m[@]}" --operation Describe --group "$G"
+tacl --remove "${m[@]}" --operation Read --topic _lifeline.offset-map
+run "offsets translate without Read on the offset map names it" 3 \
+  "User:mirror is not allowed to Read topic _lifeline.offset-map" -- \
+  offsets translate --name lpa$$ --target-config "$MT" --topic "$TA" --partition 0 --offset 1
+tacl --add "${m[@]}" --operation Read --topic _lifeline.offset-map
 # One ACL away at a time: exit 3 naming it. New records give the mirrors work.
 for t in "$TA" "$TE"; do
   "$L" generate --config "$A" --topic "$t" --prompts 1 --versions 1 --seed 9 >>"$out" 2>&1 ||
@@ -342,6 +391,11 @@ run "groups sync without Read on the target group names it" 3 \
   groups sync --source-config "$MS" --target-config "$MT" --name lpa$$ --group "$G"
 "$L" generate --config "$B" --topic "$TA" --prompts 1 --versions 1 --seed 8 >>"$out" 2>&1 ||
   fail "records born on the target"
+sacl --remove "${m[@]}" --operation Write --topic "$TA"
+run "failback without Write on the source topic names it" 3 \
+  "User:mirror is not allowed to Write topic $TA" -- \
+  mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$ --reverse
+sacl --add "${m[@]}" --operation Write --topic "$TA"
 run "failback as User:mirror (mirror --reverse)" 0 "mirror lpa$$.reverse: [1-9][0-9]* records" -- \
   mirror --source-config "$MS" --target-config "$MT" --topics "$TA" --name lpa$$ --reverse
 run "verify the failback as User:mirror" 0 "^PASS" -- \

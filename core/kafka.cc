@@ -429,6 +429,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(
   const std::string acks =
       config.Get("acks").value_or(config.Get("request.required.acks").value_or("all"));
   p->acks_give_offsets_ = acks != "0";
+  p->transactional_ = !options.transactional_id.empty() || config.Get("transactional.id");
   Producer* raw = p.get();
   auto rk = NewKafkaHandle(RD_KAFKA_PRODUCER, config, extra, [raw](rd_kafka_conf_t* conf) {
     rd_kafka_conf_set_opaque(conf, raw);
@@ -546,10 +547,7 @@ bool Producer::RetryProduce(rd_kafka_resp_err_t err, const std::string& topic,
   }
   // A transactional producer refuses records once its transaction failed
   // (a delivery in it did): the transaction must be aborted.
-  if (err == RD_KAFKA_RESP_ERR__STATE && rd_kafka_conf(rk_.get()) &&
-      !ConfValue(rd_kafka_conf(rk_.get()), "transactional.id").empty()) {
-    abort_required_ = true;
-  }
+  if (err == RD_KAFKA_RESP_ERR__STATE && transactional_) abort_required_ = true;
   char reason[512];
   if (rd_kafka_resp_err_t fatal = err == RD_KAFKA_RESP_ERR__FATAL
                                       ? rd_kafka_fatal_error(rk_.get(), reason, sizeof reason)

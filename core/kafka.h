@@ -191,6 +191,7 @@ class Producer {
   bool report_topic_ = true;
   // acks=0 gives no offsets; otherwise a success without one is a failure.
   bool acks_give_offsets_ = true;
+  bool transactional_ = false;  // a transactional.id is set
   std::function<void(const DeliveryReport&)> on_delivery_;
   int64_t delivered_ = 0;
   int64_t failed_ = 0;

@@ -434,7 +434,9 @@ files=$(find "$work" -type f | wc -l)
 [[ $leaks -eq 0 ]] && pass "no password in the $files files printed or written (every user of both clusters)"
 
 "$K" tool "$SRC" topics --delete --topic "$T" >/dev/null 2>&1 || true
-"$K" tool "$DST" topics --delete --topic "$T" >/dev/null 2>&1 || true
+for t in "$T" "$S" "$S.quarantine" "$S.2" "$S.2.quarantine"; do
+  "$K" tool "$DST" topics --delete --topic "$t" >/dev/null 2>&1 || true
+done
 if [[ $failures -gt 0 ]]; then
   echo "$failures check(s) failed"
   exit 1
